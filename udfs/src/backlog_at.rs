@@ -1,0 +1,456 @@
+//! `backlog_at(created_at, resolved_at, at [, sla])`: tickets open at an instant.
+
+use std::sync::LazyLock;
+
+use datafusion::arrow::array::timezone::Tz;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use datafusion::arrow::datatypes::{
+    DataType, Int64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit,
+    TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType,
+};
+use datafusion::common::{Result, ScalarValue, exec_err, internal_err, plan_err};
+use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature, Volatility};
+use datafusion::physical_expr::expressions::Literal;
+
+use crate::DOC_SECTION;
+use crate::kpi::{Kpi, for_each_valid, kpi_udaf_methods, valid_rows};
+
+const SIGNATURES: &str = "backlog_at(created_at TIMESTAMP, resolved_at TIMESTAMP, at TIMESTAMP), \
+                          backlog_at(created_at TIMESTAMP, resolved_at TIMESTAMP, at TIMESTAMP, sla INTERVAL)";
+const NANOS_PER_DAY: i64 = 86_400_000_000_000;
+
+static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        DOC_SECTION,
+        "Backlog: the number of tickets open at the instant `at` (Int64), i.e. created_at <= at AND \
+         (resolved_at IS NULL OR resolved_at > at). With `sla`, only the tickets open at `at` whose age \
+         exceeds it (at - created_at > sla): the tickets not closed in time. Rows with a NULL created_at \
+         (or a NULL `at` or `sla`) are skipped; a NULL resolved_at means still open. An empty group gives 0, \
+         never NULL. Timestamps of any unit, with or without a time zone, compare as instants (a timestamp \
+         without a zone is read as UTC). An `sla` with months adds calendar months in UTC; a negative `sla` \
+         is an error.",
+        "backlog_at(created_at, resolved_at, at [, sla])",
+    )
+    .with_argument("created_at", "When the ticket was created (TIMESTAMP or DATE).")
+    .with_argument("resolved_at", "When it was resolved; NULL while open (TIMESTAMP or DATE).")
+    .with_argument(
+        "at",
+        "The instant to count at: a constant or a column (e.g. the end of each month from a calendar).",
+    )
+    .with_argument(
+        "sla",
+        "Optional INTERVAL: count only tickets older than this at `at` (e.g. INTERVAL '3 days').",
+    )
+    .with_sql_example(
+        "```sql\n\
+         > SELECT channel, backlog_at(created_at, resolved_at, TIMESTAMP '2024-06-30T23:59:59Z') AS open\n\
+         \x20 FROM tickets GROUP BY channel;\n\
+         > SELECT channel, backlog_at(created_at, resolved_at, now(), INTERVAL '2 days') AS overdue\n\
+         \x20 FROM tickets GROUP BY channel;\n\
+         > SELECT backlog_at(c, r, TIMESTAMP '2024-01-10T00:00:00') FROM (VALUES\n\
+         \x20   (TIMESTAMP '2024-01-01T00:00:00', NULL),\n\
+         \x20   (TIMESTAMP '2024-01-02T00:00:00', TIMESTAMP '2024-01-05T00:00:00'),\n\
+         \x20   (TIMESTAMP '2024-01-03T00:00:00', TIMESTAMP '2024-01-20T00:00:00')) AS t(c, r);\n\
+         +------------------------------------------------------+\n\
+         | backlog_at(t.c,t.r,Utf8(\"2024-01-10T00:00:00\"))      |\n\
+         +------------------------------------------------------+\n\
+         | 2                                                    |\n\
+         +------------------------------------------------------+\n\
+         ```",
+    )
+    .build()
+});
+
+/// `backlog_at(created_at, resolved_at, at [, sla])`: count of tickets open (and, with `sla`, overdue) at `at`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct BacklogAt {
+    signature: Signature,
+}
+
+impl Default for BacklogAt {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BacklogAt {
+    /// The function, ready to register.
+    pub fn new() -> Self {
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+
+    fn kpi(&self, args: &AccumulatorArgs) -> Result<BacklogKpi> {
+        let literal = |i: usize| {
+            args.exprs
+                .get(i)
+                .and_then(|e| e.downcast_ref::<Literal>())
+                .map(|l| l.value().clone())
+        };
+        let at = match literal(2) {
+            None => Arg::Column,
+            Some(v) => Arg::Value(instant_of(&v)?),
+        };
+        let sla = match (args.exprs.len(), literal(3)) {
+            (3, _) => None,
+            (_, None) => Some(Arg::Column),
+            (_, Some(ScalarValue::IntervalMonthDayNano(v))) => {
+                if let Some(v) = v {
+                    check_sla(v)?;
+                }
+                Some(Arg::Value(v))
+            }
+            (_, Some(other)) => return internal_err!("backlog_at: sla literal {other} after coercion"),
+        };
+        Ok(BacklogKpi { at, sla })
+    }
+}
+
+impl AggregateUDFImpl for BacklogAt {
+    fn name(&self) -> &str {
+        "backlog_at"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        const NAMES: [&str; 4] = ["created_at", "resolved_at", "at", "sla"];
+        if !(3..=4).contains(&args.len()) {
+            return plan_err!(
+                "backlog_at takes 3 or 4 arguments, got {}; accepted signatures: {SIGNATURES}",
+                args.len()
+            );
+        }
+        args.iter()
+            .zip(NAMES)
+            .map(|(t, name)| match (name, t) {
+                ("sla", DataType::Interval(_) | DataType::Duration(_) | DataType::Null) => {
+                    Ok(DataType::Interval(IntervalUnit::MonthDayNano))
+                }
+                ("sla", other) => plan_err!(
+                    "backlog_at: sla must be an INTERVAL, got {other}; accepted signatures: {SIGNATURES}"
+                ),
+                (_, DataType::Timestamp(..)) => Ok(t.clone()),
+                (_, DataType::Date32 | DataType::Date64) => {
+                    Ok(DataType::Timestamp(TimeUnit::Second, None))
+                }
+                (_, DataType::Null) => Ok(DataType::Timestamp(TimeUnit::Nanosecond, None)),
+                (name, other) => plan_err!(
+                    "backlog_at: {name} must be a TIMESTAMP or DATE, got {other}; accepted signatures: {SIGNATURES}"
+                ),
+            })
+            .collect()
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn is_nullable(&self) -> bool {
+        false
+    }
+
+    fn default_value(&self, _data_type: &DataType) -> Result<ScalarValue> {
+        Ok(ScalarValue::Int64(Some(0)))
+    }
+
+    kpi_udaf_methods!(BacklogKpi, 1);
+}
+
+/// An argument that is either read per row or a constant of the query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Arg<T> {
+    Column,
+    Value(Option<T>),
+}
+
+/// Counter: tickets open (and overdue) at `at`.
+#[derive(Debug, Clone)]
+pub(crate) struct BacklogKpi {
+    pub(crate) at: Arg<i64>,
+    pub(crate) sla: Option<Arg<IntervalMonthDayNano>>,
+}
+
+/// Nanoseconds since the epoch of a timestamp literal (NULL stays NULL).
+fn instant_of(v: &ScalarValue) -> Result<Option<i64>> {
+    let (value, per_unit) = match v {
+        ScalarValue::TimestampSecond(v, _) => (v, 1_000_000_000),
+        ScalarValue::TimestampMillisecond(v, _) => (v, 1_000_000),
+        ScalarValue::TimestampMicrosecond(v, _) => (v, 1_000),
+        ScalarValue::TimestampNanosecond(v, _) => (v, 1),
+        ScalarValue::Null => (&None, 1),
+        other => return internal_err!("backlog_at: at literal {other} after coercion"),
+    };
+    Ok(value.map(|v| v.saturating_mul(per_unit)))
+}
+
+/// The values of a timestamp column and how many nanoseconds one unit is.
+fn instants(array: &ArrayRef) -> Result<(&[i64], i64)> {
+    Ok(match array.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            (array.as_primitive::<TimestampSecondType>().values(), 1_000_000_000)
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            (array.as_primitive::<TimestampMillisecondType>().values(), 1_000_000)
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            (array.as_primitive::<TimestampMicrosecondType>().values(), 1_000)
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            (array.as_primitive::<TimestampNanosecondType>().values(), 1)
+        }
+        other => return internal_err!("backlog_at: unexpected argument type {other} after coercion"),
+    })
+}
+
+fn check_sla(sla: IntervalMonthDayNano) -> Result<()> {
+    if sla.months < 0 || sla.days < 0 || sla.nanoseconds < 0 {
+        let IntervalMonthDayNano { months, days, nanoseconds } = sla;
+        return exec_err!(
+            "backlog_at: sla of {months} months {days} days {nanoseconds} ns is negative; \
+             expected an interval >= 0"
+        );
+    }
+    Ok(())
+}
+
+/// The SLA as a fixed length in nanoseconds, when it has no calendar months.
+fn fixed_nanos(sla: IntervalMonthDayNano) -> Option<i64> {
+    (sla.months == 0).then(|| {
+        i64::from(sla.days)
+            .saturating_mul(NANOS_PER_DAY)
+            .saturating_add(sla.nanoseconds)
+    })
+}
+
+/// Whether a ticket created at `created` (ns) is older than `sla` at `at` (ns).
+fn overdue(created: i64, at: i64, sla: IntervalMonthDayNano, utc: &Tz) -> bool {
+    match fixed_nanos(sla) {
+        Some(nanos) => i128::from(at) - i128::from(created) > i128::from(nanos),
+        None => TimestampNanosecondType::add_month_day_nano(created, sla, *utc)
+            .is_some_and(|deadline| at > deadline),
+    }
+}
+
+impl Kpi<1> for BacklogKpi {
+    type C = i64;
+    type Out = Int64Type;
+    const STATE: [&'static str; 1] = ["open"];
+
+    fn tally<F: FnMut(usize, [i64; 1])>(
+        &self,
+        args: &[ArrayRef],
+        filter: Option<&BooleanArray>,
+        mut f: F,
+    ) -> Result<()> {
+        let (created, created_unit) = instants(&args[0])?;
+        let (resolved, resolved_unit) = instants(&args[1])?;
+        let resolved_nulls = args[1].nulls();
+        let still_open = |row: usize| resolved_nulls.is_some_and(|n| n.is_null(row));
+
+        let fixed_sla = match self.sla {
+            None => Some(None),
+            Some(Arg::Value(None)) => return Ok(()),
+            Some(Arg::Value(Some(sla))) => fixed_nanos(sla).map(Some),
+            Some(Arg::Column) => None,
+        };
+        if let (Arg::Value(at), Some(sla)) = (self.at, fixed_sla) {
+            // Constant instant and fixed SLA: compare raw values against thresholds in each column's unit.
+            let Some(at) = at else { return Ok(()) };
+            // at - created > sla  <=>  created <= at - sla - 1 (in nanoseconds)
+            let created_by = sla.map_or(at, |nanos| at.saturating_sub(nanos).saturating_sub(1));
+            let created_max = created_by.div_euclid(created_unit);
+            let resolved_min = at.div_euclid(resolved_unit);
+            let valid = valid_rows(&[args[0].as_ref()], filter);
+            for_each_valid(created.len(), valid.as_ref(), |row| {
+                if created[row] <= created_max && (still_open(row) || resolved[row] > resolved_min) {
+                    f(row, [1]);
+                }
+            });
+            return Ok(());
+        }
+
+        // General case: `at` and/or `sla` per row, or an SLA in calendar months.
+        let mut required: Vec<&dyn Array> = vec![args[0].as_ref()];
+        let at_col = match self.at {
+            Arg::Value(None) => return Ok(()),
+            Arg::Value(Some(_)) => None,
+            Arg::Column => {
+                required.push(args[2].as_ref());
+                Some(instants(&args[2])?)
+            }
+        };
+        let sla_col = match self.sla {
+            Some(Arg::Value(None)) => return Ok(()),
+            Some(Arg::Column) => {
+                required.push(args[3].as_ref());
+                Some(args[3].as_primitive::<IntervalMonthDayNanoType>().values())
+            }
+            _ => None,
+        };
+        let utc: Tz = "+00:00".parse()?;
+        let valid = valid_rows(&required, filter);
+        let mut bad_sla = None;
+        for_each_valid(created.len(), valid.as_ref(), |row| {
+            let at = match (self.at, at_col) {
+                (Arg::Value(Some(at)), _) => at,
+                (_, Some((values, unit))) => values[row].saturating_mul(unit),
+                _ => return,
+            };
+            let c = created[row].saturating_mul(created_unit);
+            let open = c <= at && (still_open(row) || resolved[row].saturating_mul(resolved_unit) > at);
+            if !open {
+                return;
+            }
+            let sla = match (self.sla, sla_col) {
+                (None, _) => {
+                    f(row, [1]);
+                    return;
+                }
+                (Some(Arg::Value(Some(sla))), _) => sla,
+                (_, Some(values)) => values[row],
+                _ => return,
+            };
+            if sla.months < 0 || sla.days < 0 || sla.nanoseconds < 0 {
+                bad_sla.get_or_insert(sla);
+            } else if overdue(c, at, sla, &utc) {
+                f(row, [1]);
+            }
+        });
+        match bad_sla {
+            Some(sla) => check_sla(sla),
+            None => Ok(()),
+        }
+    }
+
+    fn finish(&self, &[open]: &[i64; 1]) -> Option<i64> {
+        Some(open)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{
+        IntervalMonthDayNanoArray, TimestampMicrosecondArray, TimestampSecondArray,
+    };
+
+    use super::*;
+    use crate::kpi::test_util::{check_paths, eval_plain};
+
+    const DAY: i64 = 86_400;
+
+    fn secs(v: &[Option<i64>]) -> ArrayRef {
+        Arc::new(TimestampSecondArray::from(v.to_vec()))
+    }
+
+    fn count(s: ScalarValue) -> i64 {
+        match s {
+            ScalarValue::Int64(Some(v)) => v,
+            other => panic!("not a non-NULL Int64: {other:?}"),
+        }
+    }
+
+    fn at(day: i64) -> Arg<i64> {
+        Arg::Value(Some(day * DAY * 1_000_000_000))
+    }
+
+    fn sla(days: i32) -> Option<Arg<IntervalMonthDayNano>> {
+        Some(Arg::Value(Some(IntervalMonthDayNano::new(0, days, 0))))
+    }
+
+    /// Tickets (created day, resolved day): (1, open), (2, 5), (3, 10), (10, open), (NULL, open).
+    fn tickets() -> Vec<Vec<ArrayRef>> {
+        vec![
+            vec![secs(&[Some(DAY), Some(2 * DAY)]), secs(&[None, Some(5 * DAY)])],
+            vec![
+                secs(&[Some(3 * DAY), Some(10 * DAY), None]),
+                secs(&[Some(10 * DAY), None, None]),
+            ],
+        ]
+    }
+
+    #[test]
+    fn open_means_created_by_and_not_yet_resolved() {
+        let kpi = |day| BacklogKpi { at: at(day), sla: None };
+        // Day 0: nothing created yet; day 1: the first; day 5: (1) and (3) — (2) resolved exactly at 5.
+        assert_eq!(count(check_paths(&kpi(0), &tickets()).unwrap()), 0);
+        assert_eq!(count(check_paths(&kpi(1), &tickets()).unwrap()), 1);
+        assert_eq!(count(check_paths(&kpi(5), &tickets()).unwrap()), 2);
+        // Day 10: (1) and (10), created exactly at 10; (3) resolved at 10.
+        assert_eq!(count(check_paths(&kpi(10), &tickets()).unwrap()), 2);
+    }
+
+    #[test]
+    fn sla_counts_only_tickets_older_than_it() {
+        // At day 5, open: created day 1 (age 4) and day 3 (age 2).
+        let kpi = |days| BacklogKpi { at: at(5), sla: sla(days) };
+        assert_eq!(count(check_paths(&kpi(0), &tickets()).unwrap()), 2);
+        assert_eq!(count(check_paths(&kpi(2), &tickets()).unwrap()), 1, "age 2 is not > 2 days");
+        assert_eq!(count(check_paths(&kpi(4), &tickets()).unwrap()), 0);
+        // Day 1 is 1970-01-02; a calendar month later is 1970-02-02, day 32. At day 33 the ticket created
+        // on day 1 (still open) is overdue, the one from day 10 is not; at day 31 neither is.
+        let month = BacklogKpi {
+            at: at(33),
+            sla: Some(Arg::Value(Some(IntervalMonthDayNano::new(1, 0, 0)))),
+        };
+        assert_eq!(count(check_paths(&month, &tickets()).unwrap()), 1);
+        let month = BacklogKpi { at: at(31), ..month };
+        assert_eq!(count(check_paths(&month, &tickets()).unwrap()), 0);
+    }
+
+    #[test]
+    fn at_and_sla_as_columns_match_the_constants() {
+        for (day, days) in [(1, 0), (5, 0), (5, 2), (10, 1), (11, 0)] {
+            let constant = BacklogKpi { at: at(day), sla: sla(days) };
+            let expected = count(eval_plain(&constant, &tickets()).unwrap());
+            let columns: Vec<Vec<ArrayRef>> = tickets()
+                .into_iter()
+                .map(|mut b| {
+                    let n = b[0].len();
+                    // `at` in microseconds, to mix units.
+                    let at: ArrayRef =
+                        Arc::new(TimestampMicrosecondArray::from(vec![day * DAY * 1_000_000; n]));
+                    let sla: ArrayRef = Arc::new(IntervalMonthDayNanoArray::from(vec![
+                        IntervalMonthDayNano::new(0, days, 0);
+                        n
+                    ]));
+                    b.extend([at, sla]);
+                    b
+                })
+                .collect();
+            let kpi = BacklogKpi { at: Arg::Column, sla: Some(Arg::Column) };
+            assert_eq!(count(check_paths(&kpi, &columns).unwrap()), expected, "day {day}, sla {days}");
+        }
+    }
+
+    #[test]
+    fn empty_input_and_null_at_count_zero() {
+        let kpi = BacklogKpi { at: at(5), sla: None };
+        assert_eq!(count(eval_plain(&kpi, &[]).unwrap()), 0);
+        let kpi = BacklogKpi { at: Arg::Value(None), sla: None };
+        assert_eq!(count(eval_plain(&kpi, &tickets()).unwrap()), 0);
+    }
+
+    #[test]
+    fn negative_sla_is_an_error() {
+        let kpi = BacklogKpi {
+            at: Arg::Column,
+            sla: Some(Arg::Column),
+        };
+        let batch = vec![
+            secs(&[Some(DAY)]),
+            secs(&[None]),
+            secs(&[Some(5 * DAY)]),
+            Arc::new(IntervalMonthDayNanoArray::from(vec![IntervalMonthDayNano::new(0, -1, 0)])) as ArrayRef,
+        ];
+        let err = eval_plain(&kpi, &[batch]).unwrap_err();
+        assert!(err.to_string().contains("backlog_at: sla of 0 months -1 days 0 ns is negative"), "{err}");
+    }
+}

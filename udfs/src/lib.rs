@@ -1,0 +1,190 @@
+//! Customer-service KPIs as DataFusion aggregate functions: `nps`, `csat`, `fcr_rate`, `servqual_gap` and
+//! `backlog_at`.
+//!
+//! Every function skips NULL inputs, gives NULL for an empty or all-NULL group (except `backlog_at`, a count,
+//! which gives 0), keeps exact additive state (counts and sums), implements DataFusion's grouped fast path
+//! (`GroupsAccumulator`) and supports sliding window frames (`retract_batch`). Bad values in the data fail the
+//! query with a message naming the function, the value and the valid range.
+//!
+//! ```no_run
+//! # async fn example() -> datafusion::common::Result<()> {
+//! let ctx = datafusion::prelude::SessionContext::new();
+//! cxsql_udfs::register_all(&ctx);
+//! ctx.sql("SELECT channel, nps(nps_score) FROM surveys GROUP BY channel").await?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::sync::{Arc, LazyLock};
+
+use datafusion::logical_expr::{AggregateUDF, DocSection};
+use datafusion::prelude::SessionContext;
+
+mod backlog_at;
+mod csat;
+mod fcr_rate;
+mod kpi;
+mod nps;
+mod scores;
+mod servqual_gap;
+
+pub use backlog_at::BacklogAt;
+pub use csat::Csat;
+pub use fcr_rate::FcrRate;
+pub use nps::Nps;
+pub use servqual_gap::ServqualGap;
+
+/// The documentation section all cxsql functions are listed under.
+pub const DOC_SECTION: DocSection = DocSection {
+    include: true,
+    label: "Customer-service KPIs",
+    description: Some("Aggregate functions for support and customer-experience metrics (cxsql)."),
+};
+
+macro_rules! udaf_singleton {
+    ($fn_name:ident, $ty:ty) => {
+        #[doc = concat!("The shared `", stringify!($ty), "` aggregate function.")]
+        pub fn $fn_name() -> Arc<AggregateUDF> {
+            static UDAF: LazyLock<Arc<AggregateUDF>> =
+                LazyLock::new(|| Arc::new(AggregateUDF::from(<$ty>::new())));
+            Arc::clone(&UDAF)
+        }
+    };
+}
+
+udaf_singleton!(nps_udaf, Nps);
+udaf_singleton!(csat_udaf, Csat);
+udaf_singleton!(fcr_rate_udaf, FcrRate);
+udaf_singleton!(servqual_gap_udaf, ServqualGap);
+udaf_singleton!(backlog_at_udaf, BacklogAt);
+
+/// Every function of this crate.
+pub fn all_functions() -> Vec<Arc<AggregateUDF>> {
+    vec![
+        nps_udaf(),
+        csat_udaf(),
+        fcr_rate_udaf(),
+        servqual_gap_udaf(),
+        backlog_at_udaf(),
+    ]
+}
+
+/// Registers every function of this crate with `ctx`.
+///
+/// DataFusion silently replaces a registered function of the same name; the crate's tests check that no name
+/// here shadows a DataFusion built-in.
+pub fn register_all(ctx: &SessionContext) {
+    for f in all_functions() {
+        ctx.register_udaf(f.as_ref().clone());
+    }
+}
+
+/// `100 * part / whole`, NULL when `whole` is 0 (an empty or all-NULL group).
+pub(crate) fn percent(part: i64, whole: i64) -> Option<f64> {
+    (whole != 0).then(|| 100.0 * part as f64 / whole as f64)
+}
+
+/// Builders of the KPI expressions for DataFrame users.
+pub mod expr_fn {
+    use datafusion::logical_expr::Expr;
+
+    /// `nps(score)`.
+    pub fn nps(score: Expr) -> Expr {
+        super::nps_udaf().call(vec![score])
+    }
+
+    /// `csat(score)`: top-two-box on the 1–5 scale.
+    pub fn csat(score: Expr) -> Expr {
+        super::csat_udaf().call(vec![score])
+    }
+
+    /// `csat(score, scale_max)`: top-two-box on the 1–`scale_max` scale (`scale_max` a constant).
+    pub fn csat_scale(score: Expr, scale_max: Expr) -> Expr {
+        super::csat_udaf().call(vec![score, scale_max])
+    }
+
+    /// `fcr_rate(x)`: `x` a boolean (resolved at first contact) or the number of contacts.
+    pub fn fcr_rate(x: Expr) -> Expr {
+        super::fcr_rate_udaf().call(vec![x])
+    }
+
+    /// `servqual_gap(perception, expectation)`.
+    pub fn servqual_gap(perception: Expr, expectation: Expr) -> Expr {
+        super::servqual_gap_udaf().call(vec![perception, expectation])
+    }
+
+    /// `servqual_gap(perception, expectation, weight)`.
+    pub fn servqual_gap_weighted(perception: Expr, expectation: Expr, weight: Expr) -> Expr {
+        super::servqual_gap_udaf().call(vec![perception, expectation, weight])
+    }
+
+    /// `backlog_at(created_at, resolved_at, at)`.
+    pub fn backlog_at(created_at: Expr, resolved_at: Expr, at: Expr) -> Expr {
+        super::backlog_at_udaf().call(vec![created_at, resolved_at, at])
+    }
+
+    /// `backlog_at(created_at, resolved_at, at, sla)`.
+    pub fn backlog_at_sla(created_at: Expr, resolved_at: Expr, at: Expr, sla: Expr) -> Expr {
+        super::backlog_at_udaf().call(vec![created_at, resolved_at, at, sla])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use datafusion::execution::FunctionRegistry;
+
+    use super::*;
+
+    #[test]
+    fn no_name_collides_with_a_datafusion_builtin() {
+        let ctx = SessionContext::new();
+        let state = ctx.state();
+        let mut builtin: HashSet<String> = HashSet::new();
+        builtin.extend(state.udafs());
+        builtin.extend(state.udfs());
+        builtin.extend(state.udwfs());
+        for f in state.aggregate_functions().values() {
+            builtin.extend(f.aliases().iter().cloned());
+        }
+        for f in state.scalar_functions().values() {
+            builtin.extend(f.aliases().iter().cloned());
+        }
+        for f in state.window_functions().values() {
+            builtin.extend(f.aliases().iter().cloned());
+        }
+        assert!(builtin.contains("avg"), "the built-in list is not what this test expects");
+        let mut ours = HashSet::new();
+        for f in all_functions() {
+            for name in std::iter::once(f.name()).chain(f.aliases().iter().map(String::as_str)) {
+                assert!(!builtin.contains(name), "{name} shadows a DataFusion built-in");
+                assert!(ours.insert(name.to_string()), "{name} is defined twice");
+            }
+        }
+    }
+
+    #[test]
+    fn every_function_is_documented_with_an_example() {
+        for f in all_functions() {
+            let doc = f.documentation().expect("documented");
+            assert!(doc.syntax_example.starts_with(f.name()), "{}", f.name());
+            assert!(doc.sql_example.as_deref().is_some_and(|e| e.contains(f.name())));
+            assert!(doc.arguments.as_ref().is_some_and(|a| !a.is_empty()));
+        }
+    }
+
+    #[tokio::test]
+    async fn register_all_makes_the_functions_callable() {
+        let ctx = SessionContext::new();
+        register_all(&ctx);
+        let batches = ctx
+            .sql("SELECT nps(s) FROM (VALUES (10), (0)) AS t(s)")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        assert_eq!(batches[0].num_rows(), 1);
+    }
+}
