@@ -5,8 +5,8 @@ use std::sync::LazyLock;
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use datafusion::arrow::datatypes::{
-    DataType, Int64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit,
-    TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    DataType, Int64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, TimeUnit,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
     TimestampSecondType,
 };
 use datafusion::common::{Result, ScalarValue, exec_err, internal_err, plan_err};
@@ -103,7 +103,9 @@ impl BacklogAt {
                 }
                 Some(Arg::Value(v))
             }
-            (_, Some(other)) => return internal_err!("backlog_at: sla literal {other} after coercion"),
+            (_, Some(other)) => {
+                return internal_err!("backlog_at: sla literal {other} after coercion");
+            }
         };
         Ok(BacklogKpi { at, sla })
     }
@@ -192,25 +194,34 @@ fn instant_of(v: &ScalarValue) -> Result<Option<i64>> {
 /// The values of a timestamp column and how many nanoseconds one unit is.
 fn instants(array: &ArrayRef) -> Result<(&[i64], i64)> {
     Ok(match array.data_type() {
-        DataType::Timestamp(TimeUnit::Second, _) => {
-            (array.as_primitive::<TimestampSecondType>().values(), 1_000_000_000)
-        }
-        DataType::Timestamp(TimeUnit::Millisecond, _) => {
-            (array.as_primitive::<TimestampMillisecondType>().values(), 1_000_000)
-        }
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            (array.as_primitive::<TimestampMicrosecondType>().values(), 1_000)
-        }
+        DataType::Timestamp(TimeUnit::Second, _) => (
+            array.as_primitive::<TimestampSecondType>().values(),
+            1_000_000_000,
+        ),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => (
+            array.as_primitive::<TimestampMillisecondType>().values(),
+            1_000_000,
+        ),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => (
+            array.as_primitive::<TimestampMicrosecondType>().values(),
+            1_000,
+        ),
         DataType::Timestamp(TimeUnit::Nanosecond, _) => {
             (array.as_primitive::<TimestampNanosecondType>().values(), 1)
         }
-        other => return internal_err!("backlog_at: unexpected argument type {other} after coercion"),
+        other => {
+            return internal_err!("backlog_at: unexpected argument type {other} after coercion");
+        }
     })
 }
 
 fn check_sla(sla: IntervalMonthDayNano) -> Result<()> {
     if sla.months < 0 || sla.days < 0 || sla.nanoseconds < 0 {
-        let IntervalMonthDayNano { months, days, nanoseconds } = sla;
+        let IntervalMonthDayNano {
+            months,
+            days,
+            nanoseconds,
+        } = sla;
         return exec_err!(
             "backlog_at: sla of {months} months {days} days {nanoseconds} ns is negative; \
              expected an interval >= 0"
@@ -268,7 +279,8 @@ impl Kpi<1> for BacklogKpi {
             let resolved_min = at.div_euclid(resolved_unit);
             let valid = valid_rows(&[args[0].as_ref()], filter);
             for_each_valid(created.len(), valid.as_ref(), |row| {
-                if created[row] <= created_max && (still_open(row) || resolved[row] > resolved_min) {
+                if created[row] <= created_max && (still_open(row) || resolved[row] > resolved_min)
+                {
                     f(row, [1]);
                 }
             });
@@ -302,23 +314,22 @@ impl Kpi<1> for BacklogKpi {
                 (_, Some((values, unit))) => values[row].saturating_mul(unit),
                 _ => return,
             };
-            let c = created[row].saturating_mul(created_unit);
-            let open = c <= at && (still_open(row) || resolved[row].saturating_mul(resolved_unit) > at);
-            if !open {
-                return;
-            }
             let sla = match (self.sla, sla_col) {
-                (None, _) => {
-                    f(row, [1]);
-                    return;
-                }
-                (Some(Arg::Value(Some(sla))), _) => sla,
-                (_, Some(values)) => values[row],
+                (None, _) => None,
+                (Some(Arg::Value(sla)), _) => sla,
+                (_, Some(values)) => Some(values[row]),
                 _ => return,
             };
-            if sla.months < 0 || sla.days < 0 || sla.nanoseconds < 0 {
+            if let Some(sla) = sla
+                && (sla.months < 0 || sla.days < 0 || sla.nanoseconds < 0)
+            {
                 bad_sla.get_or_insert(sla);
-            } else if overdue(c, at, sla, &utc) {
+                return;
+            }
+            let c = created[row].saturating_mul(created_unit);
+            let open =
+                c <= at && (still_open(row) || resolved[row].saturating_mul(resolved_unit) > at);
+            if open && sla.is_none_or(|sla| overdue(c, at, sla, &utc)) {
                 f(row, [1]);
             }
         });
@@ -368,7 +379,10 @@ mod tests {
     /// Tickets (created day, resolved day): (1, open), (2, 5), (3, 10), (10, open), (NULL, open).
     fn tickets() -> Vec<Vec<ArrayRef>> {
         vec![
-            vec![secs(&[Some(DAY), Some(2 * DAY)]), secs(&[None, Some(5 * DAY)])],
+            vec![
+                secs(&[Some(DAY), Some(2 * DAY)]),
+                secs(&[None, Some(5 * DAY)]),
+            ],
             vec![
                 secs(&[Some(3 * DAY), Some(10 * DAY), None]),
                 secs(&[Some(10 * DAY), None, None]),
@@ -378,7 +392,10 @@ mod tests {
 
     #[test]
     fn open_means_created_by_and_not_yet_resolved() {
-        let kpi = |day| BacklogKpi { at: at(day), sla: None };
+        let kpi = |day| BacklogKpi {
+            at: at(day),
+            sla: None,
+        };
         // Day 0: nothing created yet; day 1: the first; day 5: (1) and (3) — (2) resolved exactly at 5.
         assert_eq!(count(check_paths(&kpi(0), &tickets()).unwrap()), 0);
         assert_eq!(count(check_paths(&kpi(1), &tickets()).unwrap()), 1);
@@ -390,9 +407,16 @@ mod tests {
     #[test]
     fn sla_counts_only_tickets_older_than_it() {
         // At day 5, open: created day 1 (age 4) and day 3 (age 2).
-        let kpi = |days| BacklogKpi { at: at(5), sla: sla(days) };
+        let kpi = |days| BacklogKpi {
+            at: at(5),
+            sla: sla(days),
+        };
         assert_eq!(count(check_paths(&kpi(0), &tickets()).unwrap()), 2);
-        assert_eq!(count(check_paths(&kpi(2), &tickets()).unwrap()), 1, "age 2 is not > 2 days");
+        assert_eq!(
+            count(check_paths(&kpi(2), &tickets()).unwrap()),
+            1,
+            "age 2 is not > 2 days"
+        );
         assert_eq!(count(check_paths(&kpi(4), &tickets()).unwrap()), 0);
         // Day 1 is 1970-01-02; a calendar month later is 1970-02-02, day 32. At day 33 the ticket created
         // on day 1 (still open) is overdue, the one from day 10 is not; at day 31 neither is.
@@ -401,14 +425,20 @@ mod tests {
             sla: Some(Arg::Value(Some(IntervalMonthDayNano::new(1, 0, 0)))),
         };
         assert_eq!(count(check_paths(&month, &tickets()).unwrap()), 1);
-        let month = BacklogKpi { at: at(31), ..month };
+        let month = BacklogKpi {
+            at: at(31),
+            ..month
+        };
         assert_eq!(count(check_paths(&month, &tickets()).unwrap()), 0);
     }
 
     #[test]
     fn at_and_sla_as_columns_match_the_constants() {
         for (day, days) in [(1, 0), (5, 0), (5, 2), (10, 1), (11, 0)] {
-            let constant = BacklogKpi { at: at(day), sla: sla(days) };
+            let constant = BacklogKpi {
+                at: at(day),
+                sla: sla(days),
+            };
             let expected = count(eval_plain(&constant, &tickets()).unwrap());
             let columns: Vec<Vec<ArrayRef>> = tickets()
                 .into_iter()
@@ -416,7 +446,10 @@ mod tests {
                     let n = b[0].len();
                     // `at` in microseconds, to mix units.
                     let at: ArrayRef =
-                        Arc::new(TimestampMicrosecondArray::from(vec![day * DAY * 1_000_000; n]));
+                        Arc::new(TimestampMicrosecondArray::from(vec![
+                            day * DAY * 1_000_000;
+                            n
+                        ]));
                     let sla: ArrayRef = Arc::new(IntervalMonthDayNanoArray::from(vec![
                         IntervalMonthDayNano::new(0, days, 0);
                         n
@@ -425,16 +458,29 @@ mod tests {
                     b
                 })
                 .collect();
-            let kpi = BacklogKpi { at: Arg::Column, sla: Some(Arg::Column) };
-            assert_eq!(count(check_paths(&kpi, &columns).unwrap()), expected, "day {day}, sla {days}");
+            let kpi = BacklogKpi {
+                at: Arg::Column,
+                sla: Some(Arg::Column),
+            };
+            assert_eq!(
+                count(check_paths(&kpi, &columns).unwrap()),
+                expected,
+                "day {day}, sla {days}"
+            );
         }
     }
 
     #[test]
     fn empty_input_and_null_at_count_zero() {
-        let kpi = BacklogKpi { at: at(5), sla: None };
+        let kpi = BacklogKpi {
+            at: at(5),
+            sla: None,
+        };
         assert_eq!(count(eval_plain(&kpi, &[]).unwrap()), 0);
-        let kpi = BacklogKpi { at: Arg::Value(None), sla: None };
+        let kpi = BacklogKpi {
+            at: Arg::Value(None),
+            sla: None,
+        };
         assert_eq!(count(eval_plain(&kpi, &tickets()).unwrap()), 0);
     }
 
@@ -448,9 +494,15 @@ mod tests {
             secs(&[Some(DAY)]),
             secs(&[None]),
             secs(&[Some(5 * DAY)]),
-            Arc::new(IntervalMonthDayNanoArray::from(vec![IntervalMonthDayNano::new(0, -1, 0)])) as ArrayRef,
+            Arc::new(IntervalMonthDayNanoArray::from(vec![
+                IntervalMonthDayNano::new(0, -1, 0),
+            ])) as ArrayRef,
         ];
         let err = eval_plain(&kpi, &[batch]).unwrap_err();
-        assert!(err.to_string().contains("backlog_at: sla of 0 months -1 days 0 ns is negative"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("backlog_at: sla of 0 months -1 days 0 ns is negative"),
+            "{err}"
+        );
     }
 }

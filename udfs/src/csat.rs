@@ -79,7 +79,9 @@ impl Csat {
         match value {
             Some(ScalarValue::Int64(Some(m))) if *m >= 2 => Ok(CsatKpi { scale_max: *m }),
             Some(v) => plan_err!("csat: scale_max must be an integer >= 2, got {v}"),
-            None => plan_err!("csat: scale_max must be a constant integer >= 2, got the expression {expr}"),
+            None => plan_err!(
+                "csat: scale_max must be a constant integer >= 2, got the expression {expr}"
+            ),
         }
     }
 }
@@ -200,7 +202,10 @@ mod tests {
         assert_eq!(value(check_paths(&seven, &[a, b]).unwrap()), Some(50.0));
         let two = CsatKpi { scale_max: 2 };
         // On a 1–2 scale both answers are in the top two boxes.
-        assert_eq!(value(eval_plain(&two, &[ints(&[Some(1), Some(2)])]).unwrap()), Some(100.0));
+        assert_eq!(
+            value(eval_plain(&two, &[ints(&[Some(1), Some(2)])]).unwrap()),
+            Some(100.0)
+        );
     }
 
     #[test]
@@ -219,8 +224,16 @@ mod tests {
     #[test]
     fn out_of_range_scores_are_errors_naming_the_value() {
         let err = eval_plain(&FIVE, &[ints(&[Some(0)])]).unwrap_err();
-        assert!(err.to_string().contains("csat: score 0 is outside the 1..5 scale"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("csat: score 0 is outside the 1..5 scale"),
+            "{err}"
+        );
         let err = eval_plain(&FIVE, &[ints(&[Some(6)])]).unwrap_err();
-        assert!(err.to_string().contains("score 6 is outside the 1..5 scale"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("score 6 is outside the 1..5 scale"),
+            "{err}"
+        );
     }
 }

@@ -202,12 +202,19 @@ mod tests {
     fn empty_and_all_null_are_null() {
         assert_eq!(value(eval_plain(&FcrKpi, &[]).unwrap()), None);
         assert_eq!(value(eval_plain(&FcrKpi, &[flags(&[None])]).unwrap()), None);
-        assert_eq!(value(eval_plain(&FcrKpi, &[contacts(&[None])]).unwrap()), None);
+        assert_eq!(
+            value(eval_plain(&FcrKpi, &[contacts(&[None])]).unwrap()),
+            None
+        );
     }
 
     #[test]
     fn fewer_than_one_contact_is_an_error() {
         let err = eval_plain(&FcrKpi, &[contacts(&[Some(1), Some(0)])]).unwrap_err();
-        assert!(err.to_string().contains("fcr_rate: contacts 0 is outside the valid range 1.."), "{err}");
+        assert!(
+            err.to_string()
+                .contains("fcr_rate: contacts 0 is outside the valid range 1.."),
+            "{err}"
+        );
     }
 }

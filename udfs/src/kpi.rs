@@ -105,14 +105,9 @@ fn add<C: Counter, const N: usize>(state: &mut [C; N], inc: [C; N]) {
     }
 }
 
-fn state_columns<'a, C: Counter, const N: usize>(
-    states: &'a [ArrayRef],
-) -> Result<[&'a [C]; N]> {
+fn state_columns<'a, C: Counter, const N: usize>(states: &'a [ArrayRef]) -> Result<[&'a [C]; N]> {
     if states.len() != N {
-        return internal_err!(
-            "expected {N} state columns, got {}",
-            states.len()
-        );
+        return internal_err!("expected {N} state columns, got {}", states.len());
     }
     let mut cols: [&[C]; N] = [&[]; N];
     for (col, array) in cols.iter_mut().zip(states) {
@@ -321,9 +316,17 @@ pub(crate) mod test_util {
             groups.update_batch(b, &vec![0; n], None, 2)?;
         }
         let grouped = groups.evaluate(EmitTo::All)?;
-        assert_eq!(ScalarValue::try_from_array(&grouped, 0)?, direct, "grouped vs plain");
+        assert_eq!(
+            ScalarValue::try_from_array(&grouped, 0)?,
+            direct,
+            "grouped vs plain"
+        );
         let empty = eval_plain(kpi, &[])?;
-        assert_eq!(ScalarValue::try_from_array(&grouped, 1)?, empty, "untouched group");
+        assert_eq!(
+            ScalarValue::try_from_array(&grouped, 1)?,
+            empty,
+            "untouched group"
+        );
 
         // Partial states: plain state of the first batch merged with grouped state of the rest.
         let mut first = KpiAccumulator::new(kpi.clone());
@@ -339,7 +342,11 @@ pub(crate) mod test_util {
         }
         rest.merge_batch(&plain_state, &[0], 1)?;
         let merged = rest.evaluate(EmitTo::All)?;
-        assert_eq!(ScalarValue::try_from_array(&merged, 0)?, direct, "plain state into groups");
+        assert_eq!(
+            ScalarValue::try_from_array(&merged, 0)?,
+            direct,
+            "plain state into groups"
+        );
 
         let mut rest = KpiGroupsAccumulator::new(kpi.clone());
         for b in &batches[1..] {
@@ -357,7 +364,11 @@ pub(crate) mod test_util {
             converted.merge_batch(&state, &vec![0; b[0].len()], 1)?;
         }
         let converted = converted.evaluate(EmitTo::All)?;
-        assert_eq!(ScalarValue::try_from_array(&converted, 0)?, direct, "convert_to_state");
+        assert_eq!(
+            ScalarValue::try_from_array(&converted, 0)?,
+            direct,
+            "convert_to_state"
+        );
 
         // Retraction undoes an update.
         let mut acc = KpiAccumulator::new(kpi.clone());
@@ -369,6 +380,19 @@ pub(crate) mod test_util {
 
         Ok(direct)
     }
+}
+
+/// KPIs are defined over all responses; `nps(DISTINCT score)` would silently mean something else.
+pub(crate) fn reject_distinct(
+    args: &datafusion::logical_expr::function::AccumulatorArgs,
+) -> Result<()> {
+    if args.is_distinct {
+        return datafusion::common::plan_err!(
+            "{}: DISTINCT is not supported; a KPI counts every response",
+            args.name
+        );
+    }
+    Ok(())
 }
 
 /// The `AggregateUDFImpl` methods that every KPI function shares, written once. The function's struct provides
@@ -386,6 +410,7 @@ macro_rules! kpi_udaf_methods {
             &self,
             args: datafusion::logical_expr::function::AccumulatorArgs,
         ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>> {
+            $crate::kpi::reject_distinct(&args)?;
             Ok(Box::new($crate::kpi::KpiAccumulator::<$kpi, $n>::new(
                 self.kpi(&args)?,
             )))
@@ -402,9 +427,10 @@ macro_rules! kpi_udaf_methods {
             &self,
             args: datafusion::logical_expr::function::AccumulatorArgs,
         ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::GroupsAccumulator>> {
-            Ok(Box::new($crate::kpi::KpiGroupsAccumulator::<$kpi, $n>::new(
-                self.kpi(&args)?,
-            )))
+            $crate::kpi::reject_distinct(&args)?;
+            Ok(Box::new(
+                $crate::kpi::KpiGroupsAccumulator::<$kpi, $n>::new(self.kpi(&args)?),
+            ))
         }
 
         fn order_sensitivity(&self) -> datafusion::logical_expr::utils::AggregateOrderSensitivity {

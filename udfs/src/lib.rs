@@ -154,11 +154,17 @@ mod tests {
         for f in state.window_functions().values() {
             builtin.extend(f.aliases().iter().cloned());
         }
-        assert!(builtin.contains("avg"), "the built-in list is not what this test expects");
+        assert!(
+            builtin.contains("avg"),
+            "the built-in list is not what this test expects"
+        );
         let mut ours = HashSet::new();
         for f in all_functions() {
             for name in std::iter::once(f.name()).chain(f.aliases().iter().map(String::as_str)) {
-                assert!(!builtin.contains(name), "{name} shadows a DataFusion built-in");
+                assert!(
+                    !builtin.contains(name),
+                    "{name} shadows a DataFusion built-in"
+                );
                 assert!(ours.insert(name.to_string()), "{name} is defined twice");
             }
         }
@@ -169,7 +175,11 @@ mod tests {
         for f in all_functions() {
             let doc = f.documentation().expect("documented");
             assert!(doc.syntax_example.starts_with(f.name()), "{}", f.name());
-            assert!(doc.sql_example.as_deref().is_some_and(|e| e.contains(f.name())));
+            assert!(
+                doc.sql_example
+                    .as_deref()
+                    .is_some_and(|e| e.contains(f.name()))
+            );
             assert!(doc.arguments.as_ref().is_some_and(|a| !a.is_empty()));
         }
     }

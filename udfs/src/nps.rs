@@ -167,7 +167,10 @@ mod tests {
         let a = ints(&[Some(10), Some(9), Some(9), Some(8), None]);
         let b = ints(&[Some(7), Some(6), Some(0), Some(3), None]);
         let c = ints(&[Some(9)]);
-        assert_eq!(value(check_paths(&NpsKpi, &[a.clone(), b.clone()]).unwrap()), Some(0.0));
+        assert_eq!(
+            value(check_paths(&NpsKpi, &[a.clone(), b.clone()]).unwrap()),
+            Some(0.0)
+        );
         let v = value(check_paths(&NpsKpi, &[a, b, c]).unwrap()).unwrap();
         assert!((v - 100.0 / 9.0).abs() < 1e-12, "{v}");
     }
@@ -185,29 +188,45 @@ mod tests {
     #[test]
     fn empty_and_all_null_are_null() {
         assert_eq!(value(eval_plain(&NpsKpi, &[]).unwrap()), None);
-        assert_eq!(value(eval_plain(&NpsKpi, &[ints(&[None, None])]).unwrap()), None);
+        assert_eq!(
+            value(eval_plain(&NpsKpi, &[ints(&[None, None])]).unwrap()),
+            None
+        );
     }
 
     #[test]
     fn fractional_and_decimal_scores_use_the_same_cuts() {
         let floats: ArrayRef = Arc::new(Float64Array::from(vec![8.99, 9.0, 6.0, 6.01]));
         // 1 promoter, 1 detractor, 2 passives.
-        assert_eq!(value(eval_plain(&NpsKpi, &[vec![floats]]).unwrap()), Some(0.0));
+        assert_eq!(
+            value(eval_plain(&NpsKpi, &[vec![floats]]).unwrap()),
+            Some(0.0)
+        );
         let decimals: ArrayRef = Arc::new(
             Decimal128Array::from(vec![899, 900, 1000, 600])
                 .with_precision_and_scale(5, 2)
                 .unwrap(),
         );
         // 8.99 passive, 9.00 and 10.00 promoters, 6.00 detractor: (2 - 1) / 4.
-        assert_eq!(value(eval_plain(&NpsKpi, &[vec![decimals]]).unwrap()), Some(25.0));
+        assert_eq!(
+            value(eval_plain(&NpsKpi, &[vec![decimals]]).unwrap()),
+            Some(25.0)
+        );
         let bytes: ArrayRef = Arc::new(UInt8Array::from(vec![10, 0]));
-        assert_eq!(value(eval_plain(&NpsKpi, &[vec![bytes]]).unwrap()), Some(0.0));
+        assert_eq!(
+            value(eval_plain(&NpsKpi, &[vec![bytes]]).unwrap()),
+            Some(0.0)
+        );
     }
 
     #[test]
     fn out_of_range_scores_are_errors_naming_the_value() {
         let err = eval_plain(&NpsKpi, &[ints(&[Some(9), Some(11)])]).unwrap_err();
-        assert!(err.to_string().contains("nps: score 11 is outside the 0..10 scale"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("nps: score 11 is outside the 0..10 scale"),
+            "{err}"
+        );
         let err = eval_plain(&NpsKpi, &[ints(&[Some(-1)])]).unwrap_err();
         assert!(err.to_string().contains("score -1 is outside"), "{err}");
         let nan: ArrayRef = Arc::new(Float64Array::from(vec![f64::NAN]));

@@ -68,30 +68,108 @@ pub(crate) fn tally_scores<R: ScoreRule<N>, const N: usize>(
     let int = |k: i64| k;
     let float = |k: i64| k as f64;
     match array.data_type() {
-        DataType::Int8 => scan(rule, array.as_primitive::<Int8Type>(), filter, i64::from, int, f),
-        DataType::Int16 => scan(rule, array.as_primitive::<Int16Type>(), filter, i64::from, int, f),
-        DataType::Int32 => scan(rule, array.as_primitive::<Int32Type>(), filter, i64::from, int, f),
-        DataType::Int64 => scan(rule, array.as_primitive::<Int64Type>(), filter, |v| v, int, f),
-        DataType::UInt8 => scan(rule, array.as_primitive::<UInt8Type>(), filter, i64::from, int, f),
-        DataType::UInt16 => scan(rule, array.as_primitive::<UInt16Type>(), filter, i64::from, int, f),
-        DataType::UInt32 => scan(rule, array.as_primitive::<UInt32Type>(), filter, i64::from, int, f),
+        DataType::Int8 => scan(
+            rule,
+            array.as_primitive::<Int8Type>(),
+            filter,
+            i64::from,
+            int,
+            f,
+        ),
+        DataType::Int16 => scan(
+            rule,
+            array.as_primitive::<Int16Type>(),
+            filter,
+            i64::from,
+            int,
+            f,
+        ),
+        DataType::Int32 => scan(
+            rule,
+            array.as_primitive::<Int32Type>(),
+            filter,
+            i64::from,
+            int,
+            f,
+        ),
+        DataType::Int64 => scan(
+            rule,
+            array.as_primitive::<Int64Type>(),
+            filter,
+            |v| v,
+            int,
+            f,
+        ),
+        DataType::UInt8 => scan(
+            rule,
+            array.as_primitive::<UInt8Type>(),
+            filter,
+            i64::from,
+            int,
+            f,
+        ),
+        DataType::UInt16 => scan(
+            rule,
+            array.as_primitive::<UInt16Type>(),
+            filter,
+            i64::from,
+            int,
+            f,
+        ),
+        DataType::UInt32 => scan(
+            rule,
+            array.as_primitive::<UInt32Type>(),
+            filter,
+            i64::from,
+            int,
+            f,
+        ),
         // Above i64::MAX is out of every score range: saturating keeps the comparison right.
         DataType::UInt64 => {
             let widen = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-            scan(rule, array.as_primitive::<UInt64Type>(), filter, widen, int, f)
+            scan(
+                rule,
+                array.as_primitive::<UInt64Type>(),
+                filter,
+                widen,
+                int,
+                f,
+            )
         }
-        DataType::Float32 => {
-            scan(rule, array.as_primitive::<Float32Type>(), filter, f64::from, float, f)
-        }
-        DataType::Float64 => scan(rule, array.as_primitive::<Float64Type>(), filter, |v| v, float, f),
+        DataType::Float32 => scan(
+            rule,
+            array.as_primitive::<Float32Type>(),
+            filter,
+            f64::from,
+            float,
+            f,
+        ),
+        DataType::Float64 => scan(
+            rule,
+            array.as_primitive::<Float64Type>(),
+            filter,
+            |v| v,
+            float,
+            f,
+        ),
         DataType::Decimal128(_, scale) if *scale >= 0 => {
             // Compare unscaled values against bounds scaled up: exact, no rounding through floats.
             let unit = 10i128.saturating_pow(u32::from(scale.unsigned_abs()));
             let lift = |k: i64| i128::from(k).saturating_mul(unit);
-            scan(rule, array.as_primitive::<Decimal128Type>(), filter, |v| v, lift, f)
+            scan(
+                rule,
+                array.as_primitive::<Decimal128Type>(),
+                filter,
+                |v| v,
+                lift,
+                f,
+            )
         }
         DataType::Null => Ok(()),
-        other => internal_err!("{}: unexpected argument type {other} after coercion", R::NAME),
+        other => internal_err!(
+            "{}: unexpected argument type {other} after coercion",
+            R::NAME
+        ),
     }
 }
 

@@ -187,17 +187,30 @@ mod tests {
     #[test]
     fn mean_gap_over_complete_pairs() {
         // Pairs (5,6), (7,6), (3,6) count; (NULL,6) and (4,NULL) do not: (-1 + 1 - 3) / 3 = -1.
-        let a = cols(&[&[Some(5.0), None, Some(7.0)], &[Some(6.0), Some(6.0), Some(6.0)]]);
+        let a = cols(&[
+            &[Some(5.0), None, Some(7.0)],
+            &[Some(6.0), Some(6.0), Some(6.0)],
+        ]);
         let b = cols(&[&[Some(3.0), Some(4.0)], &[Some(6.0), None]]);
-        assert_eq!(value(check_paths(&ServqualKpi, &[a, b]).unwrap()), Some(-1.0));
+        assert_eq!(
+            value(check_paths(&ServqualKpi, &[a, b]).unwrap()),
+            Some(-1.0)
+        );
     }
 
     #[test]
     fn weighted_mean_gap() {
         // (3·(5-6) + 1·(7-6)) / 4 = -0.5; the row with a NULL weight is skipped.
-        let a = cols(&[&[Some(5.0), Some(1.0)], &[Some(6.0), Some(7.0)], &[Some(3.0), None]]);
+        let a = cols(&[
+            &[Some(5.0), Some(1.0)],
+            &[Some(6.0), Some(7.0)],
+            &[Some(3.0), None],
+        ]);
         let b = cols(&[&[Some(7.0)], &[Some(6.0)], &[Some(1.0)]]);
-        assert_eq!(value(check_paths(&ServqualKpi, &[a, b]).unwrap()), Some(-0.5));
+        assert_eq!(
+            value(check_paths(&ServqualKpi, &[a, b]).unwrap()),
+            Some(-0.5)
+        );
     }
 
     #[test]
@@ -213,7 +226,11 @@ mod tests {
     fn negative_or_nan_weight_is_an_error() {
         let neg = cols(&[&[Some(1.0)], &[Some(3.0)], &[Some(-2.0)]]);
         let err = eval_plain(&ServqualKpi, &[neg]).unwrap_err();
-        assert!(err.to_string().contains("servqual_gap: weight -2 is invalid"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("servqual_gap: weight -2 is invalid"),
+            "{err}"
+        );
         let nan = cols(&[&[Some(1.0)], &[Some(3.0)], &[Some(f64::NAN)]]);
         assert!(eval_plain(&ServqualKpi, &[nan]).is_err());
     }
