@@ -445,8 +445,7 @@ mod tests {
                 .map(|mut b| {
                     let n = b[0].len();
                     // `at` in microseconds, to mix units.
-                    let at: ArrayRef =
-                        Arc::new(TimestampMicrosecondArray::from(vec![
+                    let at: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![
                             day * DAY * 1_000_000;
                             n
                         ]));

@@ -1,0 +1,265 @@
+//! Property test: on random data with NULLs, every function equals the same KPI written in plain SQL, grouped
+//! and ungrouped (the `GroupsAccumulator` and the `Accumulator` paths), in sliding windows, with 1 and 4
+//! target partitions, tiny batches, and with partial aggregation skipped (`convert_to_state`).
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch,
+    TimestampSecondArray,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use proptest::prelude::*;
+
+const DAY: i64 = 86_400;
+
+/// One generated ticket with its survey answers.
+#[derive(Debug, Clone)]
+struct Row {
+    g: i32,
+    nps: Option<i64>,
+    csat: Option<i32>,
+    first: Option<bool>,
+    contacts: Option<i32>,
+    perception: Option<i32>,
+    expectation: Option<i32>,
+    /// Multiples of 1/4, so that weighted sums are exact in any order.
+    weight: Option<f64>,
+    created: Option<i64>,
+    resolved: Option<i64>,
+}
+
+fn row() -> impl Strategy<Value = Row> {
+    let opt = |p| prop::option::weighted(p, any::<()>());
+    (
+        0..4i32,
+        prop::option::weighted(0.8, 0..=10i64),
+        prop::option::weighted(0.8, 1..=5i32),
+        prop::option::weighted(0.8, any::<bool>()),
+        prop::option::weighted(0.7, 1..=4i32),
+        (
+            prop::option::weighted(0.85, 1..=7i32),
+            prop::option::weighted(0.85, 1..=7i32),
+            prop::option::weighted(0.9, 0..=8i32),
+        ),
+        (
+            prop::option::weighted(0.9, 0..30 * DAY),
+            opt(0.6),
+            0..10 * DAY,
+        ),
+    )
+        .prop_map(
+            |(g, nps, csat, first, contacts, (p, e, w), (created, resolved, age))| Row {
+                g,
+                nps,
+                csat,
+                first,
+                contacts,
+                perception: p,
+                expectation: e,
+                weight: w.map(|w| f64::from(w) / 4.0),
+                created,
+                resolved: resolved.map(|()| created.unwrap_or(0) + age),
+            },
+        )
+}
+
+fn table(rows: &[Row], partitions: usize) -> MemTable {
+    let ts = DataType::Timestamp(TimeUnit::Second, None);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("g", DataType::Int32, false),
+        Field::new("s", DataType::Int64, true),
+        Field::new("c", DataType::Int32, true),
+        Field::new("b", DataType::Boolean, true),
+        Field::new("k", DataType::Int32, true),
+        Field::new("p", DataType::Int32, true),
+        Field::new("e", DataType::Int32, true),
+        Field::new("w", DataType::Float64, true),
+        Field::new("cr", ts.clone(), true),
+        Field::new("rs", ts, true),
+    ]));
+    let batch = |ids: std::ops::Range<usize>| {
+        let r = &rows[ids.clone()];
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from_iter_values(ids.map(|i| i as i64))),
+            Arc::new(Int32Array::from_iter_values(r.iter().map(|r| r.g))),
+            Arc::new(Int64Array::from_iter(r.iter().map(|r| r.nps))),
+            Arc::new(Int32Array::from_iter(r.iter().map(|r| r.csat))),
+            Arc::new(BooleanArray::from_iter(r.iter().map(|r| r.first))),
+            Arc::new(Int32Array::from_iter(r.iter().map(|r| r.contacts))),
+            Arc::new(Int32Array::from_iter(r.iter().map(|r| r.perception))),
+            Arc::new(Int32Array::from_iter(r.iter().map(|r| r.expectation))),
+            Arc::new(Float64Array::from_iter(r.iter().map(|r| r.weight))),
+            Arc::new(TimestampSecondArray::from_iter(r.iter().map(|r| r.created))),
+            Arc::new(TimestampSecondArray::from_iter(
+                r.iter().map(|r| r.resolved),
+            )),
+        ];
+        RecordBatch::try_new(Arc::clone(&schema), columns).expect("valid batch")
+    };
+    // Rows dealt into `partitions` partitions of several small batches each.
+    let chunk = rows.len().div_ceil(partitions * 2).max(1);
+    let mut parts = vec![Vec::new(); partitions];
+    for (i, start) in (0..rows.len()).step_by(chunk).enumerate() {
+        parts[i % partitions].push(batch(start..(start + chunk).min(rows.len())));
+    }
+    MemTable::try_new(schema, parts).expect("valid table")
+}
+
+/// (function call, the same KPI in plain SQL). The instant and SLA are constants of the query.
+const PAIRS: &[(&str, &str)] = &[
+    (
+        "nps(s)",
+        "100.0 * (count(s) FILTER (WHERE s >= 9) - count(s) FILTER (WHERE s <= 6)) / NULLIF(count(s), 0)",
+    ),
+    (
+        "csat(c)",
+        "100.0 * count(c) FILTER (WHERE c >= 4) / NULLIF(count(c), 0)",
+    ),
+    (
+        "csat(c, 6)",
+        "100.0 * count(c) FILTER (WHERE c >= 5) / NULLIF(count(c), 0)",
+    ),
+    (
+        "fcr_rate(b)",
+        "100.0 * count(b) FILTER (WHERE b) / NULLIF(count(b), 0)",
+    ),
+    (
+        "fcr_rate(k)",
+        "100.0 * count(k) FILTER (WHERE k = 1) / NULLIF(count(k), 0)",
+    ),
+    ("servqual_gap(p, e)", "avg(p - e)"),
+    (
+        "servqual_gap(p, e, w)",
+        "sum(w * (p - e)) / NULLIF(sum(CASE WHEN p IS NOT NULL AND e IS NOT NULL THEN w END), 0)",
+    ),
+    (
+        "backlog_at(cr, rs, TIMESTAMP '1970-01-16T00:00:00')",
+        "count(*) FILTER (WHERE cr <= TIMESTAMP '1970-01-16T00:00:00' \
+         AND (rs IS NULL OR rs > TIMESTAMP '1970-01-16T00:00:00'))",
+    ),
+    (
+        "backlog_at(cr, rs, TIMESTAMP '1970-01-16T00:00:00', INTERVAL '2 days')",
+        "count(*) FILTER (WHERE cr <= TIMESTAMP '1970-01-16T00:00:00' \
+         AND (rs IS NULL OR rs > TIMESTAMP '1970-01-16T00:00:00') \
+         AND cr + INTERVAL '2 days' < TIMESTAMP '1970-01-16T00:00:00')",
+    ),
+];
+
+/// Sliding-window pairs (`{w}` is the window).
+const WINDOW_PAIRS: &[(&str, &str)] = &[
+    (
+        "nps(s) OVER {w}",
+        "100.0 * sum(CASE WHEN s >= 9 THEN 1 WHEN s <= 6 THEN -1 ELSE 0 END) OVER {w} / NULLIF(count(s) OVER {w}, 0)",
+    ),
+    (
+        "csat(c) OVER {w}",
+        "100.0 * sum(CASE WHEN c >= 4 THEN 1 ELSE 0 END) OVER {w} / NULLIF(count(c) OVER {w}, 0)",
+    ),
+    (
+        "fcr_rate(b) OVER {w}",
+        "100.0 * sum(CASE WHEN b THEN 1 ELSE 0 END) OVER {w} / NULLIF(count(b) OVER {w}, 0)",
+    ),
+    ("servqual_gap(p, e) OVER {w}", "avg(p - e) OVER {w}"),
+];
+
+fn context(partitions: usize, batch_size: usize, skip_partial: bool) -> SessionContext {
+    let mut config = SessionConfig::new()
+        .with_target_partitions(partitions)
+        .with_batch_size(batch_size);
+    if skip_partial {
+        let options = config.options_mut();
+        options
+            .execution
+            .skip_partial_aggregation_probe_rows_threshold = 1;
+        options
+            .execution
+            .skip_partial_aggregation_probe_ratio_threshold = 0.0;
+    }
+    let ctx = SessionContext::new_with_config(config);
+    cxsql_udfs::register_all(&ctx);
+    ctx
+}
+
+fn floats(array: &ArrayRef) -> Vec<Option<f64>> {
+    let array = cast(array, &DataType::Float64).expect("numeric");
+    let array = array
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .expect("Float64");
+    array.iter().collect()
+}
+
+/// Runs `sql` and asserts that columns 2k and 2k+1 are equal in every row (column 0 may be a key).
+async fn assert_pairs_equal(ctx: &SessionContext, sql: &str, first: usize) {
+    let batches = ctx
+        .sql(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    for batch in &batches {
+        let n = (batch.num_columns() - first) / 2;
+        for i in 0..n {
+            let ours = floats(batch.column(first + 2 * i));
+            let theirs = floats(batch.column(first + 2 * i + 1));
+            for (row, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+                let same = match (a, b) {
+                    (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                    (None, None) => true,
+                    _ => false,
+                };
+                assert!(
+                    same,
+                    "row {row}: {a:?} != {b:?} for {}\nin {sql}",
+                    batch.schema().field(first + 2 * i).name()
+                );
+            }
+        }
+    }
+}
+
+async fn check(rows: Vec<Row>, partitions: usize, batch_size: usize, skip_partial: bool) {
+    let ctx = context(partitions, batch_size, skip_partial);
+    ctx.register_table("t", Arc::new(table(&rows, partitions)))
+        .expect("registered");
+    let select: Vec<String> = PAIRS.iter().map(|(f, sql)| format!("{f}, {sql}")).collect();
+    let select = select.join(", ");
+    assert_pairs_equal(&ctx, &format!("SELECT g, {select} FROM t GROUP BY g"), 1).await;
+    assert_pairs_equal(&ctx, &format!("SELECT {select} FROM t"), 0).await;
+    let window = "(PARTITION BY g ORDER BY id ROWS BETWEEN 3 PRECEDING AND CURRENT ROW)";
+    let select: Vec<String> = WINDOW_PAIRS
+        .iter()
+        .map(|(f, sql)| {
+            format!(
+                "{}, {}",
+                f.replace("{w}", window),
+                sql.replace("{w}", window)
+            )
+        })
+        .collect();
+    assert_pairs_equal(&ctx, &format!("SELECT {} FROM t", select.join(", ")), 0).await;
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn functions_equal_their_plain_sql_formulas(
+        rows in prop::collection::vec(row(), 0..80),
+        partitions in prop::sample::select(vec![1usize, 4]),
+        batch_size in 1usize..8,
+        skip_partial in any::<bool>(),
+    ) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .expect("runtime");
+        runtime.block_on(check(rows, partitions, batch_size, skip_partial));
+    }
+}
