@@ -49,15 +49,15 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          \x20 FROM tickets GROUP BY channel;\n\
          > SELECT channel, backlog_at(created_at, resolved_at, now(), INTERVAL '2 days') AS overdue\n\
          \x20 FROM tickets GROUP BY channel;\n\
-         > SELECT backlog_at(c, r, TIMESTAMP '2024-01-10T00:00:00') FROM (VALUES\n\
+         > SELECT backlog_at(c, r, TIMESTAMP '2024-01-10T00:00:00') AS open FROM (VALUES\n\
          \x20   (TIMESTAMP '2024-01-01T00:00:00', NULL),\n\
          \x20   (TIMESTAMP '2024-01-02T00:00:00', TIMESTAMP '2024-01-05T00:00:00'),\n\
          \x20   (TIMESTAMP '2024-01-03T00:00:00', TIMESTAMP '2024-01-20T00:00:00')) AS t(c, r);\n\
-         +------------------------------------------------------+\n\
-         | backlog_at(t.c,t.r,Utf8(\"2024-01-10T00:00:00\"))      |\n\
-         +------------------------------------------------------+\n\
-         | 2                                                    |\n\
-         +------------------------------------------------------+\n\
+         +------+\n\
+         | open |\n\
+         +------+\n\
+         | 2    |\n\
+         +------+\n\
          ```",
     )
     .build()

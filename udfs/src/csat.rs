@@ -36,12 +36,12 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     .with_sql_example(
         "```sql\n\
          > SELECT channel, csat(csat_score) AS csat FROM surveys GROUP BY channel;\n\
-         > SELECT csat(score) FROM (VALUES (5), (4), (3), (1)) AS t(score);\n\
-         +---------------+\n\
-         | csat(t.score) |\n\
-         +---------------+\n\
-         | 50.0          |\n\
-         +---------------+\n\
+         > SELECT csat(score) AS csat FROM (VALUES (5), (4), (3), (1)) AS t(score);\n\
+         +------+\n\
+         | csat |\n\
+         +------+\n\
+         | 50.0 |\n\
+         +------+\n\
          > SELECT csat(score, 7) FROM (VALUES (7), (6), (5)) AS t(score); -- 66.66666666666667\n\
          ```",
     )

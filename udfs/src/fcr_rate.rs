@@ -35,9 +35,9 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "```sql\n\
          > SELECT channel, priority, fcr_rate(contacts) AS fcr FROM tickets GROUP BY channel, priority;\n\
          > SELECT fcr_rate(resolved_at IS NOT NULL AND coalesce(contacts = 1, false)) FROM tickets;\n\
-         > SELECT fcr_rate(c) FROM (VALUES (1), (1), (2), (NULL)) AS t(c);\n\
+         > SELECT fcr_rate(c) AS fcr FROM (VALUES (1), (1), (2), (NULL)) AS t(c);\n\
          +-------------------+\n\
-         | fcr_rate(t.c)     |\n\
+         | fcr               |\n\
          +-------------------+\n\
          | 66.66666666666667 |\n\
          +-------------------+\n\

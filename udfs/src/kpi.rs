@@ -105,7 +105,7 @@ fn add<C: Counter, const N: usize>(state: &mut [C; N], inc: [C; N]) {
     }
 }
 
-fn state_columns<'a, C: Counter, const N: usize>(states: &'a [ArrayRef]) -> Result<[&'a [C]; N]> {
+fn state_columns<C: Counter, const N: usize>(states: &[ArrayRef]) -> Result<[&[C]; N]> {
     if states.len() != N {
         return internal_err!("expected {N} state columns, got {}", states.len());
     }
@@ -180,8 +180,7 @@ impl<K: Kpi<N>, const N: usize> Accumulator for KpiAccumulator<K, N> {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(self
-            .state
+        self.state
             .iter()
             .map(|&v| {
                 ScalarValue::new_primitive::<<K::C as Counter>::Arrow>(
@@ -189,7 +188,7 @@ impl<K: Kpi<N>, const N: usize> Accumulator for KpiAccumulator<K, N> {
                     &<K::C as Counter>::Arrow::DATA_TYPE,
                 )
             })
-            .collect::<Result<_>>()?)
+            .collect()
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
@@ -277,6 +276,72 @@ impl<K: Kpi<N>, const N: usize> GroupsAccumulator for KpiGroupsAccumulator<K, N>
         self.states.capacity() * size_of::<[K::C; N]>() + size_of::<Self>()
     }
 }
+
+/// KPIs are defined over all responses; `nps(DISTINCT score)` would silently mean something else.
+pub(crate) fn reject_distinct(
+    args: &datafusion::logical_expr::function::AccumulatorArgs,
+) -> Result<()> {
+    if args.is_distinct {
+        return datafusion::common::plan_err!(
+            "{}: DISTINCT is not supported; a KPI counts every response",
+            args.name
+        );
+    }
+    Ok(())
+}
+
+/// The `AggregateUDFImpl` methods that every KPI function shares, written once. The function's struct provides
+/// `fn kpi(&self, args: &AccumulatorArgs) -> Result<K>`, which reads constant arguments.
+macro_rules! kpi_udaf_methods {
+    ($kpi:ty, $n:literal) => {
+        fn state_fields(
+            &self,
+            args: datafusion::logical_expr::function::StateFieldsArgs,
+        ) -> datafusion::common::Result<Vec<datafusion::arrow::datatypes::FieldRef>> {
+            Ok($crate::kpi::state_fields::<$kpi, $n>(args.name))
+        }
+
+        fn accumulator(
+            &self,
+            args: datafusion::logical_expr::function::AccumulatorArgs,
+        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>> {
+            $crate::kpi::reject_distinct(&args)?;
+            Ok(Box::new($crate::kpi::KpiAccumulator::<$kpi, $n>::new(
+                self.kpi(&args)?,
+            )))
+        }
+
+        fn groups_accumulator_supported(
+            &self,
+            _args: datafusion::logical_expr::function::AccumulatorArgs,
+        ) -> bool {
+            true
+        }
+
+        fn create_groups_accumulator(
+            &self,
+            args: datafusion::logical_expr::function::AccumulatorArgs,
+        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::GroupsAccumulator>> {
+            $crate::kpi::reject_distinct(&args)?;
+            Ok(Box::new(
+                $crate::kpi::KpiGroupsAccumulator::<$kpi, $n>::new(self.kpi(&args)?),
+            ))
+        }
+
+        fn order_sensitivity(&self) -> datafusion::logical_expr::utils::AggregateOrderSensitivity {
+            datafusion::logical_expr::utils::AggregateOrderSensitivity::Insensitive
+        }
+
+        fn reverse_expr(&self) -> datafusion::logical_expr::ReversedUDAF {
+            datafusion::logical_expr::ReversedUDAF::Identical
+        }
+
+        fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {
+            Some(&DOCUMENTATION)
+        }
+    };
+}
+pub(crate) use kpi_udaf_methods;
 
 #[cfg(test)]
 pub(crate) mod test_util {
@@ -381,69 +446,3 @@ pub(crate) mod test_util {
         Ok(direct)
     }
 }
-
-/// KPIs are defined over all responses; `nps(DISTINCT score)` would silently mean something else.
-pub(crate) fn reject_distinct(
-    args: &datafusion::logical_expr::function::AccumulatorArgs,
-) -> Result<()> {
-    if args.is_distinct {
-        return datafusion::common::plan_err!(
-            "{}: DISTINCT is not supported; a KPI counts every response",
-            args.name
-        );
-    }
-    Ok(())
-}
-
-/// The `AggregateUDFImpl` methods that every KPI function shares, written once. The function's struct provides
-/// `fn kpi(&self, args: &AccumulatorArgs) -> Result<K>`, which reads constant arguments.
-macro_rules! kpi_udaf_methods {
-    ($kpi:ty, $n:literal) => {
-        fn state_fields(
-            &self,
-            args: datafusion::logical_expr::function::StateFieldsArgs,
-        ) -> datafusion::common::Result<Vec<datafusion::arrow::datatypes::FieldRef>> {
-            Ok($crate::kpi::state_fields::<$kpi, $n>(args.name))
-        }
-
-        fn accumulator(
-            &self,
-            args: datafusion::logical_expr::function::AccumulatorArgs,
-        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>> {
-            $crate::kpi::reject_distinct(&args)?;
-            Ok(Box::new($crate::kpi::KpiAccumulator::<$kpi, $n>::new(
-                self.kpi(&args)?,
-            )))
-        }
-
-        fn groups_accumulator_supported(
-            &self,
-            _args: datafusion::logical_expr::function::AccumulatorArgs,
-        ) -> bool {
-            true
-        }
-
-        fn create_groups_accumulator(
-            &self,
-            args: datafusion::logical_expr::function::AccumulatorArgs,
-        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::GroupsAccumulator>> {
-            $crate::kpi::reject_distinct(&args)?;
-            Ok(Box::new(
-                $crate::kpi::KpiGroupsAccumulator::<$kpi, $n>::new(self.kpi(&args)?),
-            ))
-        }
-
-        fn order_sensitivity(&self) -> datafusion::logical_expr::utils::AggregateOrderSensitivity {
-            datafusion::logical_expr::utils::AggregateOrderSensitivity::Insensitive
-        }
-
-        fn reverse_expr(&self) -> datafusion::logical_expr::ReversedUDAF {
-            datafusion::logical_expr::ReversedUDAF::Identical
-        }
-
-        fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {
-            Some(&DOCUMENTATION)
-        }
-    };
-}
-pub(crate) use kpi_udaf_methods;

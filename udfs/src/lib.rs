@@ -79,6 +79,28 @@ pub fn register_all(ctx: &SessionContext) {
     }
 }
 
+/// A Markdown reference of every function, generated from its `Documentation` (the README embeds it).
+pub fn reference_markdown() -> String {
+    let mut out = String::new();
+    for f in all_functions() {
+        let Some(doc) = f.documentation() else {
+            continue;
+        };
+        out.push_str(&format!(
+            "### `{}`\n\n{}\n\n",
+            doc.syntax_example, doc.description
+        ));
+        for (name, text) in doc.arguments.iter().flatten() {
+            out.push_str(&format!("- `{name}`: {text}\n"));
+        }
+        if let Some(example) = &doc.sql_example {
+            out.push_str(&format!("\n{example}\n"));
+        }
+        out.push('\n');
+    }
+    out.trim_end().to_string() + "\n"
+}
+
 /// `100 * part / whole`, NULL when `whole` is 0 (an empty or all-NULL group).
 pub(crate) fn percent(part: i64, whole: i64) -> Option<f64> {
     (whole != 0).then(|| 100.0 * part as f64 / whole as f64)
@@ -182,6 +204,85 @@ mod tests {
             );
             assert!(doc.arguments.as_ref().is_some_and(|a| !a.is_empty()));
         }
+    }
+
+    /// The README's function reference is generated; `UPDATE_README=1 cargo test` rewrites it.
+    #[test]
+    fn readme_function_reference_is_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+        let readme = std::fs::read_to_string(&path).expect("README.md at the workspace root");
+        let (start, end) = ("<!-- functions:start -->\n", "<!-- functions:end -->");
+        let (Some(a), Some(b)) = (readme.find(start), readme.find(end)) else {
+            panic!("README.md lacks the {start:?} ... {end:?} markers");
+        };
+        let expected = reference_markdown();
+        let committed = &readme[a + start.len()..b];
+        if committed != expected {
+            if std::env::var_os("UPDATE_README").is_some() {
+                let updated = format!("{}{expected}{}", &readme[..a + start.len()], &readme[b..]);
+                std::fs::write(&path, updated).expect("README.md writable");
+            } else {
+                panic!(
+                    "README.md's function reference drifted from the functions' documentation; run UPDATE_README=1 cargo test -p cxsql-udfs readme"
+                );
+            }
+        }
+    }
+
+    /// Runs every `> statement` of the documented SQL examples that shows a result (a table after it, or a
+    /// trailing `; -- value`) and compares the first value.
+    #[tokio::test]
+    async fn documented_examples_give_the_documented_results() {
+        use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+
+        let ctx = SessionContext::new();
+        register_all(&ctx);
+        let mut checked = 0;
+        for f in all_functions() {
+            let example = f
+                .documentation()
+                .and_then(|d| d.sql_example.clone())
+                .unwrap_or_default();
+            let lines: Vec<&str> = example.lines().collect();
+            let mut i = 0;
+            while i < lines.len() {
+                let Some(first) = lines[i].strip_prefix("> ") else {
+                    i += 1;
+                    continue;
+                };
+                let mut sql = first.to_string();
+                i += 1;
+                while i < lines.len() && lines[i].starts_with("  ") {
+                    sql = format!("{sql} {}", lines[i].trim());
+                    i += 1;
+                }
+                let expected = if let Some((statement, value)) = sql.split_once("; -- ") {
+                    let value = value.trim().to_string();
+                    sql = statement.to_string();
+                    value
+                } else if lines.get(i).is_some_and(|l| l.starts_with('+')) {
+                    let value = lines[i + 3].trim_matches('|').trim().to_string();
+                    i += 5;
+                    value
+                } else {
+                    continue;
+                };
+                let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+                let column = batches[0].column(0);
+                let formatter = ArrayFormatter::try_new(column, &FormatOptions::default()).unwrap();
+                assert_eq!(
+                    formatter.value(0).to_string(),
+                    expected,
+                    "{}: {sql}",
+                    f.name()
+                );
+                checked += 1;
+            }
+        }
+        assert!(
+            checked >= all_functions().len(),
+            "only {checked} examples show a result"
+        );
     }
 
     #[tokio::test]

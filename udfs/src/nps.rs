@@ -32,12 +32,12 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "```sql\n\
          > SELECT channel, nps(nps_score) AS nps, count(nps_score) AS responses\n\
          \x20 FROM surveys GROUP BY channel ORDER BY channel;\n\
-         > SELECT nps(score) FROM (VALUES (10), (9), (8), (6), (NULL)) AS t(score);\n\
-         +-----------------+\n\
-         | nps(t.score)    |\n\
-         +-----------------+\n\
-         | 25.0            |\n\
-         +-----------------+\n\
+         > SELECT nps(score) AS nps FROM (VALUES (10), (9), (8), (6), (NULL)) AS t(score);\n\
+         +------+\n\
+         | nps  |\n\
+         +------+\n\
+         | 25.0 |\n\
+         +------+\n\
          ```",
     )
     .with_related_udf("csat")

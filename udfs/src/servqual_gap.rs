@@ -37,12 +37,12 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "```sql\n\
          > SELECT dimension, servqual_gap(perception, expectation) AS gap\n\
          \x20 FROM servqual GROUP BY dimension ORDER BY gap;\n\
-         > SELECT servqual_gap(p, e) FROM (VALUES (5, 6), (7, 6), (3, 6)) AS t(p, e);\n\
-         +-------------------------+\n\
-         | servqual_gap(t.p,t.e)   |\n\
-         +-------------------------+\n\
-         | -1.0                    |\n\
-         +-------------------------+\n\
+         > SELECT servqual_gap(p, e) AS gap FROM (VALUES (5, 6), (7, 6), (3, 6)) AS t(p, e);\n\
+         +------+\n\
+         | gap  |\n\
+         +------+\n\
+         | -1.0 |\n\
+         +------+\n\
          > SELECT servqual_gap(p, e, w) FROM (VALUES (5, 6, 3.0), (7, 6, 1.0)) AS t(p, e, w); -- -0.5\n\
          ```",
     )

@@ -14,6 +14,9 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use proptest::prelude::*;
 
+mod common;
+use common::formulas::{PAIRS, WINDOW_PAIRS};
+
 const DAY: i64 = 86_400;
 
 /// One generated ticket with its survey answers.
@@ -109,63 +112,6 @@ fn table(rows: &[Row], partitions: usize) -> MemTable {
     }
     MemTable::try_new(schema, parts).expect("valid table")
 }
-
-/// (function call, the same KPI in plain SQL). The instant and SLA are constants of the query.
-const PAIRS: &[(&str, &str)] = &[
-    (
-        "nps(s)",
-        "100.0 * (count(s) FILTER (WHERE s >= 9) - count(s) FILTER (WHERE s <= 6)) / NULLIF(count(s), 0)",
-    ),
-    (
-        "csat(c)",
-        "100.0 * count(c) FILTER (WHERE c >= 4) / NULLIF(count(c), 0)",
-    ),
-    (
-        "csat(c, 6)",
-        "100.0 * count(c) FILTER (WHERE c >= 5) / NULLIF(count(c), 0)",
-    ),
-    (
-        "fcr_rate(b)",
-        "100.0 * count(b) FILTER (WHERE b) / NULLIF(count(b), 0)",
-    ),
-    (
-        "fcr_rate(k)",
-        "100.0 * count(k) FILTER (WHERE k = 1) / NULLIF(count(k), 0)",
-    ),
-    ("servqual_gap(p, e)", "avg(p - e)"),
-    (
-        "servqual_gap(p, e, w)",
-        "sum(w * (p - e)) / NULLIF(sum(CASE WHEN p IS NOT NULL AND e IS NOT NULL THEN w END), 0)",
-    ),
-    (
-        "backlog_at(cr, rs, TIMESTAMP '1970-01-16T00:00:00')",
-        "count(*) FILTER (WHERE cr <= TIMESTAMP '1970-01-16T00:00:00' \
-         AND (rs IS NULL OR rs > TIMESTAMP '1970-01-16T00:00:00'))",
-    ),
-    (
-        "backlog_at(cr, rs, TIMESTAMP '1970-01-16T00:00:00', INTERVAL '2 days')",
-        "count(*) FILTER (WHERE cr <= TIMESTAMP '1970-01-16T00:00:00' \
-         AND (rs IS NULL OR rs > TIMESTAMP '1970-01-16T00:00:00') \
-         AND cr + INTERVAL '2 days' < TIMESTAMP '1970-01-16T00:00:00')",
-    ),
-];
-
-/// Sliding-window pairs (`{w}` is the window).
-const WINDOW_PAIRS: &[(&str, &str)] = &[
-    (
-        "nps(s) OVER {w}",
-        "100.0 * sum(CASE WHEN s >= 9 THEN 1 WHEN s <= 6 THEN -1 ELSE 0 END) OVER {w} / NULLIF(count(s) OVER {w}, 0)",
-    ),
-    (
-        "csat(c) OVER {w}",
-        "100.0 * sum(CASE WHEN c >= 4 THEN 1 ELSE 0 END) OVER {w} / NULLIF(count(c) OVER {w}, 0)",
-    ),
-    (
-        "fcr_rate(b) OVER {w}",
-        "100.0 * sum(CASE WHEN b THEN 1 ELSE 0 END) OVER {w} / NULLIF(count(b) OVER {w}, 0)",
-    ),
-    ("servqual_gap(p, e) OVER {w}", "avg(p - e) OVER {w}"),
-];
 
 fn context(partitions: usize, batch_size: usize, skip_partial: bool) -> SessionContext {
     let mut config = SessionConfig::new()
