@@ -241,9 +241,10 @@ impl<K: Kpi<N>, const N: usize> GroupsAccumulator for KpiGroupsAccumulator<K, N>
     ) -> Result<()> {
         self.states.resize(total_num_groups, [K::C::default(); N]);
         let cols = state_columns::<K::C, N>(values)?;
-        for (i, col) in cols.iter().enumerate() {
-            for (&g, &v) in group_indices.iter().zip(col.iter()) {
-                self.states[g][i] += v;
+        for (row, &g) in group_indices.iter().enumerate() {
+            let state = &mut self.states[g];
+            for (s, col) in state.iter_mut().zip(&cols) {
+                *s += col[row];
             }
         }
         Ok(())
