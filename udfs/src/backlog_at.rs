@@ -3,7 +3,9 @@
 use std::sync::LazyLock;
 
 use datafusion::arrow::array::timezone::Tz;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
+use datafusion::arrow::buffer::ScalarBuffer;
+use datafusion::arrow::compute::kernels::cmp::{gt, lt_eq};
 use datafusion::arrow::datatypes::{
     DataType, Int64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, TimeUnit,
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
@@ -192,23 +194,33 @@ fn instant_of(v: &ScalarValue) -> Result<Option<i64>> {
 }
 
 /// The values of a timestamp column and how many nanoseconds one unit is.
-fn instants(array: &ArrayRef) -> Result<(&[i64], i64)> {
+fn instants(array: &ArrayRef) -> Result<(ScalarBuffer<i64>, i64)> {
     Ok(match array.data_type() {
         DataType::Timestamp(TimeUnit::Second, _) => (
-            array.as_primitive::<TimestampSecondType>().values(),
+            array.as_primitive::<TimestampSecondType>().values().clone(),
             1_000_000_000,
         ),
         DataType::Timestamp(TimeUnit::Millisecond, _) => (
-            array.as_primitive::<TimestampMillisecondType>().values(),
+            array
+                .as_primitive::<TimestampMillisecondType>()
+                .values()
+                .clone(),
             1_000_000,
         ),
         DataType::Timestamp(TimeUnit::Microsecond, _) => (
-            array.as_primitive::<TimestampMicrosecondType>().values(),
+            array
+                .as_primitive::<TimestampMicrosecondType>()
+                .values()
+                .clone(),
             1_000,
         ),
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-            (array.as_primitive::<TimestampNanosecondType>().values(), 1)
-        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => (
+            array
+                .as_primitive::<TimestampNanosecondType>()
+                .values()
+                .clone(),
+            1,
+        ),
         other => {
             return internal_err!("backlog_at: unexpected argument type {other} after coercion");
         }
@@ -277,13 +289,21 @@ impl Kpi<1> for BacklogKpi {
             let created_by = sla.map_or(at, |nanos| at.saturating_sub(nanos).saturating_sub(1));
             let created_max = created_by.div_euclid(created_unit);
             let resolved_min = at.div_euclid(resolved_unit);
-            let valid = valid_rows(&[args[0].as_ref()], filter);
-            for_each_valid(created.len(), valid.as_ref(), |row| {
-                if created[row] <= created_max && (still_open(row) || resolved[row] > resolved_min)
-                {
-                    f(row, [1]);
-                }
-            });
+            // Vectorised: comparisons over the raw values (NULL slots are masked out after), then one pass
+            // over the rows that count.
+            let created_raw = Int64Array::new(created.clone(), None);
+            let resolved_raw = Int64Array::new(resolved.clone(), None);
+            let created_by = lt_eq(&created_raw, &Int64Array::new_scalar(created_max))?;
+            let not_resolved = gt(&resolved_raw, &Int64Array::new_scalar(resolved_min))?;
+            let mut open = not_resolved.values().clone();
+            if let Some(nulls) = resolved_nulls {
+                open = &open | &!nulls.inner();
+            }
+            let mut counted = created_by.values() & &open;
+            if let Some(valid) = valid_rows(&[args[0].as_ref()], filter) {
+                counted = &counted & valid.inner();
+            }
+            counted.set_indices().for_each(|row| f(row, [1]));
             return Ok(());
         }
 
@@ -309,9 +329,9 @@ impl Kpi<1> for BacklogKpi {
         let valid = valid_rows(&required, filter);
         let mut bad_sla = None;
         for_each_valid(created.len(), valid.as_ref(), |row| {
-            let at = match (self.at, at_col) {
+            let at = match (self.at, &at_col) {
                 (Arg::Value(Some(at)), _) => at,
-                (_, Some((values, unit))) => values[row].saturating_mul(unit),
+                (_, Some((values, unit))) => values[row].saturating_mul(*unit),
                 _ => return,
             };
             let sla = match (self.sla, sla_col) {

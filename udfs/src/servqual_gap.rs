@@ -3,13 +3,21 @@
 use std::sync::LazyLock;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use datafusion::arrow::datatypes::FieldRef;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::{Result, exec_err, plan_err};
-use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature, Volatility};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::AggregateOrderSensitivity;
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, ReversedUDAF, Signature,
+    Volatility,
+};
 
 use crate::DOC_SECTION;
-use crate::kpi::{Kpi, for_each_valid, kpi_udaf_methods, valid_rows};
+use crate::kpi::{
+    Kpi, KpiAccumulator, KpiGroupsAccumulator, for_each_valid, reject_distinct, state_fields,
+    valid_rows,
+};
 use crate::scores::coerce_number;
 
 const SIGNATURES: &str =
@@ -68,10 +76,6 @@ impl ServqualGap {
             signature: Signature::user_defined(Volatility::Immutable),
         }
     }
-
-    fn kpi(&self, _args: &AccumulatorArgs) -> Result<ServqualKpi> {
-        Ok(ServqualKpi)
-    }
 }
 
 impl AggregateUDFImpl for ServqualGap {
@@ -104,14 +108,85 @@ impl AggregateUDFImpl for ServqualGap {
         Ok(DataType::Float64)
     }
 
-    kpi_udaf_methods!(ServqualKpi, 3);
+    // The unweighted form keeps two counters instead of three: the row count is the weight sum.
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(match args.input_fields.len() {
+            2 => state_fields::<ServqualMean, 2>(args.name),
+            _ => state_fields::<ServqualWeighted, 3>(args.name),
+        })
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        reject_distinct(&args)?;
+        Ok(match args.exprs.len() {
+            2 => Box::new(KpiAccumulator::new(ServqualMean)),
+            _ => Box::new(KpiAccumulator::new(ServqualWeighted)),
+        })
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        reject_distinct(&args)?;
+        Ok(match args.exprs.len() {
+            2 => Box::new(KpiGroupsAccumulator::new(ServqualMean)),
+            _ => Box::new(KpiGroupsAccumulator::new(ServqualWeighted)),
+        })
+    }
+
+    fn order_sensitivity(&self) -> AggregateOrderSensitivity {
+        AggregateOrderSensitivity::Insensitive
+    }
+
+    fn reverse_expr(&self) -> ReversedUDAF {
+        ReversedUDAF::Identical
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&DOCUMENTATION)
+    }
 }
 
-/// Counters: Σ w·(P - E), Σ w, rows.
+/// The unweighted form. Counters: Σ (P - E), rows.
 #[derive(Debug, Clone)]
-pub(crate) struct ServqualKpi;
+pub(crate) struct ServqualMean;
 
-impl Kpi<3> for ServqualKpi {
+impl Kpi<2> for ServqualMean {
+    type C = f64;
+    type Out = Float64Type;
+    const STATE: [&'static str; 2] = ["gap_sum", "rows"];
+
+    fn tally<F: FnMut(usize, [f64; 2])>(
+        &self,
+        args: &[ArrayRef],
+        filter: Option<&BooleanArray>,
+        mut f: F,
+    ) -> Result<()> {
+        let p = args[0].as_primitive::<Float64Type>();
+        let e = args[1].as_primitive::<Float64Type>();
+        let (pv, ev) = (p.values(), e.values());
+        let valid = valid_rows(&[p as &dyn Array, e], filter);
+        for_each_valid(p.len(), valid.as_ref(), |row| {
+            f(row, [pv[row] - ev[row], 1.0])
+        });
+        Ok(())
+    }
+
+    fn finish(&self, &[gap_sum, rows]: &[f64; 2]) -> Option<f64> {
+        (rows > 0.0).then(|| gap_sum / rows)
+    }
+}
+
+/// The weighted form. Counters: Σ w·(P - E), Σ w, rows.
+#[derive(Debug, Clone)]
+pub(crate) struct ServqualWeighted;
+
+impl Kpi<3> for ServqualWeighted {
     type C = f64;
     type Out = Float64Type;
     const STATE: [&'static str; 3] = ["weighted_gap_sum", "weight_sum", "rows"];
@@ -124,35 +199,24 @@ impl Kpi<3> for ServqualKpi {
     ) -> Result<()> {
         let p = args[0].as_primitive::<Float64Type>();
         let e = args[1].as_primitive::<Float64Type>();
-        let (pv, ev) = (p.values(), e.values());
-        match args.get(2) {
-            None => {
-                let valid = valid_rows(&[p as &dyn Array, e], filter);
-                for_each_valid(p.len(), valid.as_ref(), |row| {
-                    f(row, [pv[row] - ev[row], 1.0, 1.0])
-                });
-                Ok(())
+        let w = args[2].as_primitive::<Float64Type>();
+        let (pv, ev, wv) = (p.values(), e.values(), w.values());
+        let valid = valid_rows(&[p as &dyn Array, e, w], filter);
+        let mut bad = None;
+        for_each_valid(p.len(), valid.as_ref(), |row| {
+            let weight = wv[row];
+            // Written so that NaN fails too.
+            if weight >= 0.0 {
+                f(row, [weight * (pv[row] - ev[row]), weight, 1.0]);
+            } else if bad.is_none() {
+                bad = Some(weight);
             }
-            Some(w) => {
-                let w = w.as_primitive::<Float64Type>();
-                let wv = w.values();
-                let valid = valid_rows(&[p as &dyn Array, e, w], filter);
-                let mut bad = None;
-                for_each_valid(p.len(), valid.as_ref(), |row| {
-                    let weight = wv[row];
-                    if weight >= 0.0 {
-                        f(row, [weight * (pv[row] - ev[row]), weight, 1.0]);
-                    } else if bad.is_none() {
-                        bad = Some(weight);
-                    }
-                });
-                match bad {
-                    None => Ok(()),
-                    Some(weight) => exec_err!(
-                        "servqual_gap: weight {weight} is invalid; weights must be non-negative numbers"
-                    ),
-                }
-            }
+        });
+        match bad {
+            None => Ok(()),
+            Some(weight) => exec_err!(
+                "servqual_gap: weight {weight} is invalid; weights must be non-negative numbers"
+            ),
         }
     }
 
@@ -193,7 +257,7 @@ mod tests {
         ]);
         let b = cols(&[&[Some(3.0), Some(4.0)], &[Some(6.0), None]]);
         assert_eq!(
-            value(check_paths(&ServqualKpi, &[a, b]).unwrap()),
+            value(check_paths(&ServqualMean, &[a, b]).unwrap()),
             Some(-1.0)
         );
     }
@@ -208,30 +272,31 @@ mod tests {
         ]);
         let b = cols(&[&[Some(7.0)], &[Some(6.0)], &[Some(1.0)]]);
         assert_eq!(
-            value(check_paths(&ServqualKpi, &[a, b]).unwrap()),
+            value(check_paths(&ServqualWeighted, &[a, b]).unwrap()),
             Some(-0.5)
         );
     }
 
     #[test]
     fn empty_all_null_and_zero_weight_groups_are_null() {
-        assert_eq!(value(eval_plain(&ServqualKpi, &[]).unwrap()), None);
+        assert_eq!(value(eval_plain(&ServqualMean, &[]).unwrap()), None);
+        assert_eq!(value(eval_plain(&ServqualWeighted, &[]).unwrap()), None);
         let nulls = cols(&[&[None, Some(1.0)], &[Some(1.0), None]]);
-        assert_eq!(value(eval_plain(&ServqualKpi, &[nulls]).unwrap()), None);
+        assert_eq!(value(eval_plain(&ServqualMean, &[nulls]).unwrap()), None);
         let zero = cols(&[&[Some(1.0)], &[Some(3.0)], &[Some(0.0)]]);
-        assert_eq!(value(eval_plain(&ServqualKpi, &[zero]).unwrap()), None);
+        assert_eq!(value(eval_plain(&ServqualWeighted, &[zero]).unwrap()), None);
     }
 
     #[test]
     fn negative_or_nan_weight_is_an_error() {
         let neg = cols(&[&[Some(1.0)], &[Some(3.0)], &[Some(-2.0)]]);
-        let err = eval_plain(&ServqualKpi, &[neg]).unwrap_err();
+        let err = eval_plain(&ServqualWeighted, &[neg]).unwrap_err();
         assert!(
             err.to_string()
                 .contains("servqual_gap: weight -2 is invalid"),
             "{err}"
         );
         let nan = cols(&[&[Some(1.0)], &[Some(3.0)], &[Some(f64::NAN)]]);
-        assert!(eval_plain(&ServqualKpi, &[nan]).is_err());
+        assert!(eval_plain(&ServqualWeighted, &[nan]).is_err());
     }
 }
