@@ -12,7 +12,7 @@ use datafusion::arrow::array::{
     ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch,
     TimestampMicrosecondArray,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Schema, TimeUnit};
 use datafusion::common::Result;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -49,20 +49,10 @@ impl Rng {
 }
 
 fn schema() -> Arc<Schema> {
-    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
-    Arc::new(Schema::new(vec![
-        Field::new("k6", DataType::Int32, false),
-        Field::new("k1m", DataType::Int64, false),
-        Field::new("s", DataType::Int32, true),
-        Field::new("c", DataType::Int32, true),
-        Field::new("b", DataType::Boolean, true),
-        Field::new("k", DataType::Int32, true),
-        Field::new("p", DataType::Int32, true),
-        Field::new("e", DataType::Int32, true),
-        Field::new("w", DataType::Float64, true),
-        Field::new("cr", ts.clone(), true),
-        Field::new("rs", ts, true),
-    ]))
+    formulas::schema(
+        [("k6", DataType::Int32), ("k1m", DataType::Int64)],
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+    )
 }
 
 fn batch(rng: &mut Rng, rows: usize, schema: &Arc<Schema>) -> Result<RecordBatch> {

@@ -9,7 +9,7 @@ use datafusion::arrow::array::{
     TimestampSecondArray,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use proptest::prelude::*;
@@ -23,7 +23,7 @@ const DAY: i64 = 86_400;
 #[derive(Debug, Clone)]
 struct Row {
     g: i32,
-    nps: Option<i64>,
+    nps: Option<i32>,
     csat: Option<i32>,
     first: Option<bool>,
     contacts: Option<i32>,
@@ -39,7 +39,7 @@ fn row() -> impl Strategy<Value = Row> {
     let opt = |p| prop::option::weighted(p, any::<()>());
     (
         0..4i32,
-        prop::option::weighted(0.8, 0..=10i64),
+        prop::option::weighted(0.8, 0..=10i32),
         prop::option::weighted(0.8, 1..=5i32),
         prop::option::weighted(0.8, any::<bool>()),
         prop::option::weighted(0.7, 1..=4i32),
@@ -71,26 +71,16 @@ fn row() -> impl Strategy<Value = Row> {
 }
 
 fn table(rows: &[Row], partitions: usize) -> MemTable {
-    let ts = DataType::Timestamp(TimeUnit::Second, None);
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, false),
-        Field::new("g", DataType::Int32, false),
-        Field::new("s", DataType::Int64, true),
-        Field::new("c", DataType::Int32, true),
-        Field::new("b", DataType::Boolean, true),
-        Field::new("k", DataType::Int32, true),
-        Field::new("p", DataType::Int32, true),
-        Field::new("e", DataType::Int32, true),
-        Field::new("w", DataType::Float64, true),
-        Field::new("cr", ts.clone(), true),
-        Field::new("rs", ts, true),
-    ]));
+    let schema = common::formulas::schema(
+        [("id", DataType::Int64), ("g", DataType::Int32)],
+        DataType::Timestamp(TimeUnit::Second, None),
+    );
     let batch = |ids: std::ops::Range<usize>| {
         let r = &rows[ids.clone()];
         let columns: Vec<ArrayRef> = vec![
             Arc::new(Int64Array::from_iter_values(ids.map(|i| i as i64))),
             Arc::new(Int32Array::from_iter_values(r.iter().map(|r| r.g))),
-            Arc::new(Int64Array::from_iter(r.iter().map(|r| r.nps))),
+            Arc::new(Int32Array::from_iter(r.iter().map(|r| r.nps))),
             Arc::new(Int32Array::from_iter(r.iter().map(|r| r.csat))),
             Arc::new(BooleanArray::from_iter(r.iter().map(|r| r.first))),
             Arc::new(Int32Array::from_iter(r.iter().map(|r| r.contacts))),

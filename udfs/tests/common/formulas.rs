@@ -3,6 +3,30 @@
 //! expectation 1-7), w (weight), cr, rs (created and resolved timestamps). Shared by the property test and the
 //! benchmark.
 
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+/// Two key columns, then the columns the formulas read; `ts` is the type of the timestamps.
+pub fn schema(keys: [(&str, DataType); 2], ts: DataType) -> Arc<Schema> {
+    let mut fields: Vec<Field> = keys
+        .into_iter()
+        .map(|(name, t)| Field::new(name, t, false))
+        .collect();
+    fields.extend([
+        Field::new("s", DataType::Int32, true),
+        Field::new("c", DataType::Int32, true),
+        Field::new("b", DataType::Boolean, true),
+        Field::new("k", DataType::Int32, true),
+        Field::new("p", DataType::Int32, true),
+        Field::new("e", DataType::Int32, true),
+        Field::new("w", DataType::Float64, true),
+        Field::new("cr", ts.clone(), true),
+        Field::new("rs", ts, true),
+    ]);
+    Arc::new(Schema::new(fields))
+}
+
 /// (function call, the same KPI in plain SQL). The instant and SLA are constants of the query.
 pub const PAIRS: &[(&str, &str)] = &[
     (
