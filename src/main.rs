@@ -1,29 +1,18 @@
-//! `cxsql`: runs the SQL statements given as arguments, with the customer-service KPI functions registered,
-//! and prints each result as a table. (The full command line is built in `src/` by a later issue.)
+//! `cxsql`: parses the command line, runs it, maps the outcome to an exit code (0 ok, 1 a query failed,
+//! 2 a usage error).
 
 use std::process::ExitCode;
 
-use datafusion::arrow::util::pretty::pretty_format_batches;
-use datafusion::prelude::SessionContext;
+use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let statements: Vec<String> = std::env::args().skip(1).collect();
-    if statements.is_empty() {
-        eprintln!("usage: cxsql \"SQL\" [\"SQL\" ...]");
-        return ExitCode::from(2);
-    }
-    let ctx = SessionContext::new();
-    cxsql_udfs::register_all(&ctx);
-    for sql in &statements {
-        let result = async { ctx.sql(sql).await?.collect().await }.await;
-        match result.and_then(|batches| Ok(pretty_format_batches(&batches)?)) {
-            Ok(table) => println!("{table}"),
-            Err(e) => {
-                eprintln!("cxsql: {e}");
-                return ExitCode::from(1);
-            }
+    let cli = cxsql::cli::Cli::parse();
+    match cxsql::run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cxsql: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
-    ExitCode::SUCCESS
 }

@@ -81,24 +81,29 @@ pub fn register_all(ctx: &SessionContext) {
 
 /// A Markdown reference of every function, generated from its `Documentation` (the README embeds it).
 pub fn reference_markdown() -> String {
-    let mut out = String::new();
-    for f in all_functions() {
-        let Some(doc) = f.documentation() else {
-            continue;
-        };
-        out.push_str(&format!(
-            "### `{}`\n\n{}\n\n",
-            doc.syntax_example, doc.description
-        ));
-        for (name, text) in doc.arguments.iter().flatten() {
+    let all: Vec<String> = all_functions()
+        .iter()
+        .map(|f| function_markdown(f))
+        .collect();
+    all.join("\n\n") + "\n"
+}
+
+/// One function's documentation as Markdown: syntax, description, arguments, examples.
+pub fn function_markdown(f: &AggregateUDF) -> String {
+    let Some(doc) = f.documentation() else {
+        return format!("### `{}`", f.name());
+    };
+    let mut out = format!("### `{}`\n\n{}\n", doc.syntax_example, doc.description);
+    if let Some(arguments) = &doc.arguments {
+        out.push('\n');
+        for (name, text) in arguments {
             out.push_str(&format!("- `{name}`: {text}\n"));
         }
-        if let Some(example) = &doc.sql_example {
-            out.push_str(&format!("\n{example}\n"));
-        }
-        out.push('\n');
     }
-    out.trim_end().to_string() + "\n"
+    if let Some(example) = &doc.sql_example {
+        out.push_str(&format!("\n{example}\n"));
+    }
+    out.trim_end().to_string()
 }
 
 /// `100 * part / whole`, NULL when `whole` is 0 (an empty or all-NULL group).

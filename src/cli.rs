@@ -1,0 +1,128 @@
+//! The command line, as clap derive structs. Parsing only: `lib.rs` runs what was asked.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// SQL analytics for customer-service data: DataFusion plus the support KPIs (nps, csat, fcr_rate,
+/// servqual_gap, backlog_at) over Parquet, CSV and JSON files.
+#[derive(Debug, Parser)]
+#[command(name = "cxsql", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub tables: TableArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where tables come from.
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// Folder whose NAME.parquet, NAME.csv, NAME.json (newline-delimited) files and NAME/ folders of such files
+    /// become tables NAME. A missing default ./data is not an error.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+
+    /// A table from a file, a folder or a glob, e.g. --table tickets=exports/tickets-*.csv (repeatable).
+    /// The format comes from the extension or the folder's files.
+    #[arg(long = "table", global = true, value_name = "NAME=PATH")]
+    pub tables: Vec<String>,
+}
+
+/// How results are written.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Write to this file instead of standard output (required for parquet).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Result formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned text table.
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// Apache Parquet (needs --output).
+    Parquet,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run ad hoc SQL: one or more statements separated by `;`, from the argument, a file or standard input.
+    Query {
+        /// The SQL; read from --file or standard input when absent.
+        sql: Option<String>,
+        /// Read the SQL from this file.
+        #[arg(long, short, value_name = "FILE", conflicts_with = "sql")]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+
+    /// Run a saved query (a .sql file with a documented header), binding its parameters.
+    Run {
+        /// The saved query, e.g. queries/nps_by_channel.sql.
+        file: PathBuf,
+        /// A parameter value, NAME=VALUE (repeatable); parsed to the type its header declares.
+        #[arg(long = "param", short, value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+
+    /// List the KPI functions, or show one's documentation.
+    Functions {
+        /// A function name.
+        name: Option<String>,
+    },
+
+    /// List the registered tables.
+    Tables,
+
+    /// Show a table's columns and types.
+    Schema {
+        /// The table name.
+        table: String,
+    },
+
+    /// Write deterministic synthetic tickets, surveys and SERVQUAL responses in the canonical schema.
+    Gen {
+        /// The folder to write tickets, surveys and servqual into (created if needed).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Number of tickets.
+        #[arg(long, default_value_t = 20_000)]
+        tickets: u64,
+        /// Random seed: the same seed gives the same files.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// File format.
+        #[arg(long, value_enum, default_value_t = GenFormat::Parquet)]
+        format: GenFormat,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Formats `cxsql gen` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenFormat {
+    Parquet,
+    Csv,
+}

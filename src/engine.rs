@@ -1,0 +1,256 @@
+//! The session: a DataFusion context with the KPI functions, and the tables registered from files, folders
+//! and globs through DataFusion's listing tables (nothing is read into memory up front).
+
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::csv::reader::Format;
+use datafusion::arrow::datatypes::Schema;
+use datafusion::datasource::file_format::options::{
+    CsvReadOptions, JsonReadOptions, ParquetReadOptions,
+};
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::cli::TableArgs;
+use crate::error::{Error, Result};
+
+/// File formats tables can be read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Parquet,
+    Csv,
+    Json,
+}
+
+impl FileFormat {
+    /// The format of a file name, from its extension.
+    pub fn of(path: &Path) -> Option<Self> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "parquet" => Some(FileFormat::Parquet),
+            "csv" => Some(FileFormat::Csv),
+            "json" | "ndjson" | "jsonl" => Some(FileFormat::Json),
+            _ => None,
+        }
+    }
+
+    /// The name users see.
+    pub fn name(self) -> &'static str {
+        match self {
+            FileFormat::Parquet => "parquet",
+            FileFormat::Csv => "csv",
+            FileFormat::Json => "json",
+        }
+    }
+}
+
+/// A table registered from files.
+#[derive(Debug, Clone)]
+pub struct TableSource {
+    pub name: String,
+    pub location: String,
+    pub format: FileFormat,
+}
+
+/// The SQL engine of one cxsql invocation.
+pub struct Engine {
+    pub ctx: SessionContext,
+    pub sources: Vec<TableSource>,
+}
+
+impl Engine {
+    /// A session with the KPI functions and the tables of `args` (the data folder, then each --table).
+    pub async fn new(args: &TableArgs) -> Result<Self> {
+        let config = SessionConfig::new().with_information_schema(true);
+        let ctx = SessionContext::new_with_config(config);
+        cxsql_udfs::register_all(&ctx);
+        let mut engine = Engine {
+            ctx,
+            sources: Vec::new(),
+        };
+        let data = args.data.clone().unwrap_or_else(|| PathBuf::from("data"));
+        if data.is_dir() {
+            engine.register_folder(&data).await?;
+        } else if args.data.is_some() {
+            return Err(Error::Usage(format!(
+                "--data {}: no such folder",
+                data.display()
+            )));
+        }
+        for spec in &args.tables {
+            let Some((name, path)) = spec.split_once('=') else {
+                return Err(Error::Usage(format!(
+                    "--table {spec}: expected NAME=PATH (a file, a folder or a glob)"
+                )));
+            };
+            engine.register(name.trim(), path.trim()).await?;
+        }
+        Ok(engine)
+    }
+
+    /// Registers every NAME.parquet|csv|json file and NAME/ folder of such files in `dir` as table NAME.
+    async fn register_folder(&mut self, dir: &Path) -> Result<()> {
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths {
+            let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            let is_table =
+                FileFormat::of(&path).is_some() || (path.is_dir() && find_format(&path).is_some());
+            if is_table && !stem.starts_with('.') {
+                let name = stem.to_string();
+                self.register(&name, &path.to_string_lossy()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Registers `location` (a file, a folder or a glob) as table `name`.
+    pub async fn register(&mut self, name: &str, location: &str) -> Result<()> {
+        if name.is_empty() {
+            return Err(Error::Usage(format!(
+                "--table ={location}: the table needs a name"
+            )));
+        }
+        let path = Path::new(location);
+        let is_glob = location.contains(['*', '?', '[']);
+        let (format, extension) = if is_glob || path.is_file() {
+            let format = FileFormat::of(path).ok_or_else(|| {
+                Error::Usage(format!(
+                    "{location}: unknown file format; expected a .parquet, .csv or .json (.ndjson, .jsonl) file"
+                ))
+            })?;
+            (format, extension_of(path))
+        } else if path.is_dir() {
+            find_format(path).ok_or_else(|| {
+                Error::Usage(format!(
+                    "{location}: the folder holds no .parquet, .csv or .json files"
+                ))
+            })?
+        } else {
+            return Err(Error::Usage(format!("{location}: no such file or folder")));
+        };
+        let context = |e| Error::Query {
+            context: format!("table {name} ({location}): "),
+            source: e,
+            hint: String::new(),
+        };
+        match format {
+            FileFormat::Parquet => {
+                let options = ParquetReadOptions::default().file_extension(&extension);
+                self.ctx.register_parquet(name, location, options).await
+            }
+            FileFormat::Csv => {
+                // Real exports: a header row, quoted values with commas and newlines, empty fields as NULL.
+                // The schema is inferred here with Arrow's CSV reader: DataFusion 55 splits the file into
+                // records for inference with object_store's line splitter, which takes `\` for an escape
+                // character and so loses track of quotes in exports such as `<div style=\""...`.
+                let schema = infer_csv_schema(path, is_glob)?;
+                let mut options = CsvReadOptions::new()
+                    .has_header(true)
+                    .newlines_in_values(true)
+                    .file_extension(&extension);
+                if let Some(schema) = &schema {
+                    options = options.schema(schema);
+                }
+                self.ctx.register_csv(name, location, options).await
+            }
+            FileFormat::Json => {
+                let options = JsonReadOptions::default().file_extension(&extension);
+                self.ctx.register_json(name, location, options).await
+            }
+        }
+        .map_err(context)?;
+        self.sources.retain(|s| s.name != name);
+        self.sources.push(TableSource {
+            name: name.to_string(),
+            location: location.to_string(),
+            format,
+        });
+        Ok(())
+    }
+
+    /// The names of the tables the session knows (registered here or created with SQL), sorted.
+    pub fn table_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for catalog_name in self.ctx.catalog_names() {
+            let Some(catalog) = self.ctx.catalog(&catalog_name) else {
+                continue;
+            };
+            for schema_name in catalog.schema_names() {
+                if schema_name == "information_schema" {
+                    continue;
+                }
+                if let Some(schema) = catalog.schema(&schema_name) {
+                    names.extend(schema.table_names());
+                }
+            }
+        }
+        names.sort();
+        names
+    }
+}
+
+/// Rows read to infer a CSV schema.
+const CSV_INFER_ROWS: usize = 10_000;
+
+/// The schema of the first CSV file of `path` (a file, a folder or a glob), or `None` when there is no local
+/// file to read.
+fn infer_csv_schema(path: &Path, is_glob: bool) -> Result<Option<Schema>> {
+    let first = if path.is_file() {
+        Some(path.to_path_buf())
+    } else if path.is_dir() {
+        first_file(path, FileFormat::Csv)
+    } else if is_glob {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        first_file(dir, FileFormat::Csv)
+    } else {
+        None
+    };
+    let Some(file) = first else {
+        return Ok(None);
+    };
+    let reader = std::fs::File::open(&file).map_err(|e| Error::io(&file, e))?;
+    let (schema, _) = Format::default()
+        .with_header(true)
+        .infer_schema(reader, Some(CSV_INFER_ROWS))
+        .map_err(|e| Error::Usage(format!("{}: cannot read it as CSV: {e}", file.display())))?;
+    Ok(Some(schema))
+}
+
+/// The first file of `format` under `dir`, depth-first in name order.
+fn first_file(dir: &Path, format: FileFormat) -> Option<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    entries
+        .iter()
+        .find(|p| p.is_file() && FileFormat::of(p) == Some(format))
+        .cloned()
+        .or_else(|| {
+            entries
+                .iter()
+                .filter(|p| p.is_dir())
+                .find_map(|p| first_file(p, format))
+        })
+}
+
+/// The extension with its dot, as DataFusion's listing options want it.
+fn extension_of(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| format!(".{e}"))
+        .unwrap_or_default()
+}
+
+/// The format and extension of the first data file found in `dir` (searched depth-first, sorted, so Hive-style
+/// `key=value/` sub-folders are found too).
+fn find_format(dir: &Path) -> Option<(FileFormat, String)> {
+    [FileFormat::Parquet, FileFormat::Csv, FileFormat::Json]
+        .into_iter()
+        .find_map(|format| first_file(dir, format))
+        .and_then(|file| Some((FileFormat::of(&file)?, extension_of(&file))))
+}

@@ -1,0 +1,556 @@
+//! `cxsql gen`: deterministic synthetic support data in the canonical schema (see `data/README.md`).
+//!
+//! Four years of tickets (2021–2024) with a realistic shape: a channel mix, per-channel response times and
+//! first-contact resolution, priority-dependent resolution times, tickets still open near the end, surveys
+//! whose NPS and CSAT depend on the channel and on first-contact resolution, and SERVQUAL responses with a
+//! gap per dimension. The same seed gives the same rows. Rows are generated in batches on this thread and
+//! written by one writer thread per table, so memory stays bounded whatever the number of tickets.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use datafusion::arrow::array::{
+    ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use datafusion::arrow::csv::WriterBuilder as CsvWriterBuilder;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Exp, LogNormal, Normal};
+
+use crate::cli::GenFormat;
+use crate::error::{Error, Result};
+use crate::format::FileOut;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct GenOptions {
+    pub out: PathBuf,
+    pub tickets: u64,
+    pub seed: u64,
+    pub format: GenFormat,
+    pub force: bool,
+}
+
+const BATCH: usize = 65_536;
+const MICROS_PER_SECOND: i64 = 1_000_000;
+const HOUR: f64 = 3_600.0;
+/// 2021-01-01T00:00:00Z and 2025-01-01T00:00:00Z, in seconds.
+const START: i64 = 1_609_459_200;
+const END: i64 = 1_735_689_600;
+const DAY: i64 = 86_400;
+
+const DIMENSIONS: [(&str, f64); 5] = [
+    ("tangibles", 0.1),
+    ("reliability", -0.9),
+    ("responsiveness", -0.6),
+    ("assurance", -0.2),
+    ("empathy", -0.35),
+];
+
+/// One channel's behaviour.
+struct Channel {
+    name: &'static str,
+    share: f64,
+    /// Mean first response, minutes.
+    first_response_min: f64,
+    /// Probability of resolution at the first contact.
+    fcr: f64,
+    /// NPS and CSAT shift of the channel.
+    mood: f64,
+    handle_time_s: f64,
+    /// Mean wait in a queue, seconds (0: asynchronous channel).
+    wait_s: f64,
+}
+
+const CHANNELS: [Channel; 5] = [
+    Channel {
+        name: "email",
+        share: 0.35,
+        first_response_min: 240.0,
+        fcr: 0.55,
+        mood: 0.0,
+        handle_time_s: 300.0,
+        wait_s: 0.0,
+    },
+    Channel {
+        name: "chat",
+        share: 0.28,
+        first_response_min: 2.0,
+        fcr: 0.72,
+        mood: 0.4,
+        handle_time_s: 600.0,
+        wait_s: 45.0,
+    },
+    Channel {
+        name: "phone",
+        share: 0.20,
+        first_response_min: 1.0,
+        fcr: 0.80,
+        mood: 0.7,
+        handle_time_s: 480.0,
+        wait_s: 90.0,
+    },
+    Channel {
+        name: "web",
+        share: 0.12,
+        first_response_min: 180.0,
+        fcr: 0.60,
+        mood: -0.4,
+        handle_time_s: 300.0,
+        wait_s: 0.0,
+    },
+    Channel {
+        name: "social",
+        share: 0.05,
+        first_response_min: 60.0,
+        fcr: 0.50,
+        mood: -1.0,
+        handle_time_s: 200.0,
+        wait_s: 0.0,
+    },
+];
+
+/// (priority, share, median resolution hours)
+const PRIORITIES: [(&str, f64, f64); 4] = [
+    ("low", 0.35, 60.0),
+    ("normal", 0.40, 30.0),
+    ("high", 0.20, 12.0),
+    ("urgent", 0.05, 4.0),
+];
+
+const CATEGORIES: [(&str, f64); 5] = [
+    ("billing", 0.30),
+    ("technical", 0.35),
+    ("account", 0.15),
+    ("shipping", 0.15),
+    ("feedback", 0.05),
+];
+
+fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T], share: impl Fn(&T) -> f64) -> &'a T {
+    let mut u: f64 = rng.random();
+    for item in items {
+        u -= share(item);
+        if u < 0.0 {
+            return item;
+        }
+    }
+    &items[items.len() - 1]
+}
+
+fn utc_micros() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// The canonical `tickets` schema.
+pub fn tickets_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("ticket_id", DataType::Int64, false),
+        Field::new("customer_id", DataType::Int64, false),
+        Field::new("channel", DataType::Utf8, false),
+        Field::new("priority", DataType::Utf8, false),
+        Field::new("category", DataType::Utf8, false),
+        Field::new("team", DataType::Utf8, false),
+        Field::new("agent_id", DataType::Int64, true),
+        Field::new("created_at", utc_micros(), false),
+        Field::new("first_response_at", utc_micros(), true),
+        Field::new("resolved_at", utc_micros(), true),
+        Field::new("contacts", DataType::Int32, true),
+        Field::new("reopened", DataType::Boolean, false),
+        Field::new("handle_time_s", DataType::Int32, false),
+        Field::new("wait_time_s", DataType::Int32, false),
+        Field::new("goal_completed", DataType::Boolean, true),
+    ]))
+}
+
+/// The canonical `surveys` schema.
+pub fn surveys_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("survey_id", DataType::Int64, false),
+        Field::new("ticket_id", DataType::Int64, false),
+        Field::new("customer_id", DataType::Int64, false),
+        Field::new("channel", DataType::Utf8, false),
+        Field::new("submitted_at", utc_micros(), false),
+        Field::new("nps_score", DataType::Int32, true),
+        Field::new("csat_score", DataType::Int32, true),
+    ]))
+}
+
+/// The canonical `servqual` schema.
+pub fn servqual_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("response_id", DataType::Int64, false),
+        Field::new("customer_id", DataType::Int64, false),
+        Field::new("submitted_at", utc_micros(), false),
+        Field::new("dimension", DataType::Utf8, false),
+        Field::new("expectation", DataType::Int32, true),
+        Field::new("perception", DataType::Int32, true),
+    ]))
+}
+
+#[derive(Default)]
+struct Tickets {
+    ticket_id: Int64Builder,
+    customer_id: Int64Builder,
+    channel: StringBuilder,
+    priority: StringBuilder,
+    category: StringBuilder,
+    team: StringBuilder,
+    agent_id: Int64Builder,
+    created_at: TimestampMicrosecondBuilder,
+    first_response_at: TimestampMicrosecondBuilder,
+    resolved_at: TimestampMicrosecondBuilder,
+    contacts: Int32Builder,
+    reopened: BooleanBuilder,
+    handle_time_s: Int32Builder,
+    wait_time_s: Int32Builder,
+    goal_completed: BooleanBuilder,
+    rows: usize,
+}
+
+impl Tickets {
+    fn finish(&mut self) -> Result<RecordBatch> {
+        let ts = |b: &mut TimestampMicrosecondBuilder| {
+            Arc::new(b.finish().with_timezone("UTC")) as ArrayRef
+        };
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.ticket_id.finish()),
+            Arc::new(self.customer_id.finish()),
+            Arc::new(self.channel.finish()),
+            Arc::new(self.priority.finish()),
+            Arc::new(self.category.finish()),
+            Arc::new(self.team.finish()),
+            Arc::new(self.agent_id.finish()),
+            ts(&mut self.created_at),
+            ts(&mut self.first_response_at),
+            ts(&mut self.resolved_at),
+            Arc::new(self.contacts.finish()),
+            Arc::new(self.reopened.finish()),
+            Arc::new(self.handle_time_s.finish()),
+            Arc::new(self.wait_time_s.finish()),
+            Arc::new(self.goal_completed.finish()),
+        ];
+        self.rows = 0;
+        Ok(RecordBatch::try_new(tickets_schema(), columns)?)
+    }
+}
+
+#[derive(Default)]
+struct Surveys {
+    survey_id: Int64Builder,
+    ticket_id: Int64Builder,
+    customer_id: Int64Builder,
+    channel: StringBuilder,
+    submitted_at: TimestampMicrosecondBuilder,
+    nps_score: Int32Builder,
+    csat_score: Int32Builder,
+    rows: usize,
+}
+
+impl Surveys {
+    fn finish(&mut self) -> Result<RecordBatch> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.survey_id.finish()),
+            Arc::new(self.ticket_id.finish()),
+            Arc::new(self.customer_id.finish()),
+            Arc::new(self.channel.finish()),
+            Arc::new(self.submitted_at.finish().with_timezone("UTC")),
+            Arc::new(self.nps_score.finish()),
+            Arc::new(self.csat_score.finish()),
+        ];
+        self.rows = 0;
+        Ok(RecordBatch::try_new(surveys_schema(), columns)?)
+    }
+}
+
+#[derive(Default)]
+struct Servqual {
+    response_id: Int64Builder,
+    customer_id: Int64Builder,
+    submitted_at: TimestampMicrosecondBuilder,
+    dimension: StringBuilder,
+    expectation: Int32Builder,
+    perception: Int32Builder,
+    rows: usize,
+}
+
+impl Servqual {
+    fn finish(&mut self) -> Result<RecordBatch> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.response_id.finish()),
+            Arc::new(self.customer_id.finish()),
+            Arc::new(self.submitted_at.finish().with_timezone("UTC")),
+            Arc::new(self.dimension.finish()),
+            Arc::new(self.expectation.finish()),
+            Arc::new(self.perception.finish()),
+        ];
+        self.rows = 0;
+        Ok(RecordBatch::try_new(servqual_schema(), columns)?)
+    }
+}
+
+/// Random draws used per ticket.
+struct Draws {
+    normal: Normal<f64>,
+    exp1: Exp<f64>,
+    lognormal: LogNormal<f64>,
+}
+
+fn clamp_round(v: f64, lo: i32, hi: i32) -> i32 {
+    (v.round() as i32).clamp(lo, hi)
+}
+
+/// Writes the three tables into `options.out`.
+pub fn generate(options: &GenOptions) -> Result<()> {
+    let extension = match options.format {
+        GenFormat::Parquet => "parquet",
+        GenFormat::Csv => "csv",
+    };
+    std::fs::create_dir_all(&options.out).map_err(|e| Error::io(&options.out, e))?;
+    let path = |name: &str| options.out.join(format!("{name}.{extension}"));
+    let targets = [path("tickets"), path("surveys"), path("servqual")];
+    if !options.force
+        && let Some(existing) = targets.iter().find(|p| p.exists())
+    {
+        return Err(Error::Usage(format!(
+            "{}: the file exists; use --force to replace it",
+            existing.display()
+        )));
+    }
+    let schemas = [tickets_schema(), surveys_schema(), servqual_schema()];
+    std::thread::scope(|scope| {
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for (target, schema) in targets.iter().zip(schemas) {
+            let (tx, rx) = sync_channel::<RecordBatch>(4);
+            senders.push(tx);
+            let format = options.format;
+            handles.push(scope.spawn(move || write_table(target, schema, format, rx)));
+        }
+        let [tickets_tx, surveys_tx, servqual_tx] = <[_; 3]>::try_from(senders)
+            .map_err(|_| Error::Usage("internal: three writers expected".into()))?;
+        let generated = fill(options, &tickets_tx, &surveys_tx, &servqual_tx);
+        drop((tickets_tx, surveys_tx, servqual_tx));
+        let mut written = Vec::new();
+        for handle in handles {
+            match handle.join() {
+                Ok(result) => written.push(result),
+                Err(_) => written.push(Err(Error::Usage("a writer thread panicked".into()))),
+            }
+        }
+        generated?;
+        let outs = written.into_iter().collect::<Result<Vec<FileOut>>>()?;
+        for out in outs {
+            out.finish()?;
+        }
+        Ok(())
+    })
+}
+
+/// One writer thread: batches from `rx` into a temporary file, moved into place only after everything.
+fn write_table(
+    target: &Path,
+    schema: SchemaRef,
+    format: GenFormat,
+    rx: Receiver<RecordBatch>,
+) -> Result<FileOut> {
+    let (out, file) = FileOut::create(target)?;
+    let file = std::io::BufWriter::with_capacity(1 << 20, file);
+    match format {
+        GenFormat::Parquet => {
+            let props = WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .build();
+            let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
+            for batch in rx {
+                writer.write(&batch)?;
+            }
+            writer.close()?;
+        }
+        GenFormat::Csv => {
+            let mut writer = CsvWriterBuilder::new().with_header(true).build(file);
+            let mut wrote = false;
+            for batch in rx {
+                writer.write(&batch)?;
+                wrote = true;
+            }
+            if !wrote {
+                writer.write(&RecordBatch::new_empty(schema))?;
+            }
+            let mut file = writer.into_inner();
+            std::io::Write::flush(&mut file).map_err(|e| Error::io(target, e))?;
+        }
+    }
+    Ok(out)
+}
+
+fn send(tx: &SyncSender<RecordBatch>, batch: RecordBatch) -> Result<()> {
+    tx.send(batch)
+        .map_err(|_| Error::Usage("a writer stopped early".into()))
+}
+
+/// Generates every row, sending full batches to the writers.
+fn fill(
+    options: &GenOptions,
+    tickets_tx: &SyncSender<RecordBatch>,
+    surveys_tx: &SyncSender<RecordBatch>,
+    servqual_tx: &SyncSender<RecordBatch>,
+) -> Result<()> {
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let draws = Draws {
+        normal: Normal::new(0.0, 1.0).map_err(|e| Error::Usage(e.to_string()))?,
+        exp1: Exp::new(1.0).map_err(|e| Error::Usage(e.to_string()))?,
+        lognormal: LogNormal::new(0.0, 1.0).map_err(|e| Error::Usage(e.to_string()))?,
+    };
+    let customers = (options.tickets / 3).max(1) as i64;
+    let (mut t, mut s, mut q) = (Tickets::default(), Surveys::default(), Servqual::default());
+    let (mut survey_id, mut response_id) = (0i64, 0i64);
+    let us = |seconds: f64| (seconds * MICROS_PER_SECOND as f64) as i64;
+    for ticket_id in 1..=options.tickets as i64 {
+        let channel = pick(&mut rng, &CHANNELS, |c| c.share);
+        let (priority, _, median_hours) = *pick(&mut rng, &PRIORITIES, |p| p.1);
+        let (category, _) = *pick(&mut rng, &CATEGORIES, |c| c.1);
+        let customer_id = rng.random_range(1..=customers);
+        // Weekdays are busier: a weekend draw is kept half of the time.
+        let mut created = rng.random_range(START..END);
+        if matches!((created / DAY + 4) % 7, 0 | 6) && rng.random_bool(0.5) {
+            created = rng.random_range(START..END);
+        }
+        let created_us = created * MICROS_PER_SECOND;
+        let recent = created > END - 30 * DAY;
+        let open = rng.random_bool(if recent { 0.35 } else { 0.01 });
+        let responded = !open || rng.random_bool(0.7);
+        let first_response = responded.then(|| {
+            created_us + us(60.0 * channel.first_response_min * draws.exp1.sample(&mut rng))
+        });
+        let first_contact = rng.random_bool(channel.fcr);
+        let resolved = (!open).then(|| {
+            let hours = median_hours * draws.lognormal.sample(&mut rng);
+            let after = first_response.unwrap_or(created_us);
+            // Resolution comes after the first response, and never after the end of the history.
+            (after + us(hours * HOUR))
+                .min(END * MICROS_PER_SECOND - 1)
+                .max(after)
+        });
+        let contacts = (!open).then(|| {
+            if first_contact {
+                1
+            } else {
+                2 + (draws.exp1.sample(&mut rng) * 1.2) as i32
+            }
+        });
+        let team = match (category, priority) {
+            ("billing", _) => "billing",
+            ("shipping", _) => "logistics",
+            ("technical", "high" | "urgent") => "tier2",
+            _ => "tier1",
+        };
+
+        t.ticket_id.append_value(ticket_id);
+        t.customer_id.append_value(customer_id);
+        t.channel.append_value(channel.name);
+        t.priority.append_value(priority);
+        t.category.append_value(category);
+        t.team.append_value(team);
+        t.agent_id.append_option(
+            (responded && !rng.random_bool(0.02)).then(|| rng.random_range(1..=120)),
+        );
+        t.created_at.append_value(created_us);
+        t.first_response_at.append_option(first_response);
+        t.resolved_at.append_option(resolved);
+        t.contacts.append_option(contacts);
+        t.reopened.append_value(!open && rng.random_bool(0.04));
+        let handle = channel.handle_time_s * draws.lognormal.sample(&mut rng).sqrt();
+        t.handle_time_s.append_value(handle as i32);
+        t.wait_time_s
+            .append_value((channel.wait_s * draws.exp1.sample(&mut rng)) as i32);
+        t.goal_completed.append_option(
+            (!rng.random_bool(0.1)).then(|| rng.random_bool(if first_contact { 0.9 } else { 0.6 })),
+        );
+        t.rows += 1;
+        if t.rows == BATCH {
+            send(tickets_tx, t.finish()?)?;
+        }
+
+        let Some(resolved) = resolved else { continue };
+        if rng.random_bool(0.3) {
+            survey_id += 1;
+            let fcr_mood = if first_contact { 1.0 } else { -1.2 };
+            let mood = channel.mood + fcr_mood;
+            let nps = 7.3 + mood + 2.2 * draws.normal.sample(&mut rng);
+            let csat = 3.9 + 0.5 * mood + 0.9 * draws.normal.sample(&mut rng);
+            s.survey_id.append_value(survey_id);
+            s.ticket_id.append_value(ticket_id);
+            s.customer_id.append_value(customer_id);
+            s.channel.append_value(channel.name);
+            s.submitted_at
+                .append_value(resolved + us(6.0 * HOUR * draws.exp1.sample(&mut rng)));
+            s.nps_score
+                .append_option((!rng.random_bool(0.08)).then(|| clamp_round(nps, 0, 10)));
+            s.csat_score
+                .append_option((!rng.random_bool(0.05)).then(|| clamp_round(csat, 1, 5)));
+            s.rows += 1;
+            if s.rows >= BATCH {
+                send(surveys_tx, s.finish()?)?;
+            }
+        }
+        if ticket_id % 15 == 0 {
+            response_id += 1;
+            let submitted = resolved + us(24.0 * HOUR * draws.exp1.sample(&mut rng));
+            for (dimension, gap) in DIMENSIONS {
+                let expectation = 6.2 + 0.8 * draws.normal.sample(&mut rng);
+                let perception =
+                    expectation + gap + 0.5 * channel.mood + draws.normal.sample(&mut rng);
+                q.response_id.append_value(response_id);
+                q.customer_id.append_value(customer_id);
+                q.submitted_at.append_value(submitted);
+                q.dimension.append_value(dimension);
+                q.expectation.append_option(
+                    (!rng.random_bool(0.03)).then(|| clamp_round(expectation, 1, 7)),
+                );
+                q.perception
+                    .append_option((!rng.random_bool(0.03)).then(|| clamp_round(perception, 1, 7)));
+                q.rows += 1;
+            }
+            if q.rows >= BATCH {
+                send(servqual_tx, q.finish()?)?;
+            }
+        }
+    }
+    if t.rows > 0 {
+        send(tickets_tx, t.finish()?)?;
+    }
+    if s.rows > 0 {
+        send(surveys_tx, s.finish()?)?;
+    }
+    if q.rows > 0 {
+        send(servqual_tx, q.finish()?)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_add_up_to_one() {
+        let sum = |v: &[f64]| v.iter().sum::<f64>();
+        assert!((sum(&CHANNELS.map(|c| c.share)) - 1.0).abs() < 1e-9);
+        assert!((sum(&PRIORITIES.map(|p| p.1)) - 1.0).abs() < 1e-9);
+        assert!((sum(&CATEGORIES.map(|c| c.1)) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn span_constants_are_the_documented_dates() {
+        // 2021-01-01 is a Friday: day 0 of the epoch (1970-01-01) was a Thursday.
+        assert_eq!(START % DAY, 0);
+        assert_eq!((END - START) / DAY, 365 * 4 + 1);
+        assert_eq!((START / DAY + 4) % 7, 5);
+    }
+}

@@ -1,0 +1,149 @@
+//! The `cxsql` command line as a library: everything `main.rs` runs, so that tests and benchmarks can drive it
+//! in-process.
+
+pub mod cli;
+pub mod engine;
+pub mod error;
+pub mod exec;
+pub mod format;
+pub mod r#gen;
+pub mod saved;
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use cli::{Cli, Command};
+use engine::Engine;
+use error::{Error, Result};
+use format::{Destination, print};
+use saved::SavedQuery;
+
+/// Runs one command.
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Gen {
+            out,
+            tickets,
+            seed,
+            format,
+            force,
+        } => r#gen::generate(&r#gen::GenOptions {
+            out,
+            tickets,
+            seed,
+            format,
+            force,
+        }),
+        Command::Functions { name } => functions(name.as_deref()),
+        Command::Query { sql, file, output } => {
+            let sql = match (sql, file) {
+                (Some(sql), _) => sql,
+                (None, Some(path)) => {
+                    std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?
+                }
+                (None, None) => read_stdin()?,
+            };
+            let mut out = Destination::new(&output)?;
+            let engine = Engine::new(&cli.tables).await?;
+            let statements = exec::split(&engine, &sql)?;
+            exec::run_statements(&engine, statements, &HashMap::new(), &mut out).await?;
+            out.finish()
+        }
+        Command::Run {
+            file,
+            params,
+            output,
+        } => {
+            let query = SavedQuery::load(&file)?;
+            let mut out = Destination::new(&output)?;
+            let engine = Engine::new(&cli.tables).await?;
+            let values = query.bind(&engine, &params).await?;
+            let statements = exec::split(&engine, &query.body).map_err(|e| match e {
+                Error::Query { source, .. } => Error::SavedQuery {
+                    file: file.clone(),
+                    message: source.strip_backtrace(),
+                },
+                other => other,
+            })?;
+            exec::run_statements(&engine, statements, &values, &mut out).await?;
+            out.finish()
+        }
+        Command::Tables => {
+            let engine = Engine::new(&cli.tables).await?;
+            let mut lines = Vec::new();
+            for name in engine.table_names() {
+                match engine.sources.iter().find(|s| s.name == name) {
+                    Some(s) => lines.push(format!("{name}\t{}\t{}", s.format.name(), s.location)),
+                    None => lines.push(name),
+                }
+            }
+            print(&lines.join("\n"))
+        }
+        Command::Schema { table } => {
+            let engine = Engine::new(&cli.tables).await?;
+            let provider = engine
+                .ctx
+                .table_provider(table.as_str())
+                .await
+                .map_err(|e| {
+                    let names = engine.table_names().join(", ");
+                    Error::Usage(format!(
+                        "{}; registered tables: {}",
+                        e.strip_backtrace(),
+                        if names.is_empty() { "none" } else { &names }
+                    ))
+                })?;
+            let schema = provider.schema();
+            let lines: Vec<String> = schema
+                .fields()
+                .iter()
+                .map(|f| {
+                    let null = if f.is_nullable() { "" } else { " NOT NULL" };
+                    format!("{}\t{}{null}", f.name(), f.data_type())
+                })
+                .collect();
+            print(&lines.join("\n"))
+        }
+    }
+}
+
+fn read_stdin() -> Result<String> {
+    let mut sql = String::new();
+    std::io::stdin()
+        .read_to_string(&mut sql)
+        .map_err(|e| Error::io("<stdin>", e))?;
+    if sql.trim().is_empty() {
+        return Err(Error::Usage(
+            "no SQL given: pass it as an argument, with --file, or on standard input".into(),
+        ));
+    }
+    Ok(sql)
+}
+
+/// `cxsql functions [NAME]`: the list, or one function's documentation.
+fn functions(name: Option<&str>) -> Result<()> {
+    let all = cxsql_udfs::all_functions();
+    match name {
+        None => {
+            let lines: Vec<String> = all
+                .iter()
+                .filter_map(|f| f.documentation().map(|d| (f, d)))
+                .map(|(f, d)| {
+                    let first = d.description.split(". ").next().unwrap_or_default();
+                    format!("{:<14} {first}.", f.name())
+                })
+                .collect();
+            print(&lines.join("\n"))
+        }
+        Some(name) => {
+            let Some(f) = all.iter().find(|f| f.name().eq_ignore_ascii_case(name)) else {
+                let names: Vec<&str> = all.iter().map(|f| f.name()).collect();
+                return Err(Error::Usage(format!(
+                    "unknown function {name}; the KPI functions are: {}",
+                    names.join(", ")
+                )));
+            };
+            print(&cxsql_udfs::function_markdown(f))
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! Saved queries: `.sql` files that open with a comment header documenting them,
+//!
+//! ```sql
+//! -- name: nps_by_channel
+//! -- description: Net Promoter Score per channel over a period.
+//! -- param: since TIMESTAMP = '2021-01-01T00:00:00Z'
+//! -- param: until TIMESTAMP
+//! SELECT channel, nps(nps_score) AS nps FROM surveys WHERE submitted_at >= $since AND submitted_at < $until
+//! GROUP BY channel
+//! ```
+//!
+//! Parameter values are parsed to their declared SQL type and bound to DataFusion's `$name` placeholders,
+//! never spliced into the SQL text.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::compute::CastOptions;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::util::display::FormatOptions;
+use datafusion::common::ScalarValue;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+
+/// One declared parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub name: String,
+    /// The SQL type as written in the header.
+    pub sql_type: String,
+    /// The default value as written (without quotes), if any.
+    pub default: Option<String>,
+}
+
+/// A parsed saved query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedQuery {
+    pub path: PathBuf,
+    pub name: String,
+    pub description: String,
+    pub params: Vec<Param>,
+    /// The SQL after the header.
+    pub body: String,
+}
+
+impl SavedQuery {
+    /// Reads and parses a saved query file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses the header: `-- name:`, `-- description:` (continued by further `--` lines), `-- param:`.
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let fail = |message: String| Error::SavedQuery {
+            file: path.to_path_buf(),
+            message,
+        };
+        let mut name = None;
+        let mut description = String::new();
+        let mut params: Vec<Param> = Vec::new();
+        let mut last_key = "";
+        let mut body_start = text.len();
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            let trimmed = line.trim();
+            let Some(comment) = trimmed.strip_prefix("--") else {
+                if trimmed.is_empty() {
+                    offset += line.len();
+                    continue;
+                }
+                body_start = offset;
+                break;
+            };
+            offset += line.len();
+            let comment = comment.trim();
+            match comment.split_once(':') {
+                Some(("name", v)) => {
+                    name = Some(v.trim().to_string());
+                    last_key = "name";
+                }
+                Some(("description", v)) => {
+                    description = v.trim().to_string();
+                    last_key = "description";
+                }
+                Some(("param", v)) => {
+                    let param = parse_param(v.trim())
+                        .map_err(|m| fail(format!("{m} in `-- param: {}`", v.trim())))?;
+                    if params.iter().any(|p| p.name == param.name) {
+                        return Err(fail(format!("parameter {} is declared twice", param.name)));
+                    }
+                    params.push(param);
+                    last_key = "param";
+                }
+                _ if last_key == "description" && !comment.is_empty() => {
+                    description.push(' ');
+                    description.push_str(comment);
+                }
+                _ => last_key = "",
+            }
+        }
+        let body = text[body_start..].trim().to_string();
+        if body.is_empty() {
+            return Err(fail("no SQL after the header".into()));
+        }
+        let name = name.unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        Ok(SavedQuery {
+            path: path.to_path_buf(),
+            name,
+            description,
+            params,
+            body,
+        })
+    }
+
+    /// The declared parameters, for messages: `since TIMESTAMP = '2021-01-01', until TIMESTAMP`.
+    pub fn declared(&self) -> String {
+        if self.params.is_empty() {
+            return "none".into();
+        }
+        self.params
+            .iter()
+            .map(|p| match &p.default {
+                Some(d) => format!("{} {} = '{d}'", p.name, p.sql_type),
+                None => format!("{} {}", p.name, p.sql_type),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Parses `NAME=VALUE` arguments and defaults into typed values for every declared parameter.
+    pub async fn bind(
+        &self,
+        engine: &Engine,
+        args: &[String],
+    ) -> Result<HashMap<String, ScalarValue>> {
+        let fail = |message: String| Error::SavedQuery {
+            file: self.path.clone(),
+            message: format!("{message}; declared parameters: {}", self.declared()),
+        };
+        let mut given: HashMap<&str, &str> = HashMap::new();
+        for arg in args {
+            let Some((name, value)) = arg.split_once('=') else {
+                return Err(fail(format!("--param {arg}: expected NAME=VALUE")));
+            };
+            let name = name.trim();
+            if !self.params.iter().any(|p| p.name == name) {
+                return Err(fail(format!("unknown parameter {name}")));
+            }
+            if given.insert(name, value).is_some() {
+                return Err(fail(format!("parameter {name} is given twice")));
+            }
+        }
+        let mut values = HashMap::new();
+        for param in &self.params {
+            let text = match (given.get(param.name.as_str()), &param.default) {
+                (Some(v), _) => *v,
+                (None, Some(d)) => d.as_str(),
+                (None, None) => {
+                    return Err(fail(format!(
+                        "missing parameter {} ({}); give it with --param {}=VALUE",
+                        param.name, param.sql_type, param.name
+                    )));
+                }
+            };
+            let data_type = sql_type(engine, &param.sql_type)
+                .await
+                .map_err(|m| fail(format!("parameter {}: {m}", param.name)))?;
+            let value = parse_value(text, &data_type).map_err(|m| {
+                fail(format!(
+                    "parameter {}: cannot read '{text}' as {}: {m}",
+                    param.name, param.sql_type
+                ))
+            })?;
+            values.insert(param.name.clone(), value);
+        }
+        Ok(values)
+    }
+}
+
+/// `NAME TYPE [= DEFAULT]`, the default optionally in single quotes.
+fn parse_param(spec: &str) -> std::result::Result<Param, String> {
+    let (decl, default) = match spec.split_once('=') {
+        Some((d, v)) => (d.trim(), Some(unquote(v.trim()))),
+        None => (spec, None),
+    };
+    let Some((name, sql_type)) = decl.split_once(char::is_whitespace) else {
+        return Err("expected NAME TYPE [= DEFAULT]".into());
+    };
+    let valid_name = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if !valid_name {
+        return Err(format!("invalid parameter name {name:?}"));
+    }
+    Ok(Param {
+        name: name.to_string(),
+        sql_type: sql_type.trim().to_string(),
+        default,
+    })
+}
+
+fn unquote(v: &str) -> String {
+    v.strip_prefix('\'')
+        .and_then(|v| v.strip_suffix('\''))
+        .map(|v| v.replace("''", "'"))
+        .unwrap_or_else(|| v.to_string())
+}
+
+/// The Arrow type DataFusion gives a SQL type name (e.g. TIMESTAMP, INT, DOUBLE, INTERVAL, VARCHAR).
+async fn sql_type(engine: &Engine, sql_type: &str) -> std::result::Result<DataType, String> {
+    // The type name is the header's, not a value; it is checked to be a type name before planning.
+    let plain = sql_type
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '(' | ')' | ','));
+    if !plain || sql_type.is_empty() {
+        return Err(format!("{sql_type:?} is not a SQL type"));
+    }
+    let plan = engine
+        .ctx
+        .state()
+        .create_logical_plan(&format!("SELECT CAST(NULL AS {sql_type})"))
+        .await
+        .map_err(|e| {
+            format!(
+                "{sql_type} is not a SQL type DataFusion knows ({})",
+                e.strip_backtrace()
+            )
+        })?;
+    Ok(plan.schema().field(0).data_type().clone())
+}
+
+/// Parses `text` as a value of `data_type` with Arrow's (strict) string casts.
+fn parse_value(text: &str, data_type: &DataType) -> std::result::Result<ScalarValue, String> {
+    let options = CastOptions {
+        safe: false,
+        format_options: FormatOptions::default(),
+    };
+    ScalarValue::Utf8(Some(text.to_string()))
+        .cast_to_with_options(data_type, &options)
+        .map_err(|e| e.strip_backtrace())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_documents_the_query() {
+        let text = "-- name: nps_by_channel\n-- description: NPS per channel\n--   over a period.\n\
+                    -- param: since TIMESTAMP = '2021-01-01T00:00:00Z'\n-- param: until TIMESTAMP\n\n\
+                    SELECT 1 -- trailing\n";
+        let q = SavedQuery::parse(Path::new("q.sql"), text).unwrap();
+        assert_eq!(q.name, "nps_by_channel");
+        assert_eq!(q.description, "NPS per channel over a period.");
+        assert_eq!(
+            q.params,
+            vec![
+                Param {
+                    name: "since".into(),
+                    sql_type: "TIMESTAMP".into(),
+                    default: Some("2021-01-01T00:00:00Z".into())
+                },
+                Param {
+                    name: "until".into(),
+                    sql_type: "TIMESTAMP".into(),
+                    default: None
+                },
+            ]
+        );
+        assert_eq!(q.body, "SELECT 1 -- trailing");
+    }
+
+    #[test]
+    fn bad_headers_name_the_problem() {
+        let err = SavedQuery::parse(Path::new("q.sql"), "-- param: x\nSELECT 1").unwrap_err();
+        assert!(err.to_string().contains("expected NAME TYPE"), "{err}");
+        let err = SavedQuery::parse(Path::new("q.sql"), "-- name: x\n").unwrap_err();
+        assert!(err.to_string().contains("no SQL after the header"), "{err}");
+        let err = SavedQuery::parse(
+            Path::new("q.sql"),
+            "-- param: a INT\n-- param: a INT\nSELECT 1",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("declared twice"), "{err}");
+    }
+
+    #[test]
+    fn values_parse_strictly_to_their_type() {
+        assert_eq!(
+            parse_value("42", &DataType::Int32).unwrap(),
+            ScalarValue::Int32(Some(42))
+        );
+        assert!(parse_value("forty", &DataType::Int32).is_err());
+        assert!(parse_value("2021-13-01", &DataType::Date32).is_err());
+    }
+}
