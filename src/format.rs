@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 pub struct Destination {
     format: Format,
     target: Option<PathBuf>,
-    temp: Option<NamedTempFile>,
+    file: Option<FileOut>,
     results: usize,
 }
 
@@ -52,7 +52,7 @@ impl Destination {
         Ok(Destination {
             format: args.format,
             target: args.output.clone(),
-            temp: None,
+            file: None,
             results: 0,
         })
     }
@@ -74,16 +74,11 @@ impl Destination {
                         path.display()
                     )));
                 }
-                let dir = match path.parent() {
-                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                    _ => PathBuf::from("."),
-                };
-                let temp = NamedTempFile::new_in(&dir).map_err(|e| Error::io(&dir, e))?;
-                let file = temp.reopen().map_err(|e| Error::io(temp.path(), e))?;
+                let (file_out, file) = FileOut::create(path)?;
                 let mut out = BufWriter::new(file);
                 let rows = write_stream(stream, self.format, &mut out, false).await?;
                 out.flush().map_err(|e| Error::io(path, e))?;
-                self.temp = Some(temp);
+                self.file = Some(file_out);
                 Ok(rows)
             }
         }
@@ -91,10 +86,10 @@ impl Destination {
 
     /// Moves the written file into place.
     pub fn finish(self) -> Result<()> {
-        if let (Some(path), Some(temp)) = (self.target, self.temp) {
-            temp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        match self.file {
+            Some(file) => file.finish(),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -188,7 +183,8 @@ pub fn print(text: &str) -> Result<()> {
     writeln!(out, "{text}").map_err(|e| Error::io("<stdout>", e))
 }
 
-/// A file for `cxsql gen`: a temporary file beside `path`, renamed into place by [`FileOut::finish`].
+/// An output file: a temporary file beside `path`, renamed into place by [`FileOut::finish`]; dropped
+/// unfinished, it disappears and an existing file at `path` is untouched.
 pub struct FileOut {
     path: PathBuf,
     temp: NamedTempFile,
@@ -197,8 +193,16 @@ pub struct FileOut {
 impl FileOut {
     /// Opens a temporary file beside `path`.
     pub fn create(path: &Path) -> Result<(Self, File)> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let temp = NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".cxsql-");
+        // A temporary file is private by default; the result is an ordinary file.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let temp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
         let file = temp.reopen().map_err(|e| Error::io(temp.path(), e))?;
         Ok((
             FileOut {

@@ -1,0 +1,10 @@
+-- name: nps_by_channel
+-- description: Net Promoter Score per channel for surveys submitted in [since, until): promoters (9-10)
+--   minus detractors (0-6), in percent points of the answers; responses counts the non-NULL answers.
+-- param: since TIMESTAMP = '2021-01-01T00:00:00Z'
+-- param: until TIMESTAMP = '2025-01-01T00:00:00Z'
+SELECT channel, nps(nps_score) AS nps, count(nps_score) AS responses
+FROM surveys
+WHERE submitted_at >= $since AND submitted_at < $until
+GROUP BY channel
+ORDER BY channel
