@@ -423,20 +423,22 @@ fn fill(
         }
         let created_us = created * MICROS_PER_SECOND;
         let recent = created > END - 30 * DAY;
-        let open = rng.random_bool(if recent { 0.35 } else { 0.01 });
-        let responded = !open || rng.random_bool(0.7);
-        let first_response = responded.then(|| {
-            created_us + us(60.0 * channel.first_response_min * draws.exp1.sample(&mut rng))
-        });
+        let end_us = END * MICROS_PER_SECOND;
+        // Nothing happens after the end of the history: later responses and resolutions have not happened yet.
+        let responded = !rng.random_bool(if recent { 0.1 } else { 0.005 });
+        let first_response = responded
+            .then(|| {
+                created_us + us(60.0 * channel.first_response_min * draws.exp1.sample(&mut rng))
+            })
+            .filter(|&t| t < end_us);
         let first_contact = rng.random_bool(channel.fcr);
-        let resolved = (!open).then(|| {
-            let hours = median_hours * draws.lognormal.sample(&mut rng);
-            let after = first_response.unwrap_or(created_us);
-            // Resolution comes after the first response, and never after the end of the history.
-            (after + us(hours * HOUR))
-                .min(END * MICROS_PER_SECOND - 1)
-                .max(after)
-        });
+        let stays_open = rng.random_bool(if recent { 0.2 } else { 0.01 });
+        let resolved = first_response
+            .filter(|_| !stays_open)
+            .map(|after| after + us(median_hours * draws.lognormal.sample(&mut rng) * HOUR))
+            .filter(|&t| t < end_us);
+        let open = resolved.is_none();
+        let responded = first_response.is_some();
         let contacts = (!open).then(|| {
             if first_contact {
                 1
@@ -488,8 +490,8 @@ fn fill(
             s.ticket_id.append_value(ticket_id);
             s.customer_id.append_value(customer_id);
             s.channel.append_value(channel.name);
-            s.submitted_at
-                .append_value(resolved + us(6.0 * HOUR * draws.exp1.sample(&mut rng)));
+            let submitted = resolved + us(6.0 * HOUR * draws.exp1.sample(&mut rng));
+            s.submitted_at.append_value(submitted.min(end_us - 1));
             s.nps_score
                 .append_option((!rng.random_bool(0.08)).then(|| clamp_round(nps, 0, 10)));
             s.csat_score
@@ -501,7 +503,8 @@ fn fill(
         }
         if ticket_id % 15 == 0 {
             response_id += 1;
-            let submitted = resolved + us(24.0 * HOUR * draws.exp1.sample(&mut rng));
+            let submitted =
+                (resolved + us(24.0 * HOUR * draws.exp1.sample(&mut rng))).min(end_us - 1);
             for (dimension, gap) in DIMENSIONS {
                 let expectation = 6.2 + 0.8 * draws.normal.sample(&mut rng);
                 let perception =

@@ -1,0 +1,862 @@
+//! The `cxsql` binary, run as a user runs it: spawned processes, real files in temporary folders, exit codes,
+//! standard output and standard error.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The project root: `data/` and `queries/` are found from here, as in a fresh clone.
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn cxsql_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cxsql"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cxsql starts");
+    {
+        let mut input = child.stdin.take().expect("stdin");
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).expect("stdin written");
+        }
+    }
+    let out = child.wait_with_output().expect("cxsql ends");
+    let result = Output {
+        code: out.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !result.stderr.contains("panicked"),
+        "cxsql {args:?} panicked: {}",
+        result.stderr
+    );
+    result
+}
+
+fn cxsql(args: &[&str]) -> Output {
+    cxsql_in(&root(), args, None)
+}
+
+/// Runs and expects success; returns standard output.
+fn ok(args: &[&str]) -> String {
+    let out = cxsql(args);
+    assert_eq!(out.code, 0, "cxsql {args:?} failed: {}", out.stderr);
+    out.stdout
+}
+
+/// The JSON array output of a command as rows of column → value.
+fn json_rows(args: &[&str]) -> Vec<BTreeMap<String, serde_json_lite::Value>> {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    serde_json_lite::parse_rows(&ok(&all))
+}
+
+/// A minimal reader for the flat JSON objects cxsql writes (strings, numbers, booleans, null), so that the
+/// tests check the output without trusting the code that wrote it.
+mod serde_json_lite {
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Value {
+        Null,
+        Bool(bool),
+        Number(f64),
+        Text(String),
+    }
+
+    impl Value {
+        pub fn num(&self) -> f64 {
+            match self {
+                Value::Number(n) => *n,
+                other => panic!("not a number: {other:?}"),
+            }
+        }
+
+        pub fn text(&self) -> &str {
+            match self {
+                Value::Text(s) => s,
+                other => panic!("not a string: {other:?}"),
+            }
+        }
+    }
+
+    pub fn parse_rows(text: &str) -> Vec<BTreeMap<String, Value>> {
+        let mut rows = Vec::new();
+        let mut chars = text.trim().chars().peekable();
+        assert_eq!(chars.next(), Some('['), "a JSON array: {text}");
+        loop {
+            skip_ws(&mut chars);
+            match chars.next() {
+                Some(']') => break,
+                Some(',') => continue,
+                Some('{') => {
+                    let mut row = BTreeMap::new();
+                    loop {
+                        skip_ws(&mut chars);
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(',') => continue,
+                            Some('"') => {
+                                let key = string(&mut chars);
+                                skip_ws(&mut chars);
+                                assert_eq!(chars.next(), Some(':'));
+                                skip_ws(&mut chars);
+                                row.insert(key, value(&mut chars));
+                            }
+                            other => panic!("unexpected {other:?} in {text}"),
+                        }
+                    }
+                    rows.push(row);
+                }
+                other => panic!("unexpected {other:?} in {text}"),
+            }
+        }
+        rows
+    }
+
+    type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
+
+    fn skip_ws(chars: &mut Chars) {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+    }
+
+    fn string(chars: &mut Chars) -> String {
+        let mut s = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => return s,
+                '\\' => s.push(chars.next().expect("escaped char")),
+                c => s.push(c),
+            }
+        }
+        panic!("unterminated string")
+    }
+
+    fn value(chars: &mut Chars) -> Value {
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            return Value::Text(string(chars));
+        }
+        let mut token = String::new();
+        while chars
+            .peek()
+            .is_some_and(|c| !matches!(c, ',' | '}' | ']') && !c.is_whitespace())
+        {
+            token.push(chars.next().expect("peeked"));
+        }
+        match token.as_str() {
+            "null" => Value::Null,
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            n => Value::Number(n.parse().unwrap_or_else(|_| panic!("not a number: {n}"))),
+        }
+    }
+}
+
+fn assert_close(a: f64, b: f64, what: &str) {
+    assert!(
+        (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+        "{what}: {a} != {b}"
+    );
+}
+
+// ---- saved queries, one test each, against data/ ----
+
+/// Runs a saved query and checks its columns and that it returns rows.
+fn saved(file: &str, columns: &[&str]) -> Vec<BTreeMap<String, serde_json_lite::Value>> {
+    let rows = json_rows(&["run", &format!("queries/{file}")]);
+    assert!(!rows.is_empty(), "{file} returned no rows");
+    let got: Vec<&String> = rows[0].keys().collect();
+    let mut want: Vec<&str> = columns.to_vec();
+    want.sort();
+    assert_eq!(got, want, "{file} columns");
+    rows
+}
+
+fn in_range(rows: &[BTreeMap<String, serde_json_lite::Value>], column: &str, lo: f64, hi: f64) {
+    for row in rows {
+        if let Some(v @ serde_json_lite::Value::Number(_)) = row.get(column) {
+            let v = v.num();
+            assert!(
+                (lo..=hi).contains(&v),
+                "{column} = {v} outside [{lo}, {hi}]"
+            );
+        }
+    }
+}
+
+#[test]
+fn saved_nps_by_channel_equals_the_plain_sql_formula() {
+    let rows = saved("nps_by_channel.sql", &["channel", "nps", "responses"]);
+    let expected = json_rows(&[
+        "query",
+        "SELECT channel, 100.0 * (count(nps_score) FILTER (WHERE nps_score >= 9) - count(nps_score) FILTER (WHERE nps_score <= 6)) / count(nps_score) AS nps, count(nps_score) AS responses \
+         FROM surveys WHERE submitted_at >= TIMESTAMP '2021-01-01T00:00:00Z' AND submitted_at < TIMESTAMP '2025-01-01T00:00:00Z' GROUP BY channel ORDER BY channel",
+    ]);
+    assert_eq!(rows.len(), 5, "five channels");
+    for (r, e) in rows.iter().zip(&expected) {
+        assert_eq!(r["channel"], e["channel"]);
+        assert_close(r["nps"].num(), e["nps"].num(), "nps");
+        assert_eq!(r["responses"], e["responses"]);
+    }
+    // Parameters narrow the period.
+    let one_year = json_rows(&[
+        "run",
+        "queries/nps_by_channel.sql",
+        "--param",
+        "since=2024-01-01T00:00:00Z",
+        "--param",
+        "until=2025-01-01T00:00:00Z",
+    ]);
+    let total = |rows: &[BTreeMap<String, serde_json_lite::Value>]| {
+        rows.iter().map(|r| r["responses"].num()).sum::<f64>()
+    };
+    assert!(total(&one_year) > 0.0 && total(&one_year) < total(&rows) / 2.0);
+}
+
+#[test]
+fn saved_nps_monthly_trend() {
+    let rows = saved(
+        "nps_monthly_trend.sql",
+        &[
+            "month",
+            "nps",
+            "responses",
+            "promoters_pct",
+            "detractors_pct",
+        ],
+    );
+    assert_eq!(rows.len(), 48, "four years of months");
+    for row in &rows {
+        assert_close(
+            row["nps"].num(),
+            row["promoters_pct"].num() - row["detractors_pct"].num(),
+            "nps = promoters - detractors",
+        );
+    }
+}
+
+#[test]
+fn saved_csat_by_channel_month() {
+    let rows = saved(
+        "csat_by_channel_month.sql",
+        &["month", "channel", "csat", "responses"],
+    );
+    in_range(&rows, "csat", 0.0, 100.0);
+    assert_eq!(rows.len(), 48 * 5);
+}
+
+#[test]
+fn saved_fcr_by_channel_priority() {
+    let rows = saved(
+        "fcr_by_channel_priority.sql",
+        &["channel", "priority", "fcr", "resolved_tickets"],
+    );
+    assert_eq!(rows.len(), 5 * 4);
+    in_range(&rows, "fcr", 0.0, 100.0);
+}
+
+#[test]
+fn saved_servqual_gaps() {
+    let rows = saved(
+        "servqual_gaps.sql",
+        &["dimension", "gap", "expectation", "perception", "responses"],
+    );
+    assert_eq!(rows.len(), 5);
+    for row in &rows {
+        assert_close(
+            row["gap"].num(),
+            row["perception"].num() - row["expectation"].num(),
+            "gap = perception - expectation",
+        );
+    }
+    let gaps: Vec<f64> = rows.iter().map(|r| r["gap"].num()).collect();
+    assert!(gaps.windows(2).all(|w| w[0] <= w[1]), "worst first");
+}
+
+#[test]
+fn saved_backlog_month_end() {
+    let rows = saved(
+        "backlog_month_end.sql",
+        &["month_end", "channel", "open_tickets"],
+    );
+    assert_eq!(rows.len(), 48 * 5);
+    // The last month's backlog equals the tickets still open at the end of the history.
+    let last: f64 = rows
+        .iter()
+        .filter(|r| r["month_end"].text().starts_with("2024-12-31"))
+        .map(|r| r["open_tickets"].num())
+        .sum();
+    let open = json_rows(&[
+        "query",
+        "SELECT count(*) AS n FROM tickets WHERE resolved_at IS NULL",
+    ]);
+    assert_eq!(last, open[0]["n"].num());
+}
+
+#[test]
+fn saved_tickets_past_sla() {
+    let rows = saved(
+        "tickets_past_sla.sql",
+        &[
+            "channel",
+            "priority",
+            "open_tickets",
+            "past_sla",
+            "past_sla_pct",
+        ],
+    );
+    for row in &rows {
+        assert!(row["past_sla"].num() <= row["open_tickets"].num());
+    }
+    let week = json_rows(&[
+        "run",
+        "queries/tickets_past_sla.sql",
+        "--param",
+        "sla=7 days",
+    ]);
+    let sum = |rows: &[BTreeMap<String, serde_json_lite::Value>]| {
+        rows.iter().map(|r| r["past_sla"].num()).sum::<f64>()
+    };
+    assert!(
+        sum(&week) < sum(&rows),
+        "a longer SLA leaves fewer tickets past it"
+    );
+}
+
+#[test]
+fn saved_first_response_time() {
+    let rows = saved(
+        "first_response_time.sql",
+        &[
+            "channel",
+            "mean_hours",
+            "median_hours",
+            "p90_hours",
+            "tickets",
+        ],
+    );
+    for row in &rows {
+        assert!(row["median_hours"].num() <= row["p90_hours"].num());
+    }
+    in_range(&rows, "mean_hours", 0.0, 1e4);
+}
+
+#[test]
+fn saved_resolution_time() {
+    let rows = saved(
+        "resolution_time.sql",
+        &[
+            "channel",
+            "priority",
+            "mean_hours",
+            "median_hours",
+            "resolved_tickets",
+        ],
+    );
+    in_range(&rows, "median_hours", 0.0, 1e5);
+}
+
+#[test]
+fn saved_handle_time() {
+    let rows = saved(
+        "handle_time.sql",
+        &[
+            "channel",
+            "team",
+            "mean_minutes",
+            "median_minutes",
+            "tickets",
+        ],
+    );
+    in_range(&rows, "mean_minutes", 0.0, 1e4);
+}
+
+#[test]
+fn saved_wait_time() {
+    let rows = saved(
+        "wait_time.sql",
+        &["channel", "mean_seconds", "p90_seconds", "tickets"],
+    );
+    let channels: Vec<&str> = rows.iter().map(|r| r["channel"].text()).collect();
+    assert_eq!(channels, ["chat", "phone"], "only channels with a queue");
+}
+
+#[test]
+fn saved_goal_completion_rate() {
+    let rows = saved(
+        "goal_completion_rate.sql",
+        &["channel", "goal_completion_pct", "tickets"],
+    );
+    in_range(&rows, "goal_completion_pct", 0.0, 100.0);
+}
+
+#[test]
+fn saved_reopen_rate() {
+    let rows = saved(
+        "reopen_rate.sql",
+        &["channel", "reopen_pct", "resolved_tickets"],
+    );
+    in_range(&rows, "reopen_pct", 0.0, 100.0);
+}
+
+#[test]
+fn every_saved_query_has_a_test_and_a_documented_header() {
+    let source = include_str!("cli.rs");
+    for entry in std::fs::read_dir(root().join("queries")).expect("queries/") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let text = std::fs::read_to_string(&path).expect("readable");
+        assert!(text.starts_with("-- name: "), "{name} opens with -- name:");
+        assert!(
+            text.contains("-- description: "),
+            "{name} has a description"
+        );
+        assert!(
+            source.contains(&format!("\"{name}\"")),
+            "{name} has no test here"
+        );
+    }
+}
+
+// ---- parameters ----
+
+#[test]
+fn parameter_errors_name_the_parameter_and_list_the_declared_ones() {
+    let unknown = cxsql(&[
+        "run",
+        "queries/nps_by_channel.sql",
+        "--param",
+        "from=2021-01-01",
+    ]);
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown.stderr.contains("unknown parameter from"),
+        "{}",
+        unknown.stderr
+    );
+    assert!(
+        unknown
+            .stderr
+            .contains("declared parameters: since TIMESTAMP"),
+        "{}",
+        unknown.stderr
+    );
+
+    let bad = cxsql(&[
+        "run",
+        "queries/nps_by_channel.sql",
+        "--param",
+        "since=yesterday",
+    ]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr
+            .contains("parameter since: cannot read 'yesterday' as TIMESTAMP"),
+        "{}",
+        bad.stderr
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("q.sql");
+    std::fs::write(&file, "-- name: q\n-- param: n INT\nSELECT $n + 1 AS m\n").expect("written");
+    let file = file.to_string_lossy().into_owned();
+    let missing = cxsql(&["run", &file]);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("missing parameter n (INT)"),
+        "{}",
+        missing.stderr
+    );
+    assert!(
+        missing.stderr.contains("declared parameters: n INT"),
+        "{}",
+        missing.stderr
+    );
+    let rows = json_rows(&["run", &file, "--param", "n=41"]);
+    assert_eq!(rows[0]["m"].num(), 42.0);
+}
+
+#[test]
+fn parameters_are_bound_not_spliced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("q.sql");
+    std::fs::write(
+        &file,
+        "-- param: who VARCHAR\nSELECT $who AS who, length($who) AS n\n",
+    )
+    .expect("written");
+    let file = file.to_string_lossy().into_owned();
+    let evil = "x'; DROP TABLE tickets; --";
+    let rows = json_rows(&["run", &file, "--param", &format!("who={evil}")]);
+    assert_eq!(rows[0]["who"].text(), evil);
+    assert_eq!(rows[0]["n"].num(), evil.chars().count() as f64);
+}
+
+// ---- the external export ----
+
+#[test]
+fn external_export_loads_as_it_is_and_csat_per_channel_matches_an_independent_count() {
+    let fixture = root().join("tests/fixtures/customer_support_tickets.csv");
+    let table = format!("ext={}", fixture.display());
+    let rows = json_rows(&[
+        "--table",
+        &table,
+        "query",
+        "SELECT \"Ticket Channel\" AS channel, csat(\"Customer Satisfaction Rating\") AS csat, \
+         count(\"Customer Satisfaction Rating\") AS rated, count(*) AS tickets FROM ext GROUP BY 1 ORDER BY 1",
+    ]);
+    // Independent: the csv crate's reader and the top-two-box rule (rating >= 4) counted by hand.
+    let mut expected: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
+    let mut reader = csv::Reader::from_path(&fixture).expect("fixture");
+    let headers = reader.headers().expect("header").clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).expect(name);
+    let (channel, rating) = (col("Ticket Channel"), col("Customer Satisfaction Rating"));
+    for record in reader.records() {
+        let record = record.expect("record");
+        let e = expected.entry(record[channel].to_string()).or_default();
+        e.2 += 1.0;
+        if !record[rating].is_empty() {
+            let r: f64 = record[rating].parse().expect("rating");
+            e.1 += 1.0;
+            e.0 += f64::from(u8::from(r >= 4.0));
+        }
+    }
+    assert_eq!(rows.len(), expected.len());
+    let mut total = 0.0;
+    for row in &rows {
+        let (satisfied, rated, tickets) = expected[row["channel"].text()];
+        assert_close(row["csat"].num(), 100.0 * satisfied / rated, "csat");
+        assert_eq!(row["rated"].num(), rated);
+        assert_eq!(row["tickets"].num(), tickets);
+        total += tickets;
+    }
+    assert_eq!(total, 8469.0, "every ticket of the export");
+    // Column names with spaces, timestamps recognised, empty fields NULL.
+    let schema = ok(&["--table", &table, "schema", "ext"]);
+    assert!(
+        schema.contains("First Response Time\tTimestamp"),
+        "{schema}"
+    );
+}
+
+// ---- commands, formats, outputs ----
+
+#[test]
+fn query_reads_sql_from_argument_file_and_stdin_with_several_statements() {
+    let sql = "CREATE VIEW v AS SELECT channel, nps_score FROM surveys; SELECT count(*) AS n FROM v WHERE channel = 'chat';";
+    let from_arg = ok(&["query", sql, "--format", "csv"]);
+    let stdin = cxsql_in(&root(), &["query", "--format", "csv"], Some(sql));
+    assert_eq!(stdin.code, 0, "{}", stdin.stderr);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("q.sql");
+    std::fs::write(&file, sql).expect("written");
+    let from_file = ok(&["query", "-f", &file.to_string_lossy(), "--format", "csv"]);
+    assert!(from_arg.starts_with("n\n"), "{from_arg}");
+    assert_eq!(from_arg, stdin.stdout);
+    assert_eq!(from_arg, from_file);
+}
+
+#[test]
+fn every_output_format_carries_the_same_rows() {
+    let sql =
+        "SELECT channel, nps(nps_score) AS nps FROM surveys GROUP BY channel ORDER BY channel";
+    let csv_out = ok(&["query", sql, "--format", "csv"]);
+    assert_eq!(
+        csv_out.lines().count(),
+        6,
+        "header and five channels: {csv_out}"
+    );
+    let ndjson = ok(&["query", sql, "--format", "ndjson"]);
+    assert_eq!(ndjson.lines().count(), 5);
+    assert!(ndjson.starts_with("{\"channel\":\"chat\""), "{ndjson}");
+    let table = ok(&["query", sql]);
+    assert!(table.contains("| channel |"), "{table}");
+    let json = json_rows(&["query", sql]);
+    assert_eq!(json.len(), 5);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let parquet = dir.path().join("nps.parquet");
+    let parquet_arg = parquet.to_string_lossy().into_owned();
+    ok(&[
+        "query",
+        sql,
+        "--format",
+        "parquet",
+        "--output",
+        &parquet_arg,
+    ]);
+    let back = json_rows(&[
+        "--table",
+        &format!("p={parquet_arg}"),
+        "query",
+        "SELECT channel, nps FROM p ORDER BY channel",
+    ]);
+    assert_eq!(back, json);
+}
+
+#[test]
+fn an_existing_output_is_kept_unless_forced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("result.csv");
+    std::fs::write(&out, "precious\n").expect("written");
+    let out_arg = out.to_string_lossy().into_owned();
+    let refused = cxsql(&["query", "SELECT 1 AS x", "--format", "csv", "-o", &out_arg]);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("the file exists; use --force"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&out).expect("kept"), "precious\n");
+
+    // A failing query leaves the old file too, even with --force.
+    let failed = cxsql(&[
+        "query",
+        "SELECT nps(11) AS x",
+        "--format",
+        "csv",
+        "-o",
+        &out_arg,
+        "--force",
+    ]);
+    assert_eq!(failed.code, 1);
+    assert_eq!(std::fs::read_to_string(&out).expect("kept"), "precious\n");
+
+    ok(&[
+        "query",
+        "SELECT 1 AS x",
+        "--format",
+        "csv",
+        "-o",
+        &out_arg,
+        "--force",
+    ]);
+    assert_eq!(std::fs::read_to_string(&out).expect("replaced"), "x\n1\n");
+    let leftovers = std::fs::read_dir(dir.path()).expect("dir").count();
+    assert_eq!(leftovers, 1, "no temporary files left behind");
+}
+
+#[test]
+fn functions_tables_and_schema_describe_the_session() {
+    let list = ok(&["functions"]);
+    for name in ["nps", "csat", "fcr_rate", "servqual_gap", "backlog_at"] {
+        assert!(
+            list.lines().any(|l| l.starts_with(name)),
+            "{name} in {list}"
+        );
+    }
+    let nps = ok(&["functions", "nps"]);
+    assert!(
+        nps.contains("### `nps(score)`") && nps.contains("```sql"),
+        "{nps}"
+    );
+
+    let tables = ok(&["tables"]);
+    let names: Vec<&str> = tables
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["servqual", "surveys", "tickets"], "{tables}");
+    let schema = ok(&["schema", "tickets"]);
+    assert!(
+        schema.contains("created_at\tTimestamp(µs, \"UTC\")")
+            || schema.contains("created_at\tTimestamp(Microsecond"),
+        "{schema}"
+    );
+    assert!(schema.contains("resolved_at"));
+}
+
+#[test]
+fn data_folders_and_globs_become_tables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let parts = dir.path().join("scores");
+    std::fs::create_dir(&parts).expect("dir");
+    std::fs::write(parts.join("a.csv"), "channel,score\nchat,10\nchat,0\n").expect("a");
+    std::fs::write(parts.join("b.csv"), "channel,score\nemail,9\n").expect("b");
+    std::fs::write(dir.path().join("extra.json"), "{\"x\": 1}\n{\"x\": 2}\n").expect("json");
+    let data = dir.path().to_string_lossy().into_owned();
+    let rows = json_rows(&[
+        "--data",
+        &data,
+        "query",
+        "SELECT nps(score) AS nps, count(*) AS n, (SELECT sum(x) FROM extra) AS x FROM scores",
+    ]);
+    assert_eq!(rows[0]["n"].num(), 3.0);
+    assert_close(rows[0]["nps"].num(), 100.0 / 3.0, "nps");
+    assert_eq!(rows[0]["x"].num(), 3.0);
+    let glob = format!("s={}/scores/*.csv", data);
+    let rows = json_rows(&["--table", &glob, "query", "SELECT count(*) AS n FROM s"]);
+    assert_eq!(rows[0]["n"].num(), 3.0);
+}
+
+// ---- errors and exit codes ----
+
+#[test]
+fn errors_have_clear_messages_and_exit_codes() {
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["query", "SELEC 1"], 1, "SQL error"),
+        (
+            &["query", "SELECT * FROM nowhere"],
+            1,
+            "registered tables: servqual, surveys, tickets",
+        ),
+        (
+            &["query", "SELECT nps(11)"],
+            1,
+            "nps: score 11 is outside the 0..10 scale",
+        ),
+        (
+            &["query", "SELECT csat(csat_score, 1) FROM surveys"],
+            1,
+            "csat: scale_max must be an integer >= 2",
+        ),
+        (
+            &["--table", "t=does/not/exist.csv", "tables"],
+            2,
+            "does/not/exist.csv: no such file or folder",
+        ),
+        (&["--table", "nameless", "tables"], 2, "expected NAME=PATH"),
+        (
+            &["--data", "no_such_dir", "tables"],
+            2,
+            "--data no_such_dir: no such folder",
+        ),
+        (&["run", "queries/none.sql"], 1, "queries/none.sql"),
+        (
+            &["query", "SELECT 1", "--format", "parquet"],
+            2,
+            "--format parquet needs --output",
+        ),
+        (&["functions", "nope"], 2, "unknown function nope"),
+        (&["schema", "nope"], 2, "registered tables"),
+        (&["frobnicate"], 2, "unrecognized subcommand"),
+        (
+            &["query", "--format", "xml", "SELECT 1"],
+            2,
+            "invalid value 'xml'",
+        ),
+        (&["query", ""], 2, "no SQL statement given"),
+    ];
+    for (args, code, message) in cases {
+        let out = cxsql(args);
+        assert_eq!(out.code, *code, "cxsql {args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(message),
+            "cxsql {args:?}: expected {message:?} in {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn bad_inputs_never_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(d.join("empty.csv"), "").expect("empty");
+    std::fs::write(d.join("ragged.csv"), "a,b\n1,2\n3\n").expect("ragged");
+    std::fs::write(d.join("junk.parquet"), "not parquet").expect("junk");
+    std::fs::write(d.join("bad.sql"), "-- param: broken\nSELECT 1").expect("bad");
+    std::fs::write(d.join("empty.sql"), "-- name: nothing\n").expect("empty sql");
+    let inputs: &[&[&str]] = &[
+        &["--table", "e=empty.csv", "query", "SELECT * FROM e"],
+        &["--table", "r=ragged.csv", "query", "SELECT * FROM r"],
+        &["--table", "j=junk.parquet", "query", "SELECT * FROM j"],
+        &["run", "bad.sql"],
+        &["run", "empty.sql"],
+        &["query", "SELECT backlog_at(1, 2, 3)"],
+        &["query", "SELECT nps(score) FROM (VALUES ('x')) t(score)"],
+        &["query", "SELECT 1/0"],
+        &["query", ";;;"],
+        &["gen", "--out", "empty.csv"],
+    ];
+    for args in inputs {
+        let out = cxsql_in(d, args, None);
+        assert!(
+            matches!(out.code, 0..=2),
+            "cxsql {args:?} exited {}: {}",
+            out.code,
+            out.stderr
+        );
+        if out.code != 0 {
+            assert!(
+                out.stderr.starts_with("cxsql: ") || out.stderr.starts_with("error: "),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+}
+
+// ---- gen ----
+
+#[test]
+fn gen_is_deterministic_and_csv_gives_the_same_kpis() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
+    for (out, format) in [(&a, "parquet"), (&b, "parquet"), (&c, "csv")] {
+        ok(&[
+            "gen",
+            "--out",
+            &out.to_string_lossy(),
+            "--tickets",
+            "3000",
+            "--seed",
+            "7",
+            "--format",
+            format,
+        ]);
+    }
+    for name in ["tickets.parquet", "surveys.parquet", "servqual.parquet"] {
+        assert_eq!(
+            std::fs::read(a.join(name)).expect("a"),
+            std::fs::read(b.join(name)).expect("b"),
+            "{name} differs between two runs with the same seed"
+        );
+    }
+    let sql = "SELECT channel, nps(nps_score) AS nps, csat(csat_score) AS csat, count(*) AS n FROM surveys GROUP BY channel ORDER BY channel";
+    let from_parquet = json_rows(&["--data", &a.to_string_lossy(), "query", sql]);
+    let from_csv = json_rows(&["--data", &c.to_string_lossy(), "query", sql]);
+    assert_eq!(from_parquet, from_csv);
+    let counts = json_rows(&[
+        "--data",
+        &a.to_string_lossy(),
+        "query",
+        "SELECT count(*) AS n, count(resolved_at) AS resolved FROM tickets",
+    ]);
+    assert_eq!(counts[0]["n"].num(), 3000.0);
+    assert!(
+        counts[0]["resolved"].num() < 3000.0,
+        "some tickets are still open"
+    );
+
+    let again = cxsql(&["gen", "--out", &a.to_string_lossy(), "--tickets", "10"]);
+    assert_eq!(
+        again.code, 2,
+        "existing files are not replaced without --force"
+    );
+    assert!(again.stderr.contains("use --force"), "{}", again.stderr);
+}
