@@ -147,3 +147,101 @@ fn functions(name: Option<&str>) -> Result<()> {
         }
     }
 }
+
+/// The README sections generated from the code: the saved queries (from their headers) and the command-line
+/// reference (from clap). A test fails when the committed README drifts.
+pub mod readme {
+    use std::path::Path;
+
+    use clap::CommandFactory;
+
+    use crate::cli::Cli;
+    use crate::error::{Error, Result};
+    use crate::saved::SavedQuery;
+
+    /// A Markdown table of the saved queries in `dir`: file, description, parameters.
+    pub fn saved_queries(dir: &Path) -> Result<String> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+            .collect();
+        files.sort();
+        let mut out =
+            String::from("| query | what it computes | parameters (defaults) |\n|---|---|---|\n");
+        for file in files {
+            let q = SavedQuery::load(&file)?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "| `queries/{name}` | {} | {} |\n",
+                q.description.replace('|', "\\|"),
+                q.declared().replace('|', "\\|")
+            ));
+        }
+        Ok(out)
+    }
+
+    /// `cxsql --help` and each subcommand's help, at a fixed width.
+    pub fn cli_reference() -> String {
+        let mut command = Cli::command().term_width(110);
+        let mut out = format!(
+            "```text\n$ cxsql --help\n{}```\n",
+            command.render_long_help()
+        );
+        let names: Vec<String> = command
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .filter(|n| n != "help")
+            .collect();
+        for name in names {
+            if let Some(sub) = command.find_subcommand_mut(&name) {
+                let help = sub.clone().term_width(110).render_long_help();
+                out.push_str(&format!("\n```text\n$ cxsql {name} --help\n{help}```\n"));
+            }
+        }
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// Replaces the text between `<!-- {key}:start -->` and `<!-- {key}:end -->` of the README, or checks it.
+        fn check_section(key: &str, expected: &str) {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+            let readme = std::fs::read_to_string(&path).expect("README.md");
+            let (start, end) = (
+                format!("<!-- {key}:start -->\n"),
+                format!("<!-- {key}:end -->"),
+            );
+            let (Some(a), Some(b)) = (readme.find(&start), readme.find(&end)) else {
+                panic!("README.md lacks the {start:?} ... {end:?} markers");
+            };
+            if &readme[a + start.len()..b] == expected {
+                return;
+            }
+            if std::env::var_os("UPDATE_README").is_some() {
+                let updated = format!("{}{expected}{}", &readme[..a + start.len()], &readme[b..]);
+                std::fs::write(&path, updated).expect("README.md writable");
+            } else {
+                panic!(
+                    "README.md's {key} section drifted; run UPDATE_README=1 cargo test -p cxsql readme -- --test-threads=1"
+                );
+            }
+        }
+
+        #[test]
+        fn readme_saved_queries_are_up_to_date() {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+            check_section("queries", &saved_queries(&dir).expect("queries/ readable"));
+        }
+
+        #[test]
+        fn readme_cli_reference_is_up_to_date() {
+            check_section("cli", &cli_reference());
+        }
+    }
+}
