@@ -35,10 +35,11 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit code: 2 for usage errors, 1 when a query fails.
+    /// The process exit code: 2 for usage errors (a missing input file among them), 1 when a query fails.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) | Error::SavedQuery { .. } => 2,
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 2,
             Error::Io { .. } | Error::Query { .. } => 1,
         }
     }
