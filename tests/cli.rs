@@ -741,7 +741,11 @@ fn errors_have_clear_messages_and_exit_codes() {
             2,
             "--data no_such_dir: no such folder",
         ),
-        (&["run", "queries/none.sql"], 2, "queries/none.sql: No such file"),
+        (
+            &["run", "queries/none.sql"],
+            2,
+            "queries/none.sql: No such file",
+        ),
         (&["query", "-f", "none.sql"], 2, "none.sql: No such file"),
         (
             &["query", "SELECT 1", "--format", "parquet"],
