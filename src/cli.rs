@@ -12,8 +12,9 @@ pub struct Cli {
     #[command(flatten)]
     pub tables: TableArgs,
 
+    /// Without a command, cxsql starts the interactive shell.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Where tables come from.
@@ -85,6 +86,10 @@ pub enum Command {
         output: OutputArgs,
     },
 
+    /// An interactive SQL shell (also what `cxsql` with no command starts): line editing, history, `;`-ended
+    /// multi-line statements, tab completion, \d, \d NAME, \f, \timing, \format, \q.
+    Shell,
+
     /// List the KPI functions, or show one's documentation.
     Functions {
         /// A function name.
@@ -98,6 +103,43 @@ pub enum Command {
     Schema {
         /// The table name.
         table: String,
+    },
+
+    /// Run a set of saved queries into one folder: a result file per query, manifest.json and index.html
+    /// (charts and tables). Exits 1 if any query failed; the others still run.
+    Report {
+        /// A folder of saved queries, run in name order.
+        #[arg(
+            long,
+            value_name = "DIR",
+            conflicts_with = "report",
+            default_value = "queries"
+        )]
+        queries: PathBuf,
+        /// A report manifest: title, shared params, and [[query]] entries (file, title, params).
+        #[arg(long, value_name = "FILE.toml")]
+        report: Option<PathBuf>,
+        /// The folder to write; it appears only when complete.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Format of the result files.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Parquet)]
+        format: ReportFormat,
+        /// A parameter for every query that declares it, NAME=VALUE (repeatable).
+        #[arg(long = "param", short, value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// The page title.
+        #[arg(long)]
+        title: Option<String>,
+        /// Replace an existing --out folder.
+        #[arg(long)]
+        force: bool,
+        /// Report progress even when standard error is not a terminal (one line per query).
+        #[arg(long, conflicts_with = "quiet")]
+        progress: bool,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
     },
 
     /// Write deterministic synthetic tickets, surveys and SERVQUAL responses in the canonical schema.
@@ -118,6 +160,14 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// Formats of a report's result files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Parquet,
+    Csv,
+    Json,
 }
 
 /// Formats `cxsql gen` writes.

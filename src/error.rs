@@ -24,6 +24,10 @@ pub enum Error {
     #[error("{file}: {message}")]
     SavedQuery { file: PathBuf, message: String },
 
+    /// Some queries of a batch failed; the rest ran and their output was written (exit code 1).
+    #[error("{0}")]
+    QueriesFailed(String),
+
     /// A query failed: planning or execution (exit code 1). `hint` is appended to DataFusion's message.
     #[error("{context}{}{hint}", source.strip_backtrace())]
     Query {
@@ -40,7 +44,7 @@ impl Error {
         match self {
             Error::Usage(_) | Error::SavedQuery { .. } => 2,
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 2,
-            Error::Io { .. } | Error::Query { .. } => 1,
+            Error::Io { .. } | Error::Query { .. } | Error::QueriesFailed(_) => 1,
         }
     }
 

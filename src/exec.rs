@@ -23,14 +23,16 @@ pub fn split(engine: &Engine, sql: &str) -> Result<Vec<Statement>> {
 }
 
 /// Runs each statement in order, writing every result that has columns to `out`; `params` are bound to the
-/// `$name` placeholders. Stops at the first failure, naming the statement when there are several.
+/// `$name` placeholders. Stops at the first failure, naming the statement when there are several. Returns the
+/// number of rows written.
 pub async fn run_statements(
     engine: &Engine,
     statements: Vec<Statement>,
     params: &HashMap<String, ScalarValue>,
     out: &mut Destination,
-) -> Result<()> {
+) -> Result<u64> {
     let many = statements.len() > 1;
+    let mut rows = 0;
     for (i, statement) in statements.into_iter().enumerate() {
         let context = if many {
             format!("statement {}: ", i + 1)
@@ -58,12 +60,12 @@ pub async fn run_statements(
             continue;
         }
         let stream = df.execute_stream().await.map_err(wrap)?;
-        out.write(stream).await.map_err(|e| match e {
+        rows += out.write(stream).await.map_err(|e| match e {
             Error::Query { source, .. } => wrap(source),
             other => other,
         })?;
     }
-    Ok(())
+    Ok(rows)
 }
 
 /// What the user needs beyond DataFusion's message: an unknown table lists the registered ones.
@@ -77,4 +79,29 @@ fn hint(engine: &Engine, e: &DataFusionError) -> String {
         return format!("; registered tables: {}", names.join(", "));
     }
     String::new()
+}
+
+/// Runs `sql` (one or more statements) and returns the last result that has columns, as one batch.
+pub async fn collect_last(
+    engine: &Engine,
+    sql: &str,
+    params: &HashMap<String, ScalarValue>,
+) -> Result<datafusion::arrow::array::RecordBatch> {
+    let statements = split(engine, sql)?;
+    let mut last = None;
+    for statement in statements {
+        let plan = engine.ctx.state().statement_to_plan(statement).await?;
+        let mut df = engine.ctx.execute_logical_plan(plan).await?;
+        if !params.is_empty() {
+            df = df.with_param_values(params.clone())?;
+        }
+        let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        if !schema.fields().is_empty() {
+            last = Some(datafusion::arrow::compute::concat_batches(
+                &schema, &batches,
+            )?);
+        }
+    }
+    last.ok_or_else(|| Error::Usage("the query returns no rows or columns".into()))
 }

@@ -432,7 +432,7 @@ fn fill(
             })
             .filter(|&t| t < end_us);
         let first_contact = rng.random_bool(channel.fcr);
-        let stays_open = rng.random_bool(if recent { 0.2 } else { 0.01 });
+        let stays_open = rng.random_bool(if recent { 0.2 } else { 0.002 });
         let resolved = first_response
             .filter(|_| !stays_open)
             .map(|after| after + us(median_hours * draws.lognormal.sample(&mut rng) * HOUR))

@@ -1,13 +1,16 @@
 //! The `cxsql` command line as a library: everything `main.rs` runs, so that tests and benchmarks can drive it
 //! in-process.
 
+pub mod chart;
 pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod format;
 pub mod r#gen;
+pub mod report;
 pub mod saved;
+pub mod shell;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -18,9 +21,17 @@ use error::{Error, Result};
 use format::{Destination, print};
 use saved::SavedQuery;
 
-/// Runs one command.
+/// Runs one command (the shell when none is given).
 pub async fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        let engine = Engine::new(&cli.tables).await?;
+        return shell::run(&engine).await;
+    };
+    match command {
+        Command::Shell => {
+            let engine = Engine::new(&cli.tables).await?;
+            shell::run(&engine).await
+        }
         Command::Gen {
             out,
             tickets,
@@ -35,6 +46,38 @@ pub async fn run(cli: Cli) -> Result<()> {
             force,
         }),
         Command::Functions { name } => functions(name.as_deref()),
+        Command::Report {
+            queries,
+            report,
+            out,
+            format,
+            params,
+            title,
+            force,
+            progress,
+            quiet,
+        } => {
+            let engine = Engine::new(&cli.tables).await?;
+            let options = report::ReportOptions {
+                queries: Some(queries),
+                report,
+                out,
+                format,
+                params,
+                title,
+                force,
+                progress,
+                quiet,
+            };
+            if report::run(&engine, &options).await? {
+                Ok(())
+            } else {
+                Err(Error::QueriesFailed(format!(
+                    "some queries of the report failed; see {}/manifest.json",
+                    options.out.display()
+                )))
+            }
+        }
         Command::Query { sql, file, output } => {
             let sql = match (sql, file) {
                 (Some(sql), _) => sql,
@@ -121,7 +164,7 @@ fn read_stdin() -> Result<String> {
 }
 
 /// `cxsql functions [NAME]`: the list, or one function's documentation.
-fn functions(name: Option<&str>) -> Result<()> {
+pub(crate) fn functions(name: Option<&str>) -> Result<()> {
     let all = cxsql_udfs::all_functions();
     match name {
         None => {

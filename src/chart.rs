@@ -1,0 +1,486 @@
+//! SVG charts for reports, chosen from the shape of a result:
+//! - first column a date or timestamp: a line chart over time, one line per category of a following text
+//!   column if there is one, of the first numeric column;
+//! - leading text columns and a numeric column: a horizontal bar chart (one bar per row, labelled by the text
+//!   columns), which stays readable with many categories;
+//! - anything else: no chart.
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Float64Type, TimeUnit};
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+
+const PALETTE: [&str; 10] = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf",
+];
+const WIDTH: f64 = 900.0;
+const FONT: &str =
+    "font-family=\"system-ui, -apple-system, Segoe UI, Roboto, sans-serif\" font-size=\"12\"";
+
+/// Escapes text for HTML and SVG.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The unit a KPI column is in, from its name.
+pub fn unit(column: &str) -> &'static str {
+    let c = column.to_ascii_lowercase();
+    if c == "nps" || c.starts_with("nps_") {
+        "NPS points, -100 to 100"
+    } else if c.ends_with("pct") || c.contains("rate") || ["csat", "fcr"].contains(&c.as_str()) {
+        "%"
+    } else if c.ends_with("hours") {
+        "hours"
+    } else if c.ends_with("minutes") {
+        "minutes"
+    } else if c.ends_with("seconds") {
+        "seconds"
+    } else if c.contains("gap") {
+        "scale points, perception - expectation"
+    } else {
+        "count"
+    }
+}
+
+fn is_time(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)
+    )
+}
+
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+fn is_number(t: &DataType) -> bool {
+    t.is_numeric()
+}
+
+fn floats(array: &ArrayRef) -> Option<Vec<Option<f64>>> {
+    let array = cast(array, &DataType::Float64).ok()?;
+    Some(array.as_primitive::<Float64Type>().iter().collect())
+}
+
+fn texts(array: &ArrayRef) -> Vec<String> {
+    match ArrayFormatter::try_new(array.as_ref(), &FormatOptions::default().with_null("NULL")) {
+        Ok(f) => (0..array.len()).map(|i| f.value(i).to_string()).collect(),
+        Err(_) => vec![String::new(); array.len()],
+    }
+}
+
+/// Round steps (1, 2, 5 × 10^k) for about `count` ticks between `lo` and `hi`.
+fn ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
+    let span = (hi - lo).abs().max(1e-9);
+    let raw = span / count as f64;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|s| span / s <= count as f64)
+        .unwrap_or(10.0 * magnitude);
+    let mut t = (lo / step).floor() * step;
+    let mut out = Vec::new();
+    while t <= hi + step * 1e-9 {
+        if t >= lo - step * 1e-9 {
+            out.push(if t.abs() < step * 1e-9 { 0.0 } else { t });
+        }
+        t += step;
+    }
+    out
+}
+
+fn number_label(v: f64) -> String {
+    if v.abs() >= 1000.0 || v == v.trunc() {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// The chart for a result, or `None` when its shape has no natural chart.
+pub fn chart(batch: &RecordBatch) -> Option<String> {
+    if batch.num_rows() == 0 || batch.num_columns() < 2 {
+        return None;
+    }
+    let schema = batch.schema();
+    let types: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
+    let value = (1..types.len()).find(|&i| is_number(types[i]))?;
+    let name = schema.field(value).name().clone();
+    if is_time(types[0]) {
+        let series = (1..value).find(|&i| is_text(types[i]));
+        line_chart(batch, series, value, &name)
+    } else if is_text(types[0]) {
+        let labels: Vec<usize> = (0..value).filter(|&i| is_text(types[i])).collect();
+        bar_chart(batch, &labels, value, &name)
+    } else {
+        None
+    }
+}
+
+fn line_chart(
+    batch: &RecordBatch,
+    series: Option<usize>,
+    value: usize,
+    name: &str,
+) -> Option<String> {
+    let time = cast(
+        batch.column(0),
+        &DataType::Timestamp(TimeUnit::Second, None),
+    )
+    .ok()?;
+    let xs: Vec<Option<f64>> = floats(&cast(&time, &DataType::Int64).ok()?)?;
+    let ys = floats(batch.column(value))?;
+    let labels = texts(batch.column(0));
+    let keys: Vec<String> = match series {
+        Some(i) => texts(batch.column(i)),
+        None => vec![name.to_string(); batch.num_rows()],
+    };
+    // Series in order of first appearance.
+    let mut names: Vec<String> = Vec::new();
+    for k in &keys {
+        if !names.contains(k) {
+            names.push(k.clone());
+        }
+    }
+    let points: Vec<(usize, f64, f64)> = (0..batch.num_rows())
+        .filter_map(|r| Some((names.iter().position(|n| *n == keys[r])?, xs[r]?, ys[r]?)))
+        .collect();
+    if points.is_empty() {
+        return None;
+    }
+    let (x_lo, x_hi) = min_max(points.iter().map(|p| p.1));
+    let (mut y_lo, mut y_hi) = min_max(points.iter().map(|p| p.2));
+    if y_lo > 0.0 && y_lo < 0.25 * y_hi {
+        y_lo = 0.0;
+    }
+    if y_hi == y_lo {
+        y_hi = y_lo + 1.0;
+    }
+    let y_ticks = ticks(y_lo, y_hi, 5);
+    let (y_lo, y_hi) = (y_ticks[0].min(y_lo), y_ticks[y_ticks.len() - 1].max(y_hi));
+    let legend_rows = if series.is_some() {
+        names.len().div_ceil(5)
+    } else {
+        0
+    };
+    let (left, right, top, bottom) = (70.0, 20.0, 20.0 + 18.0 * legend_rows as f64, 50.0);
+    let height = 320.0 + top;
+    let plot_w = WIDTH - left - right;
+    let plot_h = height - top - bottom;
+    let sx = |x: f64| {
+        left + if x_hi > x_lo {
+            (x - x_lo) / (x_hi - x_lo) * plot_w
+        } else {
+            plot_w / 2.0
+        }
+    };
+    let sy = |y: f64| top + plot_h - (y - y_lo) / (y_hi - y_lo) * plot_h;
+
+    let mut svg = svg_open(height, &format!("{name} over time"));
+    for t in &y_ticks {
+        let y = sy(*t);
+        svg.push_str(&format!(
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#e5e5e5\"/>\
+             <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" {FONT} fill=\"#555\">{}</text>",
+            left + plot_w,
+            left - 6.0,
+            y + 4.0,
+            number_label(*t)
+        ));
+    }
+    // X labels: distinct instants, at most 12, evenly spaced.
+    let mut instants: Vec<(f64, String)> = Vec::new();
+    for r in 0..batch.num_rows() {
+        if let Some(x) = xs[r]
+            && !instants.iter().any(|(v, _)| *v == x)
+        {
+            instants.push((x, short_date(&labels[r])));
+        }
+    }
+    instants.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Over more than half a year, months are enough (and month ends read as their month).
+    if x_hi - x_lo > 183.0 * 86_400.0 {
+        for (_, label) in instants.iter_mut() {
+            label.truncate(7);
+        }
+    }
+    let every = instants.len().div_ceil(12).max(1);
+    for (x, label) in instants.iter().step_by(every) {
+        let px = sx(*x);
+        svg.push_str(&format!(
+            "<line x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{}\" y2=\"{}\" stroke=\"#999\"/>\
+             <text x=\"{px:.1}\" y=\"{}\" text-anchor=\"middle\" {FONT} fill=\"#555\">{}</text>",
+            top + plot_h,
+            top + plot_h + 4.0,
+            top + plot_h + 18.0,
+            escape(label)
+        ));
+    }
+    svg.push_str(&axes(left, top, plot_w, plot_h));
+    svg.push_str(&format!(
+        "<text x=\"{}\" y=\"{}\" {FONT} fill=\"#333\" text-anchor=\"middle\" transform=\"rotate(-90 14 {})\" \
+         >{} ({})</text>",
+        14.0,
+        top + plot_h / 2.0,
+        top + plot_h / 2.0,
+        escape(name),
+        escape(unit(name))
+    ));
+    for (s, series_name) in names.iter().enumerate() {
+        let color = PALETTE[s % PALETTE.len()];
+        let mut pts: Vec<(f64, f64)> = points
+            .iter()
+            .filter(|p| p.0 == s)
+            .map(|p| (sx(p.1), sy(p.2)))
+            .collect();
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let path: Vec<String> = pts.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+        svg.push_str(&format!(
+            "<polyline class=\"series\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\">\
+             <title>{}</title></polyline>",
+            path.join(" "),
+            escape(series_name)
+        ));
+        if pts.len() <= 60 {
+            for (x, y) in &pts {
+                svg.push_str(&format!(
+                    "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2.5\" fill=\"{color}\"/>"
+                ));
+            }
+        }
+        if series.is_some() {
+            let (lx, ly) = (left + 150.0 * (s % 5) as f64, 14.0 + 18.0 * (s / 5) as f64);
+            svg.push_str(&format!(
+                "<rect x=\"{lx}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{color}\"/>\
+                 <text x=\"{}\" y=\"{ly}\" {FONT} fill=\"#333\">{}</text>",
+                ly - 10.0,
+                lx + 16.0,
+                escape(&truncate(series_name, 20))
+            ));
+        }
+    }
+    svg.push_str("</svg>");
+    Some(svg)
+}
+
+fn bar_chart(
+    batch: &RecordBatch,
+    label_columns: &[usize],
+    value: usize,
+    name: &str,
+) -> Option<String> {
+    let values = floats(batch.column(value))?;
+    let label_texts: Vec<Vec<String>> = label_columns
+        .iter()
+        .map(|&i| texts(batch.column(i)))
+        .collect();
+    let rows: Vec<(String, f64)> = (0..batch.num_rows())
+        .filter_map(|r| {
+            let label: Vec<&str> = label_texts.iter().map(|col| col[r].as_str()).collect();
+            Some((label.join(" · "), values[r]?))
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let (lo, hi) = min_max(rows.iter().map(|r| r.1));
+    let (lo, hi) = (lo.min(0.0), hi.max(0.0));
+    let x_ticks = ticks(lo, if hi == lo { lo + 1.0 } else { hi }, 6);
+    let (lo, hi) = (x_ticks[0].min(lo), x_ticks[x_ticks.len() - 1].max(hi));
+    let (left, right, top, bar, gap) = (210.0, 60.0, 10.0, 16.0, 6.0);
+    let plot_w = WIDTH - left - right;
+    let plot_h = rows.len() as f64 * (bar + gap);
+    let height = top + plot_h + 48.0;
+    let sx = |v: f64| left + (v - lo) / (hi - lo) * plot_w;
+    let mut svg = svg_open(height, &format!("{name} by {}", label_columns.len()));
+    for t in &x_ticks {
+        let x = sx(*t);
+        svg.push_str(&format!(
+            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{top}\" y2=\"{}\" stroke=\"#e5e5e5\"/>\
+             <text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\" {FONT} fill=\"#555\">{}</text>",
+            top + plot_h,
+            top + plot_h + 16.0,
+            number_label(*t)
+        ));
+    }
+    let zero = sx(0.0);
+    for (i, (label, v)) in rows.iter().enumerate() {
+        let y = top + i as f64 * (bar + gap);
+        let (x0, x1) = if *v >= 0.0 {
+            (zero, sx(*v))
+        } else {
+            (sx(*v), zero)
+        };
+        let color = if *v >= 0.0 { PALETTE[0] } else { PALETTE[3] };
+        svg.push_str(&format!(
+            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" {FONT} fill=\"#333\">{}<title>{}</title></text>\
+             <rect class=\"bar\" x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{bar}\" fill=\"{color}\">\
+             <title>{}: {}</title></rect>\
+             <text x=\"{:.1}\" y=\"{:.1}\" {FONT} fill=\"#333\">{}</text>",
+            left - 6.0,
+            y + bar - 3.0,
+            escape(&truncate(label, 32)),
+            escape(label),
+            (x1 - x0).max(0.5),
+            escape(label),
+            number_label(*v),
+            x1.max(zero) + 4.0,
+            y + bar - 3.0,
+            number_label(*v)
+        ));
+    }
+    svg.push_str(&format!(
+        "<line x1=\"{zero:.1}\" x2=\"{zero:.1}\" y1=\"{top}\" y2=\"{}\" stroke=\"#333\"/>\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" {FONT} fill=\"#333\">{} ({})</text></svg>",
+        top + plot_h,
+        left + plot_w / 2.0,
+        top + plot_h + 36.0,
+        escape(name),
+        escape(unit(name))
+    ));
+    Some(svg)
+}
+
+fn svg_open(height: f64, title: &str) -> String {
+    format!(
+        "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" \
+         width=\"100%\" role=\"img\" aria-label=\"{}\">",
+        escape(title)
+    )
+}
+
+fn axes(left: f64, top: f64, w: f64, h: f64) -> String {
+    format!(
+        "<line x1=\"{left}\" x2=\"{left}\" y1=\"{top}\" y2=\"{}\" stroke=\"#333\"/>\
+         <line x1=\"{left}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"#333\"/>",
+        top + h,
+        left + w,
+        top + h,
+        top + h
+    )
+}
+
+fn min_max(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    })
+}
+
+/// `2024-03-01T00:00:00Z` → `2024-03` for month starts, `2024-03-15` for days.
+fn short_date(label: &str) -> String {
+    let day = label.get(..10).unwrap_or(label);
+    match day.strip_suffix("-01") {
+        Some(month)
+            if label
+                .get(10..)
+                .is_none_or(|rest| rest.trim_start_matches('T').starts_with("00:00:00")) =>
+        {
+            month.to_string()
+        }
+        _ => day.to_string(),
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Float64Array, StringArray, TimestampMicrosecondArray};
+
+    use super::*;
+
+    #[test]
+    fn ticks_are_round_and_cover_the_range() {
+        assert_eq!(
+            ticks(0.0, 100.0, 5),
+            vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+        );
+        let t = ticks(-33.0, 41.0, 5);
+        assert!(t[0] <= -20.0 && *t.last().unwrap() >= 40.0, "{t:?}");
+    }
+
+    #[test]
+    fn time_first_gives_a_line_per_category() {
+        let month = 2_678_400_000_000i64;
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "month",
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![0, 0, month, month]).with_timezone("UTC"),
+                ) as ArrayRef,
+            ),
+            (
+                "channel",
+                Arc::new(StringArray::from(vec!["chat", "email", "chat", "email"])) as ArrayRef,
+            ),
+            (
+                "csat",
+                Arc::new(Float64Array::from(vec![80.0, 70.0, 82.0, 69.0])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let svg = chart(&batch).expect("a chart");
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert!(svg.contains(">chat<") && svg.contains(">email<"), "legend");
+        assert!(svg.contains("csat (%)"), "axis label with unit");
+        assert!(
+            svg.contains(">1970-01<") && svg.contains(">1970-02<"),
+            "month labels"
+        );
+    }
+
+    #[test]
+    fn categories_give_bars_with_negative_values_left_of_zero() {
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "channel",
+                Arc::new(StringArray::from(vec!["chat", "social"])) as ArrayRef,
+            ),
+            (
+                "nps",
+                Arc::new(Float64Array::from(vec![20.0, -30.0])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let svg = chart(&batch).expect("a chart");
+        assert_eq!(svg.matches("class=\"bar\"").count(), 2);
+        assert!(svg.contains("nps (NPS points, -100 to 100)"));
+    }
+
+    #[test]
+    fn fifty_categories_stay_readable() {
+        let labels: Vec<String> = (0..50)
+            .map(|i| format!("agent number {i} with a long name"))
+            .collect();
+        let batch = RecordBatch::try_from_iter(vec![
+            ("agent", Arc::new(StringArray::from(labels)) as ArrayRef),
+            (
+                "fcr",
+                Arc::new(Float64Array::from(
+                    (0..50).map(f64::from).collect::<Vec<_>>(),
+                )) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let svg = chart(&batch).expect("a chart");
+        assert_eq!(svg.matches("class=\"bar\"").count(), 50);
+        // One row per bar, each at least 16 px high.
+        assert!(svg.contains("viewBox=\"0 0 900 1168\""), "{}", &svg[..200]);
+    }
+}
