@@ -481,6 +481,6 @@ mod tests {
         let svg = chart(&batch).expect("a chart");
         assert_eq!(svg.matches("class=\"bar\"").count(), 50);
         // One row per bar, each at least 16 px high.
-        assert!(svg.contains("viewBox=\"0 0 900 1168\""), "{}", &svg[..200]);
+        assert!(svg.contains("viewBox=\"0 0 900 1158\""), "{}", &svg[..200]);
     }
 }
