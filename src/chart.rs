@@ -170,7 +170,7 @@ fn line_chart(
     } else {
         0
     };
-    let (left, right, top, bottom) = (70.0, 20.0, 20.0 + 18.0 * legend_rows as f64, 50.0);
+    let (left, right, top, bottom) = (70.0, 40.0, 20.0 + 18.0 * legend_rows as f64, 50.0);
     let height = 320.0 + top;
     let plot_w = WIDTH - left - right;
     let plot_h = height - top - bottom;

@@ -417,6 +417,11 @@ fn html_table(batch: &RecordBatch) -> String {
         .iter()
         .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).ok())
         .collect();
+    let float: Vec<bool> = schema
+        .fields()
+        .iter()
+        .map(|f| f.data_type().is_floating())
+        .collect();
     let numeric: Vec<bool> = schema
         .fields()
         .iter()
@@ -429,8 +434,8 @@ fn html_table(batch: &RecordBatch) -> String {
                 .as_ref()
                 .map(|f| f.value(row).to_string())
                 .unwrap_or_default();
-            let text = match (numeric[col], text.parse::<f64>()) {
-                (true, Ok(v)) if v.fract() != 0.0 => format!("{v:.2}"),
+            let text = match (float[col], text.parse::<f64>()) {
+                (true, Ok(v)) => format!("{v:.2}"),
                 _ => text,
             };
             let class = if numeric[col] { " class=\"num\"" } else { "" };

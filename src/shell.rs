@@ -302,3 +302,36 @@ async fn command(
     }
     Ok(false)
 }
+
+#[cfg(test)]
+mod tests {
+    use rustyline::history::DefaultHistory;
+
+    use super::*;
+
+    #[test]
+    fn completes_tables_columns_functions_and_keywords() {
+        let words = ["tickets", "created_at", "csat", "channel", "SELECT"]
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        let helper = SqlHelper { words };
+        let history = DefaultHistory::new();
+        let ctx = Context::new(&history);
+        let (start, found) = helper.complete("SELECT cs", 9, &ctx).unwrap();
+        assert_eq!(start, 7);
+        assert_eq!(
+            found
+                .iter()
+                .map(|p| p.replacement.as_str())
+                .collect::<Vec<_>>(),
+            ["csat"]
+        );
+        let (_, found) = helper.complete("SELECT c", 8, &ctx).unwrap();
+        assert_eq!(found.len(), 3, "channel, created_at, csat");
+        let (start, found) = helper.complete("sel", 3, &ctx).unwrap();
+        assert_eq!((start, found[0].replacement.as_str()), (0, "SELECT"));
+        let (_, found) = helper.complete("SELECT * FROM tic", 17, &ctx).unwrap();
+        assert_eq!(found[0].replacement, "tickets");
+    }
+}
