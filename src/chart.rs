@@ -446,6 +446,29 @@ mod tests {
     }
 
     #[test]
+    fn ten_years_of_months_stay_readable() {
+        let month = 2_629_800_000_000i64; // an average month, in microseconds
+        let n = 120 * 5;
+        let times: Vec<i64> = (0..n as i64).map(|i| (i / 5) * month).collect();
+        let channels: Vec<&str> = (0..n).map(|i| ["a", "b", "c", "d", "e"][i % 5]).collect();
+        let values: Vec<f64> = (0..n).map(|i| (i % 37) as f64).collect();
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "month",
+                Arc::new(TimestampMicrosecondArray::from(times)) as ArrayRef,
+            ),
+            ("channel", Arc::new(StringArray::from(channels)) as ArrayRef),
+            ("nps", Arc::new(Float64Array::from(values)) as ArrayRef),
+        ])
+        .unwrap();
+        let svg = chart(&batch).expect("a chart");
+        assert_eq!(svg.matches("<polyline").count(), 5);
+        assert!(!svg.contains("<circle"), "no point markers on 120 points");
+        let labels = svg.matches("text-anchor=\"middle\"").count();
+        assert!(labels <= 14, "{labels} x labels and the axis title");
+    }
+
+    #[test]
     fn categories_give_bars_with_negative_values_left_of_zero() {
         let batch = RecordBatch::try_from_iter(vec![
             (
