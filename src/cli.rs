@@ -29,6 +29,52 @@ pub struct TableArgs {
     /// The format comes from the extension or the folder's files.
     #[arg(long = "table", global = true, value_name = "NAME=PATH")]
     pub tables: Vec<String>,
+
+    /// Memory budget for query execution, e.g. 2G or 512M; large sorts and aggregations spill to disk
+    /// instead of exceeding it.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+
+    /// Folder for spill files (default: the system's temporary folder).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
+
+    /// Number of partitions queries run in parallel (default: the number of cores).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+}
+
+/// `2G`, `512M`, `64k`, `1.5GB` or a number of bytes.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim().to_ascii_uppercase();
+    let t = t
+        .strip_suffix("IB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(&t);
+    let (number, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&t[..i], &t[i..]),
+        None => (t, ""),
+    };
+    let factor: f64 = match unit {
+        "" => 1.0,
+        "K" => 1024.0,
+        "M" => 1024.0 * 1024.0,
+        "G" => 1024.0 * 1024.0 * 1024.0,
+        "T" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => {
+            return Err(format!(
+                "unknown unit in {text:?}; use K, M, G or T (e.g. 2G)"
+            ));
+        }
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size; expected e.g. 2G, 512M or 1048576"))?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!("{text:?}: the size must be positive"));
+    }
+    Ok((value * factor) as usize)
 }
 
 /// How results are written.
@@ -175,4 +221,21 @@ pub enum ReportFormat {
 pub enum GenFormat {
     Parquet,
     Csv,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("512m"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5GB"), Ok(3 << 29));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert!(parse_size("2X").is_err());
+        assert!(parse_size("-1G").is_err());
+        assert!(parse_size("G").is_err());
+    }
 }

@@ -2,12 +2,15 @@
 //! and globs through DataFusion's listing tables (nothing is read into memory up front).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use datafusion::arrow::csv::reader::Format;
 use datafusion::arrow::datatypes::Schema;
 use datafusion::datasource::file_format::options::{
     CsvReadOptions, JsonReadOptions, ParquetReadOptions,
 };
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::cli::TableArgs;
@@ -60,8 +63,27 @@ pub struct Engine {
 impl Engine {
     /// A session with the KPI functions and the tables of `args` (the data folder, then each --table).
     pub async fn new(args: &TableArgs) -> Result<Self> {
-        let config = SessionConfig::new().with_information_schema(true);
-        let ctx = SessionContext::new_with_config(config);
+        let mut config = SessionConfig::new().with_information_schema(true);
+        if let Some(n) = args.threads {
+            config = config.with_target_partitions(usize::from(n));
+        }
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(bytes) = args.memory_limit {
+            // Shared fairly between the operators that can spill (sorts, aggregations). Each sort keeps a
+            // reserve for merging its spill files (10 MB by default): under a small budget, a smaller one.
+            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
+            let options = config.options_mut();
+            options.execution.sort_spill_reservation_bytes = options
+                .execution
+                .sort_spill_reservation_bytes
+                .min(bytes / 16);
+        }
+        if let Some(dir) = &args.temp_dir {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            runtime = runtime.with_temp_file_path(dir);
+        }
+        let runtime = runtime.build_arc().map_err(Error::from)?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
         cxsql_udfs::register_all(&ctx);
         let mut engine = Engine {
             ctx,
