@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::csv::reader::Format;
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::datasource::file_format::options::{
     CsvReadOptions, JsonReadOptions, ParquetReadOptions,
 };
@@ -153,6 +153,12 @@ impl Engine {
         } else {
             return Err(Error::Usage(format!("{location}: no such file or folder")));
         };
+        // Hive-style folders (`year=2024/month=3/...`) give partition columns; filters on them skip folders.
+        let partitions = if path.is_dir() {
+            hive_partitions(path)
+        } else {
+            Vec::new()
+        };
         let context = |e| Error::Query {
             context: format!("table {name} ({location}): "),
             source: e,
@@ -160,7 +166,9 @@ impl Engine {
         };
         match format {
             FileFormat::Parquet => {
-                let options = ParquetReadOptions::default().file_extension(&extension);
+                let options = ParquetReadOptions::default()
+                    .file_extension(&extension)
+                    .table_partition_cols(partitions);
                 self.ctx.register_parquet(name, location, options).await
             }
             FileFormat::Csv => {
@@ -172,14 +180,17 @@ impl Engine {
                 let mut options = CsvReadOptions::new()
                     .has_header(true)
                     .newlines_in_values(true)
-                    .file_extension(&extension);
+                    .file_extension(&extension)
+                    .table_partition_cols(partitions);
                 if let Some(schema) = &schema {
                     options = options.schema(schema);
                 }
                 self.ctx.register_csv(name, location, options).await
             }
             FileFormat::Json => {
-                let options = JsonReadOptions::default().file_extension(&extension);
+                let options = JsonReadOptions::default()
+                    .file_extension(&extension)
+                    .table_partition_cols(partitions);
                 self.ctx.register_json(name, location, options).await
             }
         }
@@ -212,6 +223,46 @@ impl Engine {
         names.sort();
         names
     }
+}
+
+/// The Hive partition columns of a folder: the `key=value` folder names on the way down to its first file,
+/// typed INT when every value seen at that level is an integer, VARCHAR otherwise.
+fn hive_partitions(dir: &Path) -> Vec<(String, DataType)> {
+    let mut columns = Vec::new();
+    let mut level = dir.to_path_buf();
+    loop {
+        let mut subdirs: Vec<PathBuf> = match std::fs::read_dir(&level) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect(),
+            Err(_) => break,
+        };
+        subdirs.sort();
+        let pairs: Vec<(String, String)> = subdirs
+            .iter()
+            .filter_map(|d| {
+                let name = d.file_name()?.to_str()?;
+                let (k, v) = name.split_once('=')?;
+                Some((k.to_string(), v.to_string()))
+            })
+            .collect();
+        let Some((key, _)) = pairs.first() else { break };
+        if pairs.len() != subdirs.len() || pairs.iter().any(|(k, _)| k != key) {
+            break;
+        }
+        let integer = pairs.iter().all(|(_, v)| v.parse::<i32>().is_ok());
+        columns.push((
+            key.clone(),
+            if integer {
+                DataType::Int32
+            } else {
+                DataType::Utf8
+            },
+        ));
+        level = subdirs[0].clone();
+    }
+    columns
 }
 
 /// Rows read to infer a CSV schema.
