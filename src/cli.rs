@@ -30,6 +30,11 @@ pub struct TableArgs {
     #[arg(long = "table", global = true, value_name = "NAME=PATH")]
     pub tables: Vec<String>,
 
+    /// A catalog of tables (location, format, options, partitions) and views; default ./cxsql.toml when
+    /// present.
+    #[arg(long, global = true, value_name = "FILE.toml")]
+    pub catalog: Option<PathBuf>,
+
     /// Memory budget for query execution, e.g. 2G or 512M; large sorts and aggregations spill to disk
     /// instead of exceeding it.
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]

@@ -46,6 +46,25 @@ impl FileFormat {
     }
 }
 
+/// How to read a table's files, beyond what the location says (from a catalog).
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// The format, when the extension does not tell.
+    pub format: Option<FileFormat>,
+    /// CSV: the field delimiter (default `,`).
+    pub delimiter: Option<u8>,
+    /// CSV: the quote character (default `"`).
+    pub quote: Option<u8>,
+    /// CSV: whether the first row is a header (default true).
+    pub header: Option<bool>,
+    /// CSV: whether quoted values may contain newlines (default true).
+    pub quoted_newlines: Option<bool>,
+    /// CSV: a regular expression for NULL values (default: empty fields).
+    pub null_regex: Option<String>,
+    /// Hive partition columns and types; `None` infers them from the folder names.
+    pub partitions: Option<Vec<(String, DataType)>>,
+}
+
 /// A table registered from files.
 #[derive(Debug, Clone)]
 pub struct TableSource {
@@ -89,6 +108,10 @@ impl Engine {
             ctx,
             sources: Vec::new(),
         };
+        let catalog = match &args.catalog {
+            Some(path) => Some(path.clone()),
+            None => Some(PathBuf::from("cxsql.toml")).filter(|p| p.is_file()),
+        };
         let data = args.data.clone().unwrap_or_else(|| PathBuf::from("data"));
         if data.is_dir() {
             engine.register_folder(&data).await?;
@@ -105,6 +128,12 @@ impl Engine {
                 )));
             };
             engine.register(name.trim(), path.trim()).await?;
+        }
+        // The catalog last: its views may read the tables above, and its names win.
+        if let Some(path) = catalog {
+            crate::catalog::Catalog::load(&path)?
+                .apply(&mut engine, &path)
+                .await?;
         }
         Ok(engine)
     }
@@ -130,6 +159,17 @@ impl Engine {
 
     /// Registers `location` (a file, a folder or a glob) as table `name`.
     pub async fn register(&mut self, name: &str, location: &str) -> Result<()> {
+        self.register_with(name, location, &ReadOptions::default())
+            .await
+    }
+
+    /// Registers `location` as table `name`, read as `read` says.
+    pub async fn register_with(
+        &mut self,
+        name: &str,
+        location: &str,
+        read: &ReadOptions,
+    ) -> Result<()> {
         if name.is_empty() {
             return Err(Error::Usage(format!(
                 "--table ={location}: the table needs a name"
@@ -137,7 +177,20 @@ impl Engine {
         }
         let path = Path::new(location);
         let is_glob = location.contains(['*', '?', '[']);
-        let (format, extension) = if is_glob || path.is_file() {
+        let (format, extension) = if let Some(format) = read.format {
+            // The catalog says the format: the extension is whatever the files have.
+            let sample = if path.is_dir() {
+                first_file_matching(path, &|_| true)
+            } else {
+                Some(path.to_path_buf())
+            };
+            (
+                format,
+                sample
+                    .map(|p: PathBuf| extension_of(&p))
+                    .unwrap_or_default(),
+            )
+        } else if is_glob || path.is_file() {
             let format = FileFormat::of(path).ok_or_else(|| {
                 Error::Usage(format!(
                     "{location}: unknown file format; expected a .parquet, .csv or .json (.ndjson, .jsonl) file"
@@ -154,10 +207,10 @@ impl Engine {
             return Err(Error::Usage(format!("{location}: no such file or folder")));
         };
         // Hive-style folders (`year=2024/month=3/...`) give partition columns; filters on them skip folders.
-        let partitions = if path.is_dir() {
-            hive_partitions(path)
-        } else {
-            Vec::new()
+        let partitions = match &read.partitions {
+            Some(declared) => declared.clone(),
+            None if path.is_dir() => hive_partitions(path),
+            None => Vec::new(),
         };
         let context = |e| Error::Query {
             context: format!("table {name} ({location}): "),
@@ -176,10 +229,13 @@ impl Engine {
                 // The schema is inferred here with Arrow's CSV reader: DataFusion 55 splits the file into
                 // records for inference with object_store's line splitter, which takes `\` for an escape
                 // character and so loses track of quotes in exports such as `<div style=\""...`.
-                let schema = infer_csv_schema(path, is_glob)?;
+                let schema = infer_csv_schema(path, is_glob, read)?;
                 let mut options = CsvReadOptions::new()
-                    .has_header(true)
-                    .newlines_in_values(true)
+                    .has_header(read.header.unwrap_or(true))
+                    .newlines_in_values(read.quoted_newlines.unwrap_or(true))
+                    .delimiter(read.delimiter.unwrap_or(b','))
+                    .quote(read.quote.unwrap_or(b'"'))
+                    .null_regex(read.null_regex.clone())
                     .file_extension(&extension)
                     .table_partition_cols(partitions);
                 if let Some(schema) = &schema {
@@ -270,7 +326,7 @@ const CSV_INFER_ROWS: usize = 10_000;
 
 /// The schema of the first CSV file of `path` (a file, a folder or a glob), or `None` when there is no local
 /// file to read.
-fn infer_csv_schema(path: &Path, is_glob: bool) -> Result<Option<Schema>> {
+fn infer_csv_schema(path: &Path, is_glob: bool, read: &ReadOptions) -> Result<Option<Schema>> {
     let first = if path.is_file() {
         Some(path.to_path_buf())
     } else if path.is_dir() {
@@ -285,8 +341,16 @@ fn infer_csv_schema(path: &Path, is_glob: bool) -> Result<Option<Schema>> {
         return Ok(None);
     };
     let reader = std::fs::File::open(&file).map_err(|e| Error::io(&file, e))?;
-    let (schema, _) = Format::default()
-        .with_header(true)
+    let mut format = Format::default()
+        .with_header(read.header.unwrap_or(true))
+        .with_delimiter(read.delimiter.unwrap_or(b','))
+        .with_quote(read.quote.unwrap_or(b'"'));
+    if let Some(pattern) = &read.null_regex {
+        let regex = regex::Regex::new(pattern)
+            .map_err(|e| Error::Usage(format!("null_regex {pattern:?}: {e}")))?;
+        format = format.with_null_regex(regex);
+    }
+    let (schema, _) = format
         .infer_schema(reader, Some(CSV_INFER_ROWS))
         .map_err(|e| Error::Usage(format!("{}: cannot read it as CSV: {e}", file.display())))?;
     Ok(Some(schema))
@@ -294,20 +358,29 @@ fn infer_csv_schema(path: &Path, is_glob: bool) -> Result<Option<Schema>> {
 
 /// The first file of `format` under `dir`, depth-first in name order.
 fn first_file(dir: &Path, format: FileFormat) -> Option<PathBuf> {
+    first_file_matching(dir, &|p| FileFormat::of(p) == Some(format))
+}
+
+/// The first file under `dir` that `wanted` accepts, depth-first in name order (hidden files skipped).
+fn first_file_matching(dir: &Path, wanted: &dyn Fn(&Path) -> bool) -> Option<PathBuf> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     entries.sort();
     entries
         .iter()
-        .find(|p| p.is_file() && FileFormat::of(p) == Some(format))
+        .find(|p| p.is_file() && wanted(p))
         .cloned()
         .or_else(|| {
             entries
                 .iter()
                 .filter(|p| p.is_dir())
-                .find_map(|p| first_file(p, format))
+                .find_map(|p| first_file_matching(p, wanted))
         })
 }
 

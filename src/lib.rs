@@ -1,6 +1,7 @@
 //! The `cxsql` command line as a library: everything `main.rs` runs, so that tests and benchmarks can drive it
 //! in-process.
 
+pub mod catalog;
 pub mod chart;
 pub mod cli;
 pub mod engine;

@@ -215,7 +215,10 @@ fn unquote(v: &str) -> String {
 }
 
 /// The Arrow type DataFusion gives a SQL type name (e.g. TIMESTAMP, INT, DOUBLE, INTERVAL, VARCHAR).
-async fn sql_type(engine: &Engine, sql_type: &str) -> std::result::Result<DataType, String> {
+pub(crate) async fn sql_type(
+    engine: &Engine,
+    sql_type: &str,
+) -> std::result::Result<DataType, String> {
     // The type name is the header's, not a value; it is checked to be a type name before planning.
     let plain = sql_type
         .chars()

@@ -514,20 +514,11 @@ fn parameters_are_bound_not_spliced() {
 
 // ---- the external export ----
 
-#[test]
-fn external_export_loads_as_it_is_and_csat_per_channel_matches_an_independent_count() {
-    let fixture = root().join("tests/fixtures/customer_support_tickets.csv");
-    let table = format!("ext={}", fixture.display());
-    let rows = json_rows(&[
-        "--table",
-        &table,
-        "query",
-        "SELECT \"Ticket Channel\" AS channel, csat(\"Customer Satisfaction Rating\") AS csat, \
-         count(\"Customer Satisfaction Rating\") AS rated, count(*) AS tickets FROM ext GROUP BY 1 ORDER BY 1",
-    ]);
-    // Independent: the csv crate's reader and the top-two-box rule (rating >= 4) counted by hand.
+/// Per channel of the export: (satisfied, rated, tickets), counted with the csv crate's reader and the
+/// top-two-box rule (rating >= 4) by hand, independently of cxsql.
+fn independent_csat_per_channel(fixture: &Path) -> BTreeMap<String, (f64, f64, f64)> {
     let mut expected: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
-    let mut reader = csv::Reader::from_path(&fixture).expect("fixture");
+    let mut reader = csv::Reader::from_path(fixture).expect("fixture");
     let headers = reader.headers().expect("header").clone();
     let col = |name: &str| headers.iter().position(|h| h == name).expect(name);
     let (channel, rating) = (col("Ticket Channel"), col("Customer Satisfaction Rating"));
@@ -541,6 +532,21 @@ fn external_export_loads_as_it_is_and_csat_per_channel_matches_an_independent_co
             e.0 += f64::from(u8::from(r >= 4.0));
         }
     }
+    expected
+}
+
+#[test]
+fn external_export_loads_as_it_is_and_csat_per_channel_matches_an_independent_count() {
+    let fixture = root().join("tests/fixtures/customer_support_tickets.csv");
+    let table = format!("ext={}", fixture.display());
+    let rows = json_rows(&[
+        "--table",
+        &table,
+        "query",
+        "SELECT \"Ticket Channel\" AS channel, csat(\"Customer Satisfaction Rating\") AS csat, \
+         count(\"Customer Satisfaction Rating\") AS rated, count(*) AS tickets FROM ext GROUP BY 1 ORDER BY 1",
+    ]);
+    let expected = independent_csat_per_channel(&fixture);
     assert_eq!(rows.len(), expected.len());
     let mut total = 0.0;
     for row in &rows {
@@ -1345,4 +1351,97 @@ fn hive_partition_columns_are_usable_and_filters_on_them_skip_folders() {
     );
     let all = files_scanned("month = 3");
     assert!(all.iter().any(|f| f.contains("year=2021/")), "{all:?}");
+}
+
+// ---- catalogs ----
+
+#[test]
+fn the_example_catalog_maps_the_external_export_onto_the_canonical_schema() {
+    let catalog = ["--catalog", "examples/kaggle_catalog.toml"];
+    let mut args = catalog.to_vec();
+    args.extend([
+        "query",
+        "SELECT channel, csat(csat_score) AS csat, count(*) AS rated FROM surveys GROUP BY channel ORDER BY channel",
+    ]);
+    let rows = json_rows(&args);
+    let expected =
+        independent_csat_per_channel(&root().join("tests/fixtures/customer_support_tickets.csv"));
+    let names: BTreeMap<&str, &str> = [
+        ("chat", "Chat"),
+        ("email", "Email"),
+        ("phone", "Phone"),
+        ("social", "Social media"),
+    ]
+    .into();
+    assert_eq!(rows.len(), 4);
+    for row in &rows {
+        let (satisfied, rated, _) = expected[names[row["channel"].text()]];
+        assert_close(row["csat"].num(), 100.0 * satisfied / rated, "csat");
+        assert_eq!(row["rated"].num(), rated);
+    }
+    // The catalog's views replace data/'s tables of the same name, and saved queries run on them unchanged.
+    let mut args = catalog.to_vec();
+    args.extend([
+        "run",
+        "queries/tickets_past_sla.sql",
+        "--param",
+        "at=2023-06-01T00:00:00Z",
+    ]);
+    let sla = json_rows(&args);
+    assert!(
+        sla.iter()
+            .all(|r| ["chat", "email", "phone", "social"].contains(&r["channel"].text()))
+    );
+    let mut args = catalog.to_vec();
+    args.extend(["query", "SELECT count(*) AS n FROM tickets"]);
+    assert_eq!(json_rows(&args)[0]["n"].num(), 8469.0);
+}
+
+#[test]
+fn a_catalog_declares_partitions_options_and_is_found_in_the_working_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    for (year, rows) in [(2023, "a;2\nb;3\n"), (2024, "a;5\n")] {
+        let part = d.join(format!("scores/year={year}"));
+        std::fs::create_dir_all(&part).expect("partition");
+        std::fs::write(part.join("part-0.txt"), format!("name;score\n{rows}")).expect("file");
+    }
+    std::fs::write(
+        d.join("cxsql.toml"),
+        "[tables.scores]\nlocation = \"scores/\"\nformat = \"csv\"\npartitions = [\"year SMALLINT\"]\n\
+         options = { delimiter = \";\" }\n\n[[views]]\nname = \"recent\"\nsql = \"SELECT * FROM scores WHERE year >= 2024\"\n",
+    )
+    .expect("catalog");
+    let out = cxsql_in(
+        d,
+        &[
+            "query",
+            "SELECT year, arrow_typeof(year) AS t, sum(score) AS s FROM scores GROUP BY year ORDER BY year",
+            "--format",
+            "csv",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "year,t,s\n2023,Int16,5\n2024,Int16,5\n");
+    let recent = cxsql_in(
+        d,
+        &[
+            "query",
+            "SELECT count(*) AS n FROM recent",
+            "--format",
+            "csv",
+        ],
+        None,
+    );
+    assert_eq!(recent.stdout, "n\n1\n", "{}", recent.stderr);
+
+    std::fs::write(d.join("bad.toml"), "[tables.x]\nlocaton = \"typo\"\n").expect("bad");
+    let bad = cxsql_in(d, &["--catalog", "bad.toml", "tables"], None);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("bad.toml") && bad.stderr.contains("locaton"),
+        "{}",
+        bad.stderr
+    );
 }

@@ -1,0 +1,161 @@
+//! Catalogs: a TOML file (`--catalog FILE.toml`, or `cxsql.toml` in the working folder) that names tables with
+//! their location, format, reading options and Hive partition columns, and views (named SQL) that map a
+//! foreign export onto the canonical schema.
+//!
+//! ```toml
+//! [tables.kaggle_tickets]
+//! location = "exports/customer_support_tickets.csv"   # a file, a folder or a glob; relative to this file
+//! format = "csv"                                        # parquet, csv or json; default: from the extension
+//! partitions = ["year INT", "month INT"]                # Hive partition columns, in folder order
+//! options = { delimiter = ",", header = true, quoted_newlines = true }
+//!
+//! [[views]]
+//! name = "tickets"
+//! sql = "SELECT ... FROM kaggle_tickets"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::engine::{Engine, FileFormat, ReadOptions};
+use crate::error::{Error, Result};
+
+/// The catalog file.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    #[serde(default)]
+    pub tables: BTreeMap<String, TableSpec>,
+    /// Views, created in order (a view may use the ones before it).
+    #[serde(default)]
+    pub views: Vec<ViewSpec>,
+}
+
+/// One table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    pub location: String,
+    pub format: Option<String>,
+    #[serde(default)]
+    pub partitions: Option<Vec<String>>,
+    #[serde(default)]
+    pub options: CsvSpec,
+}
+
+/// CSV reading options.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CsvSpec {
+    pub delimiter: Option<String>,
+    pub quote: Option<String>,
+    pub header: Option<bool>,
+    pub quoted_newlines: Option<bool>,
+    pub null_regex: Option<String>,
+}
+
+/// One view.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewSpec {
+    pub name: String,
+    pub sql: String,
+    pub description: Option<String>,
+}
+
+impl Catalog {
+    /// Reads a catalog file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        toml::from_str(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
+    }
+
+    /// Registers the tables, then creates the views. Locations are relative to `base`.
+    pub async fn apply(&self, engine: &mut Engine, file: &Path) -> Result<()> {
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let fail = |message: String| Error::Usage(format!("{}: {message}", file.display()));
+        for (name, table) in &self.tables {
+            let read = read_options(engine, table)
+                .await
+                .map_err(|m| fail(format!("table {name}: {m}")))?;
+            let location = resolve(&base, &table.location);
+            engine.register_with(name, &location, &read).await?;
+        }
+        for view in &self.views {
+            let sql = format!(
+                "CREATE OR REPLACE VIEW \"{}\" AS {}",
+                view.name.replace('"', "\"\""),
+                view.sql
+            );
+            let df = engine.ctx.sql(&sql).await.map_err(|e| Error::Query {
+                context: format!("{}: view {}: ", file.display(), view.name),
+                source: e,
+                hint: String::new(),
+            })?;
+            df.collect().await?;
+        }
+        Ok(())
+    }
+}
+
+fn resolve(base: &Path, location: &str) -> String {
+    let path = PathBuf::from(location);
+    if path.is_absolute() || location.contains("://") {
+        location.to_string()
+    } else {
+        base.join(path).to_string_lossy().into_owned()
+    }
+}
+
+fn one_byte(what: &str, value: &Option<String>) -> std::result::Result<Option<u8>, String> {
+    match value.as_deref() {
+        None => Ok(None),
+        Some("\\t") => Ok(Some(b'\t')),
+        Some(s) if s.len() == 1 => Ok(Some(s.as_bytes()[0])),
+        Some(s) => Err(format!("{what} must be one character, got {s:?}")),
+    }
+}
+
+async fn read_options(
+    engine: &Engine,
+    table: &TableSpec,
+) -> std::result::Result<ReadOptions, String> {
+    let format = match table.format.as_deref() {
+        None => None,
+        Some("parquet") => Some(FileFormat::Parquet),
+        Some("csv") => Some(FileFormat::Csv),
+        Some("json" | "ndjson") => Some(FileFormat::Json),
+        Some(other) => {
+            return Err(format!(
+                "unknown format {other:?}; expected parquet, csv or json"
+            ));
+        }
+    };
+    let partitions = match &table.partitions {
+        None => None,
+        Some(list) => {
+            let mut columns = Vec::new();
+            for spec in list {
+                let (name, sql_type) = spec
+                    .trim()
+                    .split_once(char::is_whitespace)
+                    .ok_or_else(|| format!("partition {spec:?}: expected \"NAME TYPE\""))?;
+                let data_type = crate::saved::sql_type(engine, sql_type.trim()).await?;
+                columns.push((name.to_string(), data_type));
+            }
+            Some(columns)
+        }
+    };
+    let o = &table.options;
+    Ok(ReadOptions {
+        format,
+        delimiter: one_byte("delimiter", &o.delimiter)?,
+        quote: one_byte("quote", &o.quote)?,
+        header: o.header,
+        quoted_newlines: o.quoted_newlines,
+        null_regex: o.null_regex.clone(),
+        partitions,
+    })
+}
