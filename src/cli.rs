@@ -210,6 +210,10 @@ pub enum Command {
         /// Replace existing files.
         #[arg(long)]
         force: bool,
+        /// Write tickets as a Hive-partitioned folder (tickets/year=Y/month=M/), and surveys and servqual as
+        /// folders of one file per month, generated in parallel.
+        #[arg(long)]
+        partitioned: bool,
     },
 }
 

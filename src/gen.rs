@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::sync_channel;
 
 use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
@@ -35,6 +35,7 @@ pub struct GenOptions {
     pub seed: u64,
     pub format: GenFormat,
     pub force: bool,
+    pub partitioned: bool,
 }
 
 const BATCH: usize = 65_536;
@@ -305,37 +306,138 @@ fn clamp_round(v: f64, lo: i32, hi: i32) -> i32 {
     (v.round() as i32).clamp(lo, hi)
 }
 
-/// Writes the three tables into `options.out`.
+/// The three tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    Tickets,
+    Surveys,
+    Servqual,
+}
+
+impl Table {
+    const ALL: [Table; 3] = [Table::Tickets, Table::Surveys, Table::Servqual];
+
+    fn name(self) -> &'static str {
+        match self {
+            Table::Tickets => "tickets",
+            Table::Surveys => "surveys",
+            Table::Servqual => "servqual",
+        }
+    }
+
+    fn schema(self) -> SchemaRef {
+        match self {
+            Table::Tickets => tickets_schema(),
+            Table::Surveys => surveys_schema(),
+            Table::Servqual => servqual_schema(),
+        }
+    }
+}
+
+/// One calendar month of the history and its share of the tickets.
+#[derive(Debug, Clone, Copy)]
+struct Month {
+    index: u64,
+    year: i32,
+    month: u32,
+    start: i64,
+    end: i64,
+    first_ticket: i64,
+    tickets: u64,
+}
+
+/// The 48 months of 2021–2024, each with tickets in proportion to its length; ticket ids rise with time.
+fn months(tickets: u64) -> Vec<Month> {
+    let mut out = Vec::new();
+    let (mut year, mut month, mut start) = (2021, 1u32, START);
+    let total = (END - START) as f64;
+    let mut given = 0u64;
+    for index in 0..48u64 {
+        let (next_year, next_month) = if month == 12 {
+            (year + 1, 1)
+        } else {
+            (year, month + 1)
+        };
+        let days = match month {
+            2 if year % 4 == 0 => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        let end = start + days * DAY;
+        let through = ((end - START) as f64 / total * tickets as f64).round() as u64;
+        out.push(Month {
+            index,
+            year,
+            month,
+            start,
+            end,
+            first_ticket: given as i64 + 1,
+            tickets: through - given,
+        });
+        given = through;
+        (year, month, start) = (next_year, next_month, end);
+    }
+    out
+}
+
+/// Writes the tables into `options.out`: one file per table, or with `partitioned` a Hive-partitioned
+/// `tickets/year=Y/month=M/` folder and `surveys/`, `servqual/` folders of one file per month, written by one
+/// thread per core. Each month has its own random stream (from the seed and the month), so the rows are the
+/// same either way and whatever the number of threads.
 pub fn generate(options: &GenOptions) -> Result<()> {
     let extension = match options.format {
         GenFormat::Parquet => "parquet",
         GenFormat::Csv => "csv",
     };
     std::fs::create_dir_all(&options.out).map_err(|e| Error::io(&options.out, e))?;
-    let path = |name: &str| options.out.join(format!("{name}.{extension}"));
-    let targets = [path("tickets"), path("surveys"), path("servqual")];
-    if !options.force
-        && let Some(existing) = targets.iter().find(|p| p.exists())
-    {
-        return Err(Error::Usage(format!(
-            "{}: the file exists; use --force to replace it",
-            existing.display()
-        )));
+    let targets: Vec<PathBuf> = Table::ALL
+        .iter()
+        .map(|t| match options.partitioned {
+            false => options.out.join(format!("{}.{extension}", t.name())),
+            true => options.out.join(t.name()),
+        })
+        .collect();
+    if let Some(existing) = targets.iter().find(|p| p.exists()) {
+        if !options.force {
+            return Err(Error::Usage(format!(
+                "{}: exists; use --force to replace it",
+                existing.display()
+            )));
+        }
+        for target in targets.iter().filter(|p| p.is_dir()) {
+            std::fs::remove_dir_all(target).map_err(|e| Error::io(target, e))?;
+        }
     }
-    let schemas = [tickets_schema(), surveys_schema(), servqual_schema()];
+    let plan = months(options.tickets);
+    let customers = (options.tickets / 3).max(1) as i64;
+    if options.partitioned {
+        return generate_partitioned(options, &plan, customers, extension);
+    }
     std::thread::scope(|scope| {
         let mut senders = Vec::new();
         let mut handles = Vec::new();
-        for (target, schema) in targets.iter().zip(schemas) {
+        for (target, table) in targets.iter().zip(Table::ALL) {
             let (tx, rx) = sync_channel::<RecordBatch>(4);
             senders.push(tx);
             let format = options.format;
-            handles.push(scope.spawn(move || write_table(target, schema, format, rx)));
+            handles.push(scope.spawn(move || {
+                let (out, mut writer) = TableWriter::create(target, table.schema(), format)?;
+                for batch in rx {
+                    writer.write(&batch)?;
+                }
+                writer.close(target)?;
+                Ok::<FileOut, Error>(out)
+            }));
         }
-        let [tickets_tx, surveys_tx, servqual_tx] = <[_; 3]>::try_from(senders)
-            .map_err(|_| Error::Usage("internal: three writers expected".into()))?;
-        let generated = fill(options, &tickets_tx, &surveys_tx, &servqual_tx);
-        drop((tickets_tx, surveys_tx, servqual_tx));
+        let generated = plan.iter().try_for_each(|m| {
+            generate_month(m, options.seed, customers, &mut |table, batch| {
+                senders[table as usize]
+                    .send(batch)
+                    .map_err(|_| Error::Usage("a writer stopped early".into()))
+            })
+        });
+        drop(senders);
         let mut written = Vec::new();
         for handle in handles {
             match handle.join() {
@@ -344,86 +446,166 @@ pub fn generate(options: &GenOptions) -> Result<()> {
             }
         }
         generated?;
-        let outs = written.into_iter().collect::<Result<Vec<FileOut>>>()?;
-        for out in outs {
+        for out in written.into_iter().collect::<Result<Vec<FileOut>>>()? {
             out.finish()?;
         }
         Ok(())
     })
 }
 
-/// One writer thread: batches from `rx` into a temporary file, moved into place only after everything.
-fn write_table(
-    target: &Path,
-    schema: SchemaRef,
-    format: GenFormat,
-    rx: Receiver<RecordBatch>,
-) -> Result<FileOut> {
-    let (out, file) = FileOut::create(target)?;
-    let file = std::io::BufWriter::with_capacity(1 << 20, file);
-    match format {
-        GenFormat::Parquet => {
-            let props = WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
-                .build();
-            let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
-            for batch in rx {
-                writer.write(&batch)?;
-            }
-            writer.close()?;
-        }
-        GenFormat::Csv => {
-            let mut writer = CsvWriterBuilder::new().with_header(true).build(file);
-            let mut wrote = false;
-            for batch in rx {
-                writer.write(&batch)?;
-                wrote = true;
-            }
-            if !wrote {
-                writer.write(&RecordBatch::new_empty(schema))?;
-            }
-            let mut file = writer.into_inner();
-            std::io::Write::flush(&mut file).map_err(|e| Error::io(target, e))?;
-        }
-    }
-    Ok(out)
-}
-
-fn send(tx: &SyncSender<RecordBatch>, batch: RecordBatch) -> Result<()> {
-    tx.send(batch)
-        .map_err(|_| Error::Usage("a writer stopped early".into()))
-}
-
-/// Generates every row, sending full batches to the writers.
-fn fill(
+fn generate_partitioned(
     options: &GenOptions,
-    tickets_tx: &SyncSender<RecordBatch>,
-    surveys_tx: &SyncSender<RecordBatch>,
-    servqual_tx: &SyncSender<RecordBatch>,
+    plan: &[Month],
+    customers: i64,
+    extension: &str,
 ) -> Result<()> {
-    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(m) = plan.get(i) else { return Ok(()) };
+                        let paths = [
+                            options.out.join(format!(
+                                "tickets/year={}/month={}/part-0.{extension}",
+                                m.year, m.month
+                            )),
+                            options
+                                .out
+                                .join(format!("surveys/part-{:02}.{extension}", m.index)),
+                            options
+                                .out
+                                .join(format!("servqual/part-{:02}.{extension}", m.index)),
+                        ];
+                        let mut writers = Vec::new();
+                        for (path, table) in paths.iter().zip(Table::ALL) {
+                            if let Some(dir) = path.parent() {
+                                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                            }
+                            writers.push(TableWriter::create(
+                                path,
+                                table.schema(),
+                                options.format,
+                            )?);
+                        }
+                        generate_month(m, options.seed, customers, &mut |table, batch| {
+                            writers[table as usize].1.write(&batch)
+                        })?;
+                        for ((out, writer), path) in writers.into_iter().zip(&paths) {
+                            writer.close(path)?;
+                            out.finish()?;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker
+                .join()
+                .map_err(|_| Error::Usage("a generator thread panicked".into()))??;
+        }
+        Ok(())
+    })
+}
+
+/// A file being written in the output format.
+enum TableWriter {
+    Parquet(ArrowWriter<std::io::BufWriter<std::fs::File>>),
+    Csv(
+        datafusion::arrow::csv::Writer<std::io::BufWriter<std::fs::File>>,
+        SchemaRef,
+        bool,
+    ),
+}
+
+impl TableWriter {
+    fn create(path: &Path, schema: SchemaRef, format: GenFormat) -> Result<(FileOut, Self)> {
+        let (out, file) = FileOut::create(path)?;
+        let file = std::io::BufWriter::with_capacity(1 << 20, file);
+        let writer = match format {
+            GenFormat::Parquet => {
+                // Row groups of 256k rows keep each open writer's buffer small, whatever the row count.
+                let props = WriterProperties::builder()
+                    .set_compression(Compression::SNAPPY)
+                    .set_max_row_group_row_count(Some(256 * 1024))
+                    .build();
+                TableWriter::Parquet(ArrowWriter::try_new(file, schema, Some(props))?)
+            }
+            GenFormat::Csv => TableWriter::Csv(
+                CsvWriterBuilder::new().with_header(true).build(file),
+                schema,
+                false,
+            ),
+        };
+        Ok((out, writer))
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        match self {
+            TableWriter::Parquet(w) => w.write(batch)?,
+            TableWriter::Csv(w, _, wrote) => {
+                w.write(batch)?;
+                *wrote = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn close(self, path: &Path) -> Result<()> {
+        match self {
+            TableWriter::Parquet(w) => {
+                w.close()?;
+            }
+            TableWriter::Csv(mut w, schema, wrote) => {
+                if !wrote {
+                    w.write(&RecordBatch::new_empty(schema))?;
+                }
+                let mut file = w.into_inner();
+                std::io::Write::flush(&mut file).map_err(|e| Error::io(path, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Generates one month's tickets (in creation order), their surveys and SERVQUAL responses.
+fn generate_month(
+    m: &Month,
+    seed: u64,
+    customers: i64,
+    sink: &mut dyn FnMut(Table, RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(seed ^ (m.index + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let draws = Draws {
         normal: Normal::new(0.0, 1.0).map_err(|e| Error::Usage(e.to_string()))?,
         exp1: Exp::new(1.0).map_err(|e| Error::Usage(e.to_string()))?,
         lognormal: LogNormal::new(0.0, 1.0).map_err(|e| Error::Usage(e.to_string()))?,
     };
-    let customers = (options.tickets / 3).max(1) as i64;
+    // Creation instants, sorted: weekdays are busier (a weekend draw is kept half of the time).
+    let mut instants: Vec<i64> = (0..m.tickets)
+        .map(|_| {
+            let mut t = rng.random_range(m.start..m.end);
+            if matches!((t / DAY + 4) % 7, 0 | 6) && rng.random_bool(0.5) {
+                t = rng.random_range(m.start..m.end);
+            }
+            t
+        })
+        .collect();
+    instants.sort_unstable();
+    let end_us = END * MICROS_PER_SECOND;
     let (mut t, mut s, mut q) = (Tickets::default(), Surveys::default(), Servqual::default());
-    let (mut survey_id, mut response_id) = (0i64, 0i64);
     let us = |seconds: f64| (seconds * MICROS_PER_SECOND as f64) as i64;
-    for ticket_id in 1..=options.tickets as i64 {
+    for (ticket_id, &created) in (m.first_ticket..).zip(&instants) {
         let channel = pick(&mut rng, &CHANNELS, |c| c.share);
         let (priority, _, median_hours) = *pick(&mut rng, &PRIORITIES, |p| p.1);
         let (category, _) = *pick(&mut rng, &CATEGORIES, |c| c.1);
         let customer_id = rng.random_range(1..=customers);
-        // Weekdays are busier: a weekend draw is kept half of the time.
-        let mut created = rng.random_range(START..END);
-        if matches!((created / DAY + 4) % 7, 0 | 6) && rng.random_bool(0.5) {
-            created = rng.random_range(START..END);
-        }
         let created_us = created * MICROS_PER_SECOND;
         let recent = created > END - 30 * DAY;
-        let end_us = END * MICROS_PER_SECOND;
         // Nothing happens after the end of the history: later responses and resolutions have not happened yet.
         let responded = !rng.random_bool(if recent { 0.1 } else { 0.005 });
         let first_response = responded
@@ -476,12 +658,13 @@ fn fill(
         );
         t.rows += 1;
         if t.rows == BATCH {
-            send(tickets_tx, t.finish()?)?;
+            sink(Table::Tickets, t.finish()?)?;
         }
 
         let Some(resolved) = resolved else { continue };
         if rng.random_bool(0.3) {
-            survey_id += 1;
+            // At most one survey per ticket: the ticket's id is the survey's.
+            let survey_id = ticket_id;
             let fcr_mood = if first_contact { 1.0 } else { -1.2 };
             let mood = channel.mood + fcr_mood;
             let nps = 7.3 + mood + 2.2 * draws.normal.sample(&mut rng);
@@ -498,11 +681,11 @@ fn fill(
                 .append_option((!rng.random_bool(0.05)).then(|| clamp_round(csat, 1, 5)));
             s.rows += 1;
             if s.rows >= BATCH {
-                send(surveys_tx, s.finish()?)?;
+                sink(Table::Surveys, s.finish()?)?;
             }
         }
         if ticket_id % 15 == 0 {
-            response_id += 1;
+            let response_id = ticket_id / 15;
             let submitted =
                 (resolved + us(24.0 * HOUR * draws.exp1.sample(&mut rng))).min(end_us - 1);
             for (dimension, gap) in DIMENSIONS {
@@ -521,18 +704,18 @@ fn fill(
                 q.rows += 1;
             }
             if q.rows >= BATCH {
-                send(servqual_tx, q.finish()?)?;
+                sink(Table::Servqual, q.finish()?)?;
             }
         }
     }
     if t.rows > 0 {
-        send(tickets_tx, t.finish()?)?;
+        sink(Table::Tickets, t.finish()?)?;
     }
     if s.rows > 0 {
-        send(surveys_tx, s.finish()?)?;
+        sink(Table::Surveys, s.finish()?)?;
     }
     if q.rows > 0 {
-        send(servqual_tx, q.finish()?)?;
+        sink(Table::Servqual, q.finish()?)?;
     }
     Ok(())
 }

@@ -39,12 +39,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             seed,
             format,
             force,
+            partitioned,
         } => r#gen::generate(&r#gen::GenOptions {
             out,
             tickets,
             seed,
             format,
             force,
+            partitioned,
         }),
         Command::Functions { name } => functions(name.as_deref()),
         Command::Report {

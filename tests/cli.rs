@@ -1445,3 +1445,44 @@ fn a_catalog_declares_partitions_options_and_is_found_in_the_working_folder() {
         bad.stderr
     );
 }
+
+#[test]
+fn partitioned_gen_writes_the_same_rows_into_hive_folders() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (flat, lake) = (dir.path().join("flat"), dir.path().join("lake"));
+    ok(&["gen", "--out", &flat.to_string_lossy(), "--tickets", "5000"]);
+    ok(&[
+        "gen",
+        "--out",
+        &lake.to_string_lossy(),
+        "--tickets",
+        "5000",
+        "--partitioned",
+    ]);
+    assert!(
+        lake.join("tickets/year=2024/month=12/part-0.parquet")
+            .is_file()
+    );
+    assert!(lake.join("surveys/part-47.parquet").is_file());
+    let sql = "SELECT (SELECT count(*) FROM tickets) AS tickets, (SELECT sum(ticket_id) FROM tickets) AS ids, \
+               (SELECT nps(nps_score) FROM surveys) AS nps, (SELECT servqual_gap(perception, expectation) FROM servqual) AS gap";
+    let a = json_rows(&["--data", &flat.to_string_lossy(), "query", sql]);
+    let b = json_rows(&["--data", &lake.to_string_lossy(), "query", sql]);
+    assert_eq!(a, b);
+    let per_year = json_rows(&[
+        "--data",
+        &lake.to_string_lossy(),
+        "query",
+        "SELECT year, count(*) AS n, min(date_part('year', created_at)) AS lo, max(date_part('year', created_at)) AS hi \
+         FROM tickets GROUP BY year ORDER BY year",
+    ]);
+    assert_eq!(per_year.len(), 4);
+    for row in &per_year {
+        assert_eq!(
+            row["lo"].num(),
+            row["year"].num(),
+            "partition matches creation year"
+        );
+        assert_eq!(row["hi"].num(), row["year"].num());
+    }
+}
