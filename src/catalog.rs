@@ -43,6 +43,9 @@ pub struct TableSpec {
     pub partitions: Option<Vec<String>>,
     #[serde(default)]
     pub options: CsvSpec,
+    /// For `s3://` locations: endpoint, region, credentials, allow_http, anonymous.
+    #[serde(default)]
+    pub s3: crate::engine::S3Options,
 }
 
 /// CSV reading options.
@@ -157,5 +160,6 @@ async fn read_options(
         quoted_newlines: o.quoted_newlines,
         null_regex: o.null_regex.clone(),
         partitions,
+        s3: table.s3.clone(),
     })
 }

@@ -63,6 +63,34 @@ pub struct ReadOptions {
     pub null_regex: Option<String>,
     /// Hive partition columns and types; `None` infers them from the folder names.
     pub partitions: Option<Vec<(String, DataType)>>,
+    /// For `s3://` locations: how to reach the bucket (also read from the usual AWS_* variables).
+    pub s3: S3Options,
+}
+
+/// How to reach an S3-compatible bucket. Secrets are only handed to the object store, never printed.
+#[derive(Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Options {
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    /// Allow plain http (a local server); implied by an http:// endpoint.
+    pub allow_http: Option<bool>,
+    /// Unsigned requests, for public buckets.
+    pub anonymous: Option<bool>,
+}
+
+impl std::fmt::Debug for S3Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Credentials stay out of debug output.
+        f.debug_struct("S3Options")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("anonymous", &self.anonymous)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A table registered from files.
@@ -177,7 +205,18 @@ impl Engine {
         }
         let path = Path::new(location);
         let is_glob = location.contains(['*', '?', '[']);
-        let (format, extension) = if let Some(format) = read.format {
+        let remote = location.starts_with("s3://");
+        if remote {
+            self.register_s3(location, &read.s3)?;
+        }
+        let (format, extension) = if remote {
+            let format = read.format.or_else(|| FileFormat::of(path)).ok_or_else(|| {
+                Error::Usage(format!(
+                    "{location}: say the format (parquet, csv or json) for an object-store location"
+                ))
+            })?;
+            (format, format!(".{}", format.name()))
+        } else if let Some(format) = read.format {
             // The catalog says the format: the extension is whatever the files have.
             let sample = if path.is_dir() {
                 first_file_matching(path, &|_| true)
@@ -257,6 +296,49 @@ impl Engine {
             location: location.to_string(),
             format,
         });
+        Ok(())
+    }
+
+    /// Registers the object store of an `s3://bucket/...` location, from `options` and the AWS_* variables.
+    fn register_s3(&self, location: &str, options: &S3Options) -> Result<()> {
+        use object_store::aws::AmazonS3Builder;
+
+        let url = url::Url::parse(location)
+            .map_err(|e| Error::Usage(format!("{location}: not a URL ({e})")))?;
+        let bucket = url
+            .host_str()
+            .ok_or_else(|| Error::Usage(format!("{location}: no bucket name")))?;
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        if let Some(endpoint) = &options.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"));
+        }
+        if let Some(region) = &options.region {
+            builder = builder.with_region(region);
+        }
+        if let Some(key) = &options.access_key_id {
+            builder = builder.with_access_key_id(key);
+        }
+        if let Some(secret) = &options.secret_access_key {
+            builder = builder.with_secret_access_key(secret);
+        }
+        if let Some(token) = &options.session_token {
+            builder = builder.with_token(token);
+        }
+        if let Some(allow) = options.allow_http {
+            builder = builder.with_allow_http(allow);
+        }
+        if options.anonymous == Some(true) {
+            builder = builder.with_skip_signature(true);
+        }
+        // The builder's own message names what is missing, not the secrets.
+        let store = builder
+            .build()
+            .map_err(|e| Error::Usage(format!("{location}: {e}")))?;
+        let root = url::Url::parse(&format!("s3://{bucket}"))
+            .map_err(|e| Error::Usage(format!("{location}: {e}")))?;
+        self.ctx.register_object_store(&root, Arc::new(store));
         Ok(())
     }
 
