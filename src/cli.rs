@@ -158,63 +158,71 @@ pub enum Command {
 
     /// Run a set of saved queries into one folder: a result file per query, manifest.json and index.html
     /// (charts and tables). Exits 1 if any query failed; the others still run.
-    Report {
-        /// A folder of saved queries, run in name order.
-        #[arg(
-            long,
-            value_name = "DIR",
-            conflicts_with = "report",
-            default_value = "queries"
-        )]
-        queries: PathBuf,
-        /// A report manifest: title, shared params, and [[query]] entries (file, title, params).
-        #[arg(long, value_name = "FILE.toml")]
-        report: Option<PathBuf>,
-        /// The folder to write; it appears only when complete.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Format of the result files.
-        #[arg(long, value_enum, default_value_t = ReportFormat::Parquet)]
-        format: ReportFormat,
-        /// A parameter for every query that declares it, NAME=VALUE (repeatable).
-        #[arg(long = "param", short, value_name = "NAME=VALUE")]
-        params: Vec<String>,
-        /// The page title.
-        #[arg(long)]
-        title: Option<String>,
-        /// Replace an existing --out folder.
-        #[arg(long)]
-        force: bool,
-        /// Report progress even when standard error is not a terminal (one line per query).
-        #[arg(long, conflicts_with = "quiet")]
-        progress: bool,
-        /// No progress output.
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Report(ReportArgs),
 
     /// Write deterministic synthetic tickets, surveys and SERVQUAL responses in the canonical schema.
-    Gen {
-        /// The folder to write tickets, surveys and servqual into (created if needed).
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Number of tickets.
-        #[arg(long, default_value_t = 20_000)]
-        tickets: u64,
-        /// Random seed: the same seed gives the same files.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// File format.
-        #[arg(long, value_enum, default_value_t = GenFormat::Parquet)]
-        format: GenFormat,
-        /// Replace existing files.
-        #[arg(long)]
-        force: bool,
-        /// Write tickets as a Hive-partitioned folder (tickets/year=Y/month=M/), and surveys and servqual as
-        /// folders of one file per month, generated in parallel.
-        #[arg(long)]
-        partitioned: bool,
-    },
+    Gen(GenArgs),
+}
+
+/// What `cxsql report` runs and where it writes.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// A folder of saved queries, run in name order.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "report",
+        default_value = "queries"
+    )]
+    pub queries: PathBuf,
+    /// A report manifest: title, shared params, and [[query]] entries (file, title, params).
+    #[arg(long, value_name = "FILE.toml")]
+    pub report: Option<PathBuf>,
+    /// The folder to write; it appears only when complete.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Format of the result files.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Parquet)]
+    pub format: ReportFormat,
+    /// A parameter for every query that declares it, NAME=VALUE (repeatable).
+    #[arg(long = "param", short, value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// The page title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Replace an existing --out folder.
+    #[arg(long)]
+    pub force: bool,
+    /// Report progress even when standard error is not a terminal (one line per query).
+    #[arg(long, conflicts_with = "quiet")]
+    pub progress: bool,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// What `cxsql gen` writes.
+#[derive(Debug, Clone, Args)]
+pub struct GenArgs {
+    /// The folder to write tickets, surveys and servqual into (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Number of tickets.
+    #[arg(long, default_value_t = 20_000)]
+    pub tickets: u64,
+    /// Random seed: the same seed gives the same files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// File format.
+    #[arg(long, value_enum, default_value_t = GenFormat::Parquet)]
+    pub format: GenFormat,
+    /// Replace existing files.
+    #[arg(long)]
+    pub force: bool,
+    /// Write tickets as a Hive-partitioned folder (tickets/year=Y/month=M/), and surveys and servqual as
+    /// folders of one file per month, generated in parallel.
+    #[arg(long)]
+    pub partitioned: bool,
 }
 
 /// Formats of a report's result files.

@@ -27,16 +27,8 @@ use crate::cli::GenFormat;
 use crate::error::{Error, Result};
 use crate::format::FileOut;
 
-/// What to generate.
-#[derive(Debug, Clone)]
-pub struct GenOptions {
-    pub out: PathBuf,
-    pub tickets: u64,
-    pub seed: u64,
-    pub format: GenFormat,
-    pub force: bool,
-    pub partitioned: bool,
-}
+/// What to generate: the command line's arguments.
+pub use crate::cli::GenArgs as GenOptions;
 
 const BATCH: usize = 65_536;
 const MICROS_PER_SECOND: i64 = 1_000_000;

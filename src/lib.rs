@@ -33,45 +33,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             let engine = Engine::new(&cli.tables).await?;
             shell::run(&engine).await
         }
-        Command::Gen {
-            out,
-            tickets,
-            seed,
-            format,
-            force,
-            partitioned,
-        } => r#gen::generate(&r#gen::GenOptions {
-            out,
-            tickets,
-            seed,
-            format,
-            force,
-            partitioned,
-        }),
+        Command::Gen(args) => r#gen::generate(&args),
         Command::Functions { name } => functions(name.as_deref()),
-        Command::Report {
-            queries,
-            report,
-            out,
-            format,
-            params,
-            title,
-            force,
-            progress,
-            quiet,
-        } => {
+        Command::Report(options) => {
             let engine = Engine::new(&cli.tables).await?;
-            let options = report::ReportOptions {
-                queries: Some(queries),
-                report,
-                out,
-                format,
-                params,
-                title,
-                force,
-                progress,
-                quiet,
-            };
             if report::run(&engine, &options).await? {
                 Ok(())
             } else {

@@ -55,19 +55,8 @@ pub struct QuerySpec {
     pub params: BTreeMap<String, String>,
 }
 
-/// What `cxsql report` was asked.
-#[derive(Debug, Clone)]
-pub struct ReportOptions {
-    pub queries: Option<PathBuf>,
-    pub report: Option<PathBuf>,
-    pub out: PathBuf,
-    pub format: ReportFormat,
-    pub params: Vec<String>,
-    pub title: Option<String>,
-    pub force: bool,
-    pub progress: bool,
-    pub quiet: bool,
-}
+/// What `cxsql report` was asked: the command line's arguments.
+pub use crate::cli::ReportArgs as ReportOptions;
 
 /// One query's entry in `manifest.json`.
 #[derive(Debug, Serialize)]
@@ -205,7 +194,7 @@ fn load_spec(options: &ReportOptions) -> Result<(ReportSpec, PathBuf)> {
             Ok((spec, base))
         }
         (None, dir) => {
-            let dir = dir.clone().unwrap_or_else(|| PathBuf::from("queries"));
+            let dir = dir.clone();
             let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
                 .map_err(|e| Error::io(&dir, e))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
