@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""cxsql against DuckDB on the same files, in one run.
+
+Generates a data set with `cxsql gen --partitioned` (default 30 million tickets, about 9 million surveys), then
+times the KPI workload twice: cxsql as a whole process (`cxsql query ... > /dev/null`) and DuckDB (PyPI `duckdb`)
+running the same KPIs in plain SQL on the same Parquet files. Prints each time and the ratio cxsql / DuckDB
+(target: <= 1.0).
+
+    cargo build --release
+    python3 -m pip install duckdb
+    python3 benches/duckdb_compare.py [--tickets 30000000] [--data /tmp/cxsql-bench] [--runs 3]
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+AT = "TIMESTAMP '2024-06-30 00:00:00'"
+
+# name: (cxsql SQL, DuckDB SQL). Both reduce to a small result so that output costs do not dominate.
+WORKLOAD = {
+    "NPS by channel": (
+        "SELECT channel, nps(nps_score) AS nps FROM surveys GROUP BY channel",
+        "SELECT channel, 100.0 * (count(*) FILTER (WHERE nps_score >= 9) - count(*) FILTER (WHERE nps_score <= 6))"
+        " / count(nps_score) AS nps FROM surveys GROUP BY channel",
+    ),
+    "NPS by customer (millions of groups)": (
+        "SELECT sum(n) FROM (SELECT customer_id, nps(nps_score) AS n FROM surveys GROUP BY customer_id)",
+        "SELECT sum(n) FROM (SELECT customer_id, 100.0 * (count(*) FILTER (WHERE nps_score >= 9)"
+        " - count(*) FILTER (WHERE nps_score <= 6)) / count(nps_score) AS n FROM surveys GROUP BY customer_id)",
+    ),
+    "CSAT by channel and month": (
+        "SELECT channel, date_trunc('month', submitted_at) AS m, csat(csat_score) FROM surveys GROUP BY 1, 2",
+        "SELECT channel, date_trunc('month', submitted_at) AS m, 100.0 * count(*) FILTER (WHERE csat_score >= 4)"
+        " / count(csat_score) FROM surveys GROUP BY 1, 2",
+    ),
+    "FCR by channel and priority": (
+        "SELECT channel, priority, fcr_rate(contacts) FROM tickets GROUP BY 1, 2",
+        "SELECT channel, priority, 100.0 * count(*) FILTER (WHERE contacts = 1) / count(contacts)"
+        " FROM tickets GROUP BY 1, 2",
+    ),
+    "Backlog at one instant by channel": (
+        f"SELECT channel, backlog_at(created_at, resolved_at, {AT}) FROM tickets GROUP BY channel",
+        f"SELECT channel, count(*) FILTER (WHERE created_at <= {AT} AND (resolved_at IS NULL OR resolved_at > {AT}))"
+        " FROM tickets GROUP BY channel",
+    ),
+    "30-day rolling NPS per channel": (
+        "SELECT sum(r) FROM (SELECT nps(nps_score) OVER (PARTITION BY channel ORDER BY submitted_at"
+        " RANGE BETWEEN INTERVAL '30 days' PRECEDING AND CURRENT ROW) AS r FROM surveys)",
+        "SELECT sum(r) FROM (SELECT 100.0 * (count(*) FILTER (WHERE nps_score >= 9) OVER w"
+        " - count(*) FILTER (WHERE nps_score <= 6) OVER w) / nullif(count(nps_score) OVER w, 0) AS r FROM surveys"
+        " WINDOW w AS (PARTITION BY channel ORDER BY submitted_at RANGE BETWEEN INTERVAL 30 DAYS PRECEDING AND CURRENT ROW))",
+    ),
+}
+
+
+def best(fn, runs):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=30_000_000)
+    parser.add_argument("--data", default="/tmp/cxsql-bench")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cxsql", default="target/release/cxsql")
+    args = parser.parse_args()
+
+    if not os.path.exists(args.cxsql):
+        sys.exit(f"{args.cxsql} not found: run `cargo build --release` first")
+    marker = os.path.join(args.data, f".tickets-{args.tickets}")
+    if not os.path.exists(marker):
+        print(f"generating {args.tickets:,} tickets into {args.data} ...", flush=True)
+        subprocess.run([args.cxsql, "gen", "--out", args.data, "--tickets", str(args.tickets), "--partitioned",
+                        "--force"], check=True)
+        open(marker, "w").close()
+
+    try:
+        import duckdb
+    except ImportError:
+        duckdb = None
+        print("DuckDB is NOT installed (python3 -m pip install duckdb): only cxsql's times are shown.")
+
+    if duckdb:
+        con = duckdb.connect()
+        con.execute(f"CREATE VIEW tickets AS SELECT * FROM read_parquet('{args.data}/tickets/**/*.parquet',"
+                    " hive_partitioning = true)")
+        con.execute(f"CREATE VIEW surveys AS SELECT * FROM read_parquet('{args.data}/surveys/*.parquet')")
+
+    print(f"{'workload':<40} {'cxsql s':>9} {'duckdb s':>9} {'ratio':>7}")
+    for name, (ours, theirs) in WORKLOAD.items():
+        command = [args.cxsql, "--data", args.data, "query", ours, "--format", "csv"]
+        t_cx = best(lambda: subprocess.run(command, check=True, stdout=subprocess.DEVNULL), args.runs)
+        if duckdb:
+            # Counted rather than fetched: fetching time zones needs pytz, and the result is small anyway.
+            t_dd = best(lambda: con.execute(f"SELECT count(*) FROM ({theirs})").fetchall(), args.runs)
+            print(f"{name:<40} {t_cx:>9.3f} {t_dd:>9.3f} {t_cx / t_dd:>7.2f}", flush=True)
+        else:
+            print(f"{name:<40} {t_cx:>9.3f} {'-':>9} {'-':>7}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
