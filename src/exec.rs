@@ -44,16 +44,7 @@ pub async fn run_statements(
             hint: hint(engine, &e),
             source: e,
         };
-        let plan = engine
-            .ctx
-            .state()
-            .statement_to_plan(statement)
-            .await
-            .map_err(wrap)?;
-        let mut df = engine.ctx.execute_logical_plan(plan).await.map_err(wrap)?;
-        if !params.is_empty() {
-            df = df.with_param_values(params.clone()).map_err(wrap)?;
-        }
+        let df = dataframe(engine, statement, params).await.map_err(wrap)?;
         if df.schema().fields().is_empty() {
             // DDL and SET: run for their effect.
             df.collect().await.map_err(wrap)?;
@@ -66,6 +57,21 @@ pub async fn run_statements(
         })?;
     }
     Ok(rows)
+}
+
+/// Plans one statement (DDL takes effect here) and binds `params` to its placeholders.
+async fn dataframe(
+    engine: &Engine,
+    statement: Statement,
+    params: &HashMap<String, ScalarValue>,
+) -> datafusion::error::Result<datafusion::dataframe::DataFrame> {
+    let plan = engine.ctx.state().statement_to_plan(statement).await?;
+    let df = engine.ctx.execute_logical_plan(plan).await?;
+    if params.is_empty() {
+        Ok(df)
+    } else {
+        df.with_param_values(params.clone())
+    }
 }
 
 /// What the user needs beyond DataFusion's message: an unknown table lists the registered ones.
@@ -90,11 +96,7 @@ pub async fn collect_last(
     let statements = split(engine, sql)?;
     let mut last = None;
     for statement in statements {
-        let plan = engine.ctx.state().statement_to_plan(statement).await?;
-        let mut df = engine.ctx.execute_logical_plan(plan).await?;
-        if !params.is_empty() {
-            df = df.with_param_values(params.clone())?;
-        }
+        let df = dataframe(engine, statement, params).await?;
         let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
         if !schema.fields().is_empty() {

@@ -167,17 +167,12 @@ pub mod readme {
     use clap::CommandFactory;
 
     use crate::cli::Cli;
-    use crate::error::{Error, Result};
+    use crate::error::Result;
     use crate::saved::SavedQuery;
 
     /// A Markdown table of the saved queries in `dir`: file, description, parameters.
     pub fn saved_queries(dir: &Path) -> Result<String> {
-        let mut files: Vec<_> = std::fs::read_dir(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-            .collect();
-        files.sort();
+        let files = SavedQuery::files_in(dir)?;
         let mut out =
             String::from("| query | what it computes | parameters (defaults) |\n|---|---|---|\n");
         for file in files {

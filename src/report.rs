@@ -10,10 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
@@ -139,7 +137,7 @@ pub async fn run(engine: &Engine, options: &ReportOptions) -> Result<bool> {
             Err(e) => Err((e, BTreeMap::new())),
         };
         let duration = t0.elapsed();
-        let (entry, section) = describe(&spec_q, outcome, duration, options.format, &base);
+        let (entry, section) = describe(&spec_q, outcome, duration, &base);
         if lines {
             eprintln!(
                 "[{}/{total}] {label}: {} ({:.2} s)",
@@ -194,13 +192,7 @@ fn load_spec(options: &ReportOptions) -> Result<(ReportSpec, PathBuf)> {
             Ok((spec, base))
         }
         (None, dir) => {
-            let dir = dir.clone();
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-                .map_err(|e| Error::io(&dir, e))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-                .collect();
-            files.sort();
+            let files = SavedQuery::files_in(dir)?;
             if files.is_empty() {
                 return Err(Error::Usage(format!("{}: no .sql files", dir.display())));
             }
@@ -293,7 +285,6 @@ fn describe(
     spec: &QuerySpec,
     outcome: Outcome,
     duration: Duration,
-    _format: ReportFormat,
     base: &Path,
 ) -> (Entry, String) {
     let query_path = base.join(&spec.file).display().to_string();
@@ -561,16 +552,4 @@ impl ReportFormat {
             ReportFormat::Json => "json",
         }
     }
-}
-
-/// Collects a stream's batches into one (report results are summaries).
-pub async fn concat(
-    mut stream: datafusion::execution::SendableRecordBatchStream,
-) -> Result<RecordBatch> {
-    let schema = stream.schema();
-    let mut batches = Vec::new();
-    while let Some(b) = stream.next().await {
-        batches.push(b?);
-    }
-    Ok(concat_batches(&schema, &batches)?)
 }

@@ -45,6 +45,17 @@ pub struct SavedQuery {
 }
 
 impl SavedQuery {
+    /// The `.sql` files of `dir`, in name order.
+    pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
     /// Reads and parses a saved query file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
