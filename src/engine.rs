@@ -132,6 +132,7 @@ impl Engine {
         let runtime = runtime.build_arc().map_err(Error::from)?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         cxsql_udfs::register_all(&ctx);
+        ctx.register_udf(crate::utc_trunc::UtcDateTrunc::udf());
         let mut engine = Engine {
             ctx,
             sources: Vec::new(),

@@ -12,6 +12,7 @@ pub mod r#gen;
 pub mod report;
 pub mod saved;
 pub mod shell;
+pub mod utc_trunc;
 
 use std::collections::HashMap;
 use std::io::Read;
