@@ -7,14 +7,16 @@ use std::sync::Arc;
 use datafusion::arrow::csv::reader::Format;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::datasource::file_format::options::{
-    CsvReadOptions, JsonReadOptions, ParquetReadOptions,
+    CsvReadOptions, JsonReadOptions, ParquetReadOptions, ReadOptions as _,
 };
+use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::cli::TableArgs;
 use crate::error::{Error, Result};
+use crate::lazy::{LazySchema, ListingRecipe};
 
 /// File formats tables can be read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +107,8 @@ pub struct TableSource {
 pub struct Engine {
     pub ctx: SessionContext,
     pub sources: Vec<TableSource>,
+    /// The default schema, where file tables wait to be read until first used.
+    lazy: Arc<LazySchema>,
 }
 
 impl Engine {
@@ -133,9 +137,15 @@ impl Engine {
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         cxsql_udfs::register_all(&ctx);
         ctx.register_udf(crate::utc_trunc::UtcDateTrunc::udf());
+        let lazy = Arc::new(LazySchema::new(ctx.state_weak_ref()));
+        let defaults = ctx.copied_config().options().catalog.clone();
+        ctx.catalog(&defaults.default_catalog)
+            .ok_or_else(|| Error::Usage("no default catalog".into()))?
+            .register_schema(&defaults.default_schema, Arc::clone(&lazy) as _)?;
         let mut engine = Engine {
             ctx,
             sources: Vec::new(),
+            lazy,
         };
         let catalog = match &args.catalog {
             Some(path) => Some(path.clone()),
@@ -252,17 +262,14 @@ impl Engine {
             None if path.is_dir() => hive_partitions(path),
             None => Vec::new(),
         };
-        let context = |e| Error::Query {
-            context: format!("table {name} ({location}): "),
-            source: e,
-            hint: String::new(),
-        };
-        match format {
+        let config = self.ctx.copied_config();
+        let table_options = self.ctx.copied_table_options();
+        let (options, schema) = match format {
             FileFormat::Parquet => {
                 let options = ParquetReadOptions::default()
                     .file_extension(&extension)
                     .table_partition_cols(partitions);
-                self.ctx.register_parquet(name, location, options).await
+                (options.to_listing_options(&config, table_options), None)
             }
             FileFormat::Csv => {
                 // Real exports: a header row, quoted values with commas and newlines, empty fields as NULL.
@@ -270,7 +277,7 @@ impl Engine {
                 // records for inference with object_store's line splitter, which takes `\` for an escape
                 // character and so loses track of quotes in exports such as `<div style=\""...`.
                 let schema = infer_csv_schema(path, is_glob, read)?;
-                let mut options = CsvReadOptions::new()
+                let options = CsvReadOptions::new()
                     .has_header(read.header.unwrap_or(true))
                     .newlines_in_values(read.quoted_newlines.unwrap_or(true))
                     .delimiter(read.delimiter.unwrap_or(b','))
@@ -278,19 +285,33 @@ impl Engine {
                     .null_regex(read.null_regex.clone())
                     .file_extension(&extension)
                     .table_partition_cols(partitions);
-                if let Some(schema) = &schema {
-                    options = options.schema(schema);
-                }
-                self.ctx.register_csv(name, location, options).await
+                (
+                    options.to_listing_options(&config, table_options),
+                    schema.map(Arc::new),
+                )
             }
             FileFormat::Json => {
                 let options = JsonReadOptions::default()
                     .file_extension(&extension)
                     .table_partition_cols(partitions);
-                self.ctx.register_json(name, location, options).await
+                (options.to_listing_options(&config, table_options), None)
             }
-        }
-        .map_err(context)?;
+        };
+        let url = ListingTableUrl::parse(location).map_err(|e| Error::Query {
+            context: format!("table {name} ({location}): "),
+            source: e,
+            hint: String::new(),
+        })?;
+        // The files are read (schema inference) when a statement first uses the table.
+        self.lazy.register_recipe(
+            name,
+            ListingRecipe {
+                location: location.to_string(),
+                url,
+                options,
+                schema,
+            },
+        );
         self.sources.retain(|s| s.name != name);
         self.sources.push(TableSource {
             name: name.to_string(),

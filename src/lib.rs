@@ -9,6 +9,7 @@ pub mod error;
 pub mod exec;
 pub mod format;
 pub mod r#gen;
+pub mod lazy;
 pub mod report;
 pub mod saved;
 pub mod shell;
@@ -98,7 +99,16 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .table_provider(table.as_str())
                 .await
                 .map_err(|e| {
-                    let names = engine.table_names().join(", ");
+                    let names = engine.table_names();
+                    if names.contains(&table) {
+                        // It is there but cannot be read.
+                        return Error::Query {
+                            context: String::new(),
+                            source: e,
+                            hint: String::new(),
+                        };
+                    }
+                    let names = names.join(", ");
                     Error::Usage(format!(
                         "{}; registered tables: {}",
                         e.strip_backtrace(),

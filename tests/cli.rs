@@ -715,6 +715,43 @@ fn data_folders_and_globs_become_tables() {
     assert_eq!(rows[0]["n"].num(), 3.0);
 }
 
+#[test]
+fn a_table_is_read_only_when_a_statement_uses_it() {
+    // `broken.parquet` is not Parquet: commands that do not touch it work, the ones that do name it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("good.csv"), "x\n1\n2\n").expect("good");
+    let broken = dir.path().join("broken.parquet");
+    std::fs::write(&broken, "not parquet at all").expect("broken");
+    let data = dir.path().to_string_lossy().into_owned();
+    let rows = json_rows(&["--data", &data, "query", "SELECT sum(x) AS s FROM good"]);
+    assert_eq!(rows[0]["s"].num(), 3.0);
+    let tables = ok(&["--data", &data, "tables"]);
+    assert!(
+        tables.contains("broken") && tables.contains("good"),
+        "{tables}"
+    );
+    for args in [
+        vec!["--data", &data, "query", "SELECT count(*) FROM broken"],
+        vec!["--data", &data, "schema", "broken"],
+    ] {
+        let out = cxsql(&args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("table broken (") && out.stderr.contains("broken.parquet"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    // Replaced before use: the replacement is what is read.
+    let rows = json_rows(&[
+        "--data",
+        &data,
+        "query",
+        "CREATE OR REPLACE VIEW broken AS SELECT 7 AS y; SELECT y FROM broken",
+    ]);
+    assert_eq!(rows[0]["y"].num(), 7.0);
+}
+
 // ---- errors and exit codes ----
 
 #[test]
