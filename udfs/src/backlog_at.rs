@@ -21,7 +21,7 @@ use crate::kpi::{Kpi, for_each_valid, kpi_udaf_methods, valid_rows};
 
 const SIGNATURES: &str = "backlog_at(created_at TIMESTAMP, resolved_at TIMESTAMP, at TIMESTAMP), \
                           backlog_at(created_at TIMESTAMP, resolved_at TIMESTAMP, at TIMESTAMP, sla INTERVAL)";
-const NANOS_PER_DAY: i64 = 86_400_000_000_000;
+pub(crate) const NANOS_PER_DAY: i64 = 86_400_000_000_000;
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
@@ -101,7 +101,7 @@ impl BacklogAt {
             (_, None) => Some(Arg::Column),
             (_, Some(ScalarValue::IntervalMonthDayNano(v))) => {
                 if let Some(v) = v {
-                    check_sla(v)?;
+                    check_sla("backlog_at", v)?;
                 }
                 Some(Arg::Value(v))
             }
@@ -181,7 +181,7 @@ pub(crate) struct BacklogKpi {
 }
 
 /// Nanoseconds since the epoch of a timestamp literal (NULL stays NULL).
-fn instant_of(v: &ScalarValue) -> Result<Option<i64>> {
+pub(crate) fn instant_of(v: &ScalarValue) -> Result<Option<i64>> {
     let (value, per_unit) = match v {
         ScalarValue::TimestampSecond(v, _) => (v, 1_000_000_000),
         ScalarValue::TimestampMillisecond(v, _) => (v, 1_000_000),
@@ -194,7 +194,7 @@ fn instant_of(v: &ScalarValue) -> Result<Option<i64>> {
 }
 
 /// The values of a timestamp column and how many nanoseconds one unit is.
-fn instants(array: &ArrayRef) -> Result<(ScalarBuffer<i64>, i64)> {
+pub(crate) fn instants(array: &ArrayRef) -> Result<(ScalarBuffer<i64>, i64)> {
     Ok(match array.data_type() {
         DataType::Timestamp(TimeUnit::Second, _) => (
             array.as_primitive::<TimestampSecondType>().values().clone(),
@@ -227,7 +227,7 @@ fn instants(array: &ArrayRef) -> Result<(ScalarBuffer<i64>, i64)> {
     })
 }
 
-fn check_sla(sla: IntervalMonthDayNano) -> Result<()> {
+pub(crate) fn check_sla(function: &str, sla: IntervalMonthDayNano) -> Result<()> {
     if sla.months < 0 || sla.days < 0 || sla.nanoseconds < 0 {
         let IntervalMonthDayNano {
             months,
@@ -235,7 +235,7 @@ fn check_sla(sla: IntervalMonthDayNano) -> Result<()> {
             nanoseconds,
         } = sla;
         return exec_err!(
-            "backlog_at: sla of {months} months {days} days {nanoseconds} ns is negative; \
+            "{function}: sla of {months} months {days} days {nanoseconds} ns is negative; \
              expected an interval >= 0"
         );
     }
@@ -243,7 +243,7 @@ fn check_sla(sla: IntervalMonthDayNano) -> Result<()> {
 }
 
 /// The SLA as a fixed length in nanoseconds, when it has no calendar months.
-fn fixed_nanos(sla: IntervalMonthDayNano) -> Option<i64> {
+pub(crate) fn fixed_nanos(sla: IntervalMonthDayNano) -> Option<i64> {
     (sla.months == 0).then(|| {
         i64::from(sla.days)
             .saturating_mul(NANOS_PER_DAY)
@@ -354,7 +354,7 @@ impl Kpi<1> for BacklogKpi {
             }
         });
         match bad_sla {
-            Some(sla) => check_sla(sla),
+            Some(sla) => check_sla("backlog_at", sla),
             None => Ok(()),
         }
     }

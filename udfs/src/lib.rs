@@ -21,6 +21,7 @@ use datafusion::logical_expr::{AggregateUDF, DocSection};
 use datafusion::prelude::SessionContext;
 
 mod backlog_at;
+mod backlog_series;
 mod csat;
 mod fcr_rate;
 mod kpi;
@@ -29,6 +30,7 @@ mod scores;
 mod servqual_gap;
 
 pub use backlog_at::BacklogAt;
+pub use backlog_series::BacklogSeries;
 pub use csat::Csat;
 pub use fcr_rate::FcrRate;
 pub use nps::Nps;
@@ -57,6 +59,7 @@ udaf_singleton!(csat_udaf, Csat);
 udaf_singleton!(fcr_rate_udaf, FcrRate);
 udaf_singleton!(servqual_gap_udaf, ServqualGap);
 udaf_singleton!(backlog_at_udaf, BacklogAt);
+udaf_singleton!(backlog_series_udaf, BacklogSeries);
 
 /// Every function of this crate.
 pub fn all_functions() -> Vec<Arc<AggregateUDF>> {
@@ -66,6 +69,7 @@ pub fn all_functions() -> Vec<Arc<AggregateUDF>> {
         fcr_rate_udaf(),
         servqual_gap_udaf(),
         backlog_at_udaf(),
+        backlog_series_udaf(),
     ]
 }
 

@@ -199,3 +199,112 @@ proptest! {
         runtime.block_on(check(rows, partitions, batch_size, skip_partial));
     }
 }
+
+/// The rows of `sql` as text, one string per row.
+async fn text_rows(ctx: &SessionContext, sql: &str) -> Vec<String> {
+    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+
+    let batches = ctx
+        .sql(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut rows = Vec::new();
+    for batch in &batches {
+        let formatters: Vec<_> = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c, &FormatOptions::default()).expect("formatter"))
+            .collect();
+        for row in 0..batch.num_rows() {
+            let cells: Vec<String> = formatters
+                .iter()
+                .map(|f| f.value(row).to_string())
+                .collect();
+            rows.push(cells.join(" | "));
+        }
+    }
+    rows
+}
+
+/// backlog_series against backlog_at evaluated at every instant of the same range (a cross join): the same
+/// groups, the same instants, the same counts.
+async fn check_series(
+    rows: Vec<Row>,
+    partitions: usize,
+    batch_size: usize,
+    skip_partial: bool,
+    case: usize,
+) {
+    const RANGES: [(&str, &str, &str); 4] = [
+        ("1970-01-02T00:00:00", "1970-02-05T00:00:00", "1 day"),
+        (
+            "1970-01-01T03:00:00",
+            "1970-01-20T00:00:00",
+            "7 hours 13 minutes",
+        ),
+        ("1969-12-15T06:00:00", "1970-03-20T00:00:00", "1 month"),
+        ("1970-01-05T00:00:00", "1970-01-05T00:00:00", "1 day"),
+    ];
+    const SLAS: [&str; 4] = [
+        "",
+        ", INTERVAL '0 seconds'",
+        ", INTERVAL '2 days 3 hours'",
+        ", INTERVAL '1 month'",
+    ];
+    let (start, stop, step) = RANGES[case % RANGES.len()];
+    let sla = SLAS[(case / RANGES.len()) % SLAS.len()];
+    let ctx = context(partitions, batch_size, skip_partial);
+    ctx.register_table("t", Arc::new(table(&rows, partitions)))
+        .expect("registered");
+    let range = format!("TIMESTAMP '{start}', TIMESTAMP '{stop}', INTERVAL '{step}'");
+    for (key, group_by) in [("g, ", "GROUP BY g"), ("", "")] {
+        let ours = format!(
+            "SELECT {key}CAST(b['at'] AS BIGINT) AS at, b['open'] AS open FROM (SELECT {key}\
+             unnest(backlog_series(cr, rs, {range}{sla})) AS b FROM t {group_by}) \
+             ORDER BY {key}at"
+        );
+        let brute = format!(
+            "SELECT {key}CAST(i.at AS BIGINT) AS at, backlog_at(cr, rs, i.at{sla}) AS open \
+             FROM t CROSS JOIN (SELECT unnest(generate_series({range})) AS at) AS i \
+             GROUP BY {key}i.at ORDER BY {key}at"
+        );
+        let (mut ours_rows, mut brute_rows) =
+            (text_rows(&ctx, &ours).await, text_rows(&ctx, &brute).await);
+        ours_rows.sort();
+        brute_rows.sort();
+        if rows.is_empty() && key.is_empty() {
+            // No rows and no GROUP BY: one series of zeros; the cross join has nothing to group.
+            assert!(
+                ours_rows.iter().all(|r| r.ends_with("| 0")),
+                "{ours_rows:?}"
+            );
+            continue;
+        }
+        assert_eq!(ours_rows.len(), brute_rows.len(), "{ours}\nvs\n{brute}");
+        if let Some((a, b)) = ours_rows.iter().zip(&brute_rows).find(|(a, b)| a != b) {
+            panic!("{a} != {b} (group | instant | open)\n{ours}\nvs\n{brute}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn backlog_series_equals_backlog_at_at_every_instant(
+        rows in prop::collection::vec(row(), 0..60),
+        partitions in prop::sample::select(vec![1usize, 4]),
+        batch_size in 1usize..8,
+        skip_partial in any::<bool>(),
+        case in 0usize..16,
+    ) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .expect("runtime");
+        runtime.block_on(check_series(rows, partitions, batch_size, skip_partial, case));
+    }
+}
