@@ -55,8 +55,18 @@ pub(crate) trait Kpi<const N: usize>: Clone + Debug + Send + Sync + 'static {
         f: F,
     ) -> Result<()>;
 
-    /// The result for one group's counters (`None` is SQL NULL).
+    /// The result for one group's counters (`None` is SQL NULL). For a KPI with a composite result, the
+    /// headline number of it (the one `finish_array` puts first).
     fn finish(&self, state: &[Self::C; N]) -> Option<<Self::Out as ArrowPrimitiveType>::Native>;
+
+    /// Whether the result is not one number but what `finish_array` builds (a struct).
+    const COMPOSITE: bool = false;
+
+    /// The results of many groups: one `Out` per group from `finish`, unless the KPI is composite.
+    fn finish_array(&self, states: &[[Self::C; N]]) -> Result<ArrayRef> {
+        let result: PrimitiveArray<Self::Out> = states.iter().map(|s| self.finish(s)).collect();
+        Ok(Arc::new(result))
+    }
 }
 
 /// The state fields of a KPI, named after the aggregate expression so that they are unique in a plan.
@@ -192,6 +202,10 @@ impl<K: Kpi<N>, const N: usize> Accumulator for KpiAccumulator<K, N> {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
+        if K::COMPOSITE {
+            let result = self.kpi.finish_array(std::slice::from_ref(&self.state))?;
+            return ScalarValue::try_from_array(&result, 0);
+        }
         ScalarValue::new_primitive::<K::Out>(self.kpi.finish(&self.state), &K::Out::DATA_TYPE)
     }
 
@@ -252,8 +266,7 @@ impl<K: Kpi<N>, const N: usize> GroupsAccumulator for KpiGroupsAccumulator<K, N>
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let states = emit_to.take_needed(&mut self.states);
-        let result: PrimitiveArray<K::Out> = states.iter().map(|s| self.kpi.finish(s)).collect();
-        Ok(Arc::new(result))
+        self.kpi.finish_array(&states)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
@@ -295,6 +308,14 @@ pub(crate) fn reject_distinct(
 /// `fn kpi(&self, args: &AccumulatorArgs) -> Result<K>`, which reads constant arguments.
 macro_rules! kpi_udaf_methods {
     ($kpi:ty, $n:literal) => {
+        $crate::kpi::kpi_udaf_methods!($kpi, $n, static_documentation);
+
+        fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {
+            Some(&DOCUMENTATION)
+        }
+    };
+    // Without `documentation`: the function writes its own.
+    ($kpi:ty, $n:literal, static_documentation) => {
         fn state_fields(
             &self,
             args: datafusion::logical_expr::function::StateFieldsArgs,
@@ -335,10 +356,6 @@ macro_rules! kpi_udaf_methods {
 
         fn reverse_expr(&self) -> datafusion::logical_expr::ReversedUDAF {
             datafusion::logical_expr::ReversedUDAF::Identical
-        }
-
-        fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {
-            Some(&DOCUMENTATION)
         }
     };
 }

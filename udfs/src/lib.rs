@@ -26,6 +26,7 @@ mod csat;
 mod fcr_rate;
 mod kpi;
 mod nps;
+mod nps_stats;
 mod scores;
 mod servqual_gap;
 
@@ -34,6 +35,7 @@ pub use backlog_series::BacklogSeries;
 pub use csat::Csat;
 pub use fcr_rate::FcrRate;
 pub use nps::Nps;
+pub use nps_stats::{NpsDiffTest, NpsInterval};
 pub use servqual_gap::ServqualGap;
 
 /// The documentation section all cxsql functions are listed under.
@@ -55,6 +57,22 @@ macro_rules! udaf_singleton {
 }
 
 udaf_singleton!(nps_udaf, Nps);
+
+/// The shared `nps_moe` aggregate function.
+pub fn nps_moe_udaf() -> Arc<AggregateUDF> {
+    static UDAF: LazyLock<Arc<AggregateUDF>> =
+        LazyLock::new(|| Arc::new(AggregateUDF::from(NpsInterval::moe())));
+    Arc::clone(&UDAF)
+}
+
+/// The shared `nps_ci` aggregate function.
+pub fn nps_ci_udaf() -> Arc<AggregateUDF> {
+    static UDAF: LazyLock<Arc<AggregateUDF>> =
+        LazyLock::new(|| Arc::new(AggregateUDF::from(NpsInterval::ci())));
+    Arc::clone(&UDAF)
+}
+
+udaf_singleton!(nps_diff_test_udaf, NpsDiffTest);
 udaf_singleton!(csat_udaf, Csat);
 udaf_singleton!(fcr_rate_udaf, FcrRate);
 udaf_singleton!(servqual_gap_udaf, ServqualGap);
@@ -65,6 +83,9 @@ udaf_singleton!(backlog_series_udaf, BacklogSeries);
 pub fn all_functions() -> Vec<Arc<AggregateUDF>> {
     vec![
         nps_udaf(),
+        nps_moe_udaf(),
+        nps_ci_udaf(),
+        nps_diff_test_udaf(),
         csat_udaf(),
         fcr_rate_udaf(),
         servqual_gap_udaf(),

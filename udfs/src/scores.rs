@@ -55,6 +55,10 @@ pub(crate) trait ScoreRule<const N: usize> {
     fn cuts(&self) -> [i64; 2];
     /// The increments for a value known to be in range.
     fn classify<W: PartialOrd>(&self, v: W, cuts: &[W; 2]) -> [i64; N];
+    /// The function name in messages (functions that share a rule name themselves).
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
 }
 
 /// Calls `f(row, increments)` for each valid, non-NULL value of `array` passing `filter`, or fails with the
@@ -168,7 +172,7 @@ pub(crate) fn tally_scores<R: ScoreRule<N>, const N: usize>(
         DataType::Null => Ok(()),
         other => internal_err!(
             "{}: unexpected argument type {other} after coercion",
-            R::NAME
+            rule.name()
         ),
     }
 }
@@ -205,7 +209,7 @@ where
         None => Ok(()),
         Some(row) => exec_err!(
             "{}: {} {} is outside {}",
-            R::NAME,
+            rule.name(),
             R::WHAT,
             ScalarValue::try_from_array(array, row)?,
             rule.range_text()

@@ -65,6 +65,18 @@ pub const PAIRS: &[(&str, &str)] = &[
          AND (rs IS NULL OR rs > TIMESTAMP '1970-01-16T00:00:00') \
          AND cr + INTERVAL '2 days' < TIMESTAMP '1970-01-16T00:00:00')",
     ),
+    (
+        "nps_moe(s, 0.95, 'wald')",
+        "100.0 * 1.9599639845400536 * sqrt(greatest((CAST(count(s) FILTER (WHERE s >= 9) AS DOUBLE) + CAST(count(s) FILTER (WHERE s <= 6) AS DOUBLE)) / CAST(NULLIF(count(s), 0) AS DOUBLE) - power((CAST(count(s) FILTER (WHERE s >= 9) AS DOUBLE) - CAST(count(s) FILTER (WHERE s <= 6) AS DOUBLE)) / CAST(NULLIF(count(s), 0) AS DOUBLE), 2), 0) / CAST(NULLIF(count(s), 0) AS DOUBLE))",
+    ),
+    (
+        "nps_ci(s, 0.9)['low']",
+        "CASE WHEN count(s) > 0 THEN greatest(-100.0, 100.0 * (((CAST(count(s) FILTER (WHERE s >= 9) AS DOUBLE) + 0.75) / (CAST(NULLIF(count(s), 0) AS DOUBLE) + 3)) - ((CAST(count(s) FILTER (WHERE s <= 6) AS DOUBLE) + 0.75) / (CAST(NULLIF(count(s), 0) AS DOUBLE) + 3)) - 1.6448536269514715 * sqrt(greatest(((CAST(count(s) FILTER (WHERE s >= 9) AS DOUBLE) + 0.75) / (CAST(NULLIF(count(s), 0) AS DOUBLE) + 3)) + ((CAST(count(s) FILTER (WHERE s <= 6) AS DOUBLE) + 0.75) / (CAST(NULLIF(count(s), 0) AS DOUBLE) + 3)) - power(((CAST(count(s) FILTER (WHERE s >= 9) AS DOUBLE) + 0.75) / (CAST(NULLIF(count(s), 0) AS DOUBLE) + 3)) - ((CAST(count(s) FILTER (WHERE s <= 6) AS DOUBLE) + 0.75) / (CAST(NULLIF(count(s), 0) AS DOUBLE) + 3)), 2), 0) / (CAST(NULLIF(count(s), 0) AS DOUBLE) + 3)))) END",
+    ),
+    (
+        "nps_diff_test(s, b)['z']",
+        "((CAST(count(s) FILTER (WHERE s >= 9 AND b) AS DOUBLE) - CAST(count(s) FILTER (WHERE s <= 6 AND b) AS DOUBLE)) / CAST(NULLIF(count(s) FILTER (WHERE b), 0) AS DOUBLE) - (CAST(count(s) FILTER (WHERE s >= 9 AND NOT b) AS DOUBLE) - CAST(count(s) FILTER (WHERE s <= 6 AND NOT b) AS DOUBLE)) / CAST(NULLIF(count(s) FILTER (WHERE NOT b), 0) AS DOUBLE)) / NULLIF(sqrt(greatest(((CAST(count(s) FILTER (WHERE s >= 9 AND NOT b) AS DOUBLE) + CAST(count(s) FILTER (WHERE s <= 6 AND NOT b) AS DOUBLE)) / CAST(NULLIF(count(s) FILTER (WHERE NOT b), 0) AS DOUBLE) - power((CAST(count(s) FILTER (WHERE s >= 9 AND NOT b) AS DOUBLE) - CAST(count(s) FILTER (WHERE s <= 6 AND NOT b) AS DOUBLE)) / CAST(NULLIF(count(s) FILTER (WHERE NOT b), 0) AS DOUBLE), 2)), 0) / CAST(NULLIF(count(s) FILTER (WHERE NOT b), 0) AS DOUBLE) + greatest(((CAST(count(s) FILTER (WHERE s >= 9 AND b) AS DOUBLE) + CAST(count(s) FILTER (WHERE s <= 6 AND b) AS DOUBLE)) / CAST(NULLIF(count(s) FILTER (WHERE b), 0) AS DOUBLE) - power((CAST(count(s) FILTER (WHERE s >= 9 AND b) AS DOUBLE) - CAST(count(s) FILTER (WHERE s <= 6 AND b) AS DOUBLE)) / CAST(NULLIF(count(s) FILTER (WHERE b), 0) AS DOUBLE), 2)), 0) / CAST(NULLIF(count(s) FILTER (WHERE b), 0) AS DOUBLE)), 0)",
+    ),
 ];
 
 /// Sliding-window pairs (`{w}` is the window).
