@@ -12,6 +12,11 @@
 //! [[views]]
 //! name = "tickets"
 //! sql = "SELECT ... FROM kaggle_tickets"
+//!
+//! [calendars.emea]                                      # for business_seconds(a, b, 'emea') and sla_breached
+//! time_zone = "Europe/Paris"
+//! hours = ["Mon-Fri 09:00-17:00"]
+//! holidays = ["2024-12-25", "2024-12-26"]
 //! ```
 
 use std::collections::BTreeMap;
@@ -31,6 +36,22 @@ pub struct Catalog {
     /// Views, created in order (a view may use the ones before it).
     #[serde(default)]
     pub views: Vec<ViewSpec>,
+    /// Business calendars for `business_seconds` and `sla_breached`.
+    #[serde(default)]
+    pub calendars: BTreeMap<String, CalendarSpec>,
+}
+
+/// One business calendar.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSpec {
+    /// IANA name (`Europe/Paris`) or offset (`+05:30`); default UTC.
+    pub time_zone: Option<String>,
+    /// Weekly opening hours, e.g. `["Mon-Fri 09:00-17:00", "Sat 10:00-12:00"]`; default Mon–Fri 09:00–17:00.
+    pub hours: Option<Vec<String>>,
+    /// Dates without business hours (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub holidays: Vec<String>,
 }
 
 /// One table.
@@ -79,6 +100,31 @@ impl Catalog {
     pub async fn apply(&self, engine: &mut Engine, file: &Path) -> Result<()> {
         let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let fail = |message: String| Error::Usage(format!("{}: {message}", file.display()));
+        // Calendars first: views may call business_seconds.
+        for (name, spec) in &self.calendars {
+            let hours: Vec<&str> = match &spec.hours {
+                Some(hours) => hours.iter().map(String::as_str).collect(),
+                None => vec!["Mon-Fri 09:00-17:00"],
+            };
+            let holidays: Vec<&str> = spec.holidays.iter().map(String::as_str).collect();
+            let calendar = cxsql_udfs::Calendar::new(
+                spec.time_zone.as_deref().unwrap_or("UTC"),
+                &hours,
+                &holidays,
+            )
+            .map_err(|e| {
+                fail(format!(
+                    "calendar {name}: {}",
+                    cxsql_udfs::calendar::message(&e)
+                ))
+            })?;
+            cxsql_udfs::register_calendar(&engine.ctx, name, calendar).map_err(|e| {
+                fail(format!(
+                    "calendar {name}: {}",
+                    cxsql_udfs::calendar::message(&e)
+                ))
+            })?;
+        }
         for (name, table) in &self.tables {
             let read = read_options(engine, table)
                 .await

@@ -373,6 +373,32 @@ fn months(tickets: u64) -> Vec<Month> {
     out
 }
 
+/// Targets per channel and priority, in hours: the first reply and the resolution, on the clock named by
+/// `clock` (`calendar`: around the clock; `default`: Mon–Fri 09:00–17:00 UTC business hours).
+pub const SLA_POLICIES: &str = "\
+channel,priority,first_reply_hours,resolution_hours,clock
+chat,urgent,0.25,4,calendar
+chat,high,0.5,8,calendar
+chat,normal,1,24,calendar
+chat,low,2,48,calendar
+phone,urgent,0.25,4,calendar
+phone,high,0.5,8,calendar
+phone,normal,1,24,calendar
+phone,low,2,48,calendar
+email,urgent,1,8,default
+email,high,4,16,default
+email,normal,8,40,default
+email,low,16,80,default
+web,urgent,1,8,default
+web,high,4,16,default
+web,normal,8,40,default
+web,low,16,80,default
+social,urgent,1,8,calendar
+social,high,2,24,calendar
+social,normal,4,48,calendar
+social,low,8,96,calendar
+";
+
 /// Writes the tables into `options.out`: one file per table, or with `partitioned` a Hive-partitioned
 /// `tickets/year=Y/month=M/` folder and `surveys/`, `servqual/` folders of one file per month, written by one
 /// thread per core. Each month has its own random stream (from the seed and the month), so the rows are the
@@ -401,6 +427,15 @@ pub fn generate(options: &GenOptions) -> Result<()> {
             std::fs::remove_dir_all(target).map_err(|e| Error::io(target, e))?;
         }
     }
+    // The SLA policy table the saved SLA queries join on: small and fixed, written beside the data.
+    let policies = options.out.join("sla_policies.csv");
+    if policies.exists() && !options.force {
+        return Err(Error::Usage(format!(
+            "{}: exists; use --force to replace it",
+            policies.display()
+        )));
+    }
+    std::fs::write(&policies, SLA_POLICIES).map_err(|e| Error::io(&policies, e))?;
     let plan = months(options.tickets);
     let customers = (options.tickets / 3).max(1) as i64;
     if options.partitioned {

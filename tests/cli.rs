@@ -416,6 +416,286 @@ fn saved_reopen_rate() {
 }
 
 #[test]
+fn saved_backlog_daily_equals_backlog_counted_by_plain_sql() {
+    let rows = saved(
+        "backlog_daily.sql",
+        &["channel", "at", "open_tickets", "past_sla"],
+    );
+    assert_eq!(rows.len(), 366 * 5, "every day of 2024 for five channels");
+    for day in [
+        "2024-01-01T00:00:00Z",
+        "2024-06-15T00:00:00Z",
+        "2024-12-31T00:00:00Z",
+    ] {
+        let expected = json_rows(&[
+            "query",
+            &format!(
+                "SELECT channel, count(*) FILTER (WHERE created_at <= TIMESTAMP '{day}' AND (resolved_at IS NULL \
+                 OR resolved_at > TIMESTAMP '{day}')) AS open, count(*) FILTER (WHERE created_at <= TIMESTAMP '{day}' \
+                 AND (resolved_at IS NULL OR resolved_at > TIMESTAMP '{day}') AND created_at < TIMESTAMP '{day}' - \
+                 INTERVAL '3 days') AS late FROM tickets GROUP BY channel ORDER BY channel"
+            ),
+        ]);
+        let got: Vec<_> = rows
+            .iter()
+            .filter(|r| r["at"].text().starts_with(&day[..10]))
+            .collect();
+        assert_eq!(got.len(), 5, "{day}");
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!(g["channel"], e["channel"]);
+            assert_eq!(g["open_tickets"].num(), e["open"].num(), "{day}");
+            assert_eq!(g["past_sla"].num(), e["late"].num(), "{day}");
+        }
+    }
+}
+
+/// NPS counts per channel from plain SQL: (channel, responses, promoters, detractors).
+fn nps_counts(filter: &str) -> Vec<(String, f64, f64, f64)> {
+    json_rows(&[
+        "query",
+        &format!(
+            "SELECT channel, count(nps_score) AS n, count(*) FILTER (WHERE nps_score >= 9) AS p, \
+             count(*) FILTER (WHERE nps_score <= 6) AS d FROM surveys WHERE {filter} GROUP BY channel ORDER BY channel"
+        ),
+    ])
+    .iter()
+    .map(|r| (r["channel"].text().to_string(), r["n"].num(), r["p"].num(), r["d"].num()))
+    .collect()
+}
+
+#[test]
+fn saved_nps_confidence_is_the_adjusted_wald_interval() {
+    let rows = saved(
+        "nps_confidence.sql",
+        &["channel", "nps", "margin", "ci_low", "ci_high", "responses"],
+    );
+    let counts = nps_counts("submitted_at >= TIMESTAMP '2021-01-01T00:00:00Z'");
+    assert_eq!(rows.len(), counts.len());
+    for (r, (channel, n, p, d)) in rows.iter().zip(&counts) {
+        assert_eq!(r["channel"].text(), channel);
+        // Rocks (2016): add 3 answers, 3/4 promoter and 3/4 detractor.
+        let (n2, p2, d2) = (n + 3.0, (p + 0.75) / (n + 3.0), (d + 0.75) / (n + 3.0));
+        let se = ((p2 + d2 - (p2 - d2).powi(2)) / n2).sqrt();
+        let margin = 100.0 * 1.959_963_984_540_054 * se;
+        assert_close(r["nps"].num(), 100.0 * (p - d) / n, "nps");
+        assert_close(r["margin"].num(), margin, "margin");
+        assert_close(r["ci_low"].num(), 100.0 * (p2 - d2) - margin, "low");
+        assert_close(r["ci_high"].num(), 100.0 * (p2 - d2) + margin, "high");
+    }
+    let wider = json_rows(&[
+        "run",
+        "queries/nps_confidence.sql",
+        "--param",
+        "confidence=0.99",
+    ]);
+    assert!(wider[0]["margin"].num() > rows[0]["margin"].num());
+    let bad = cxsql(&[
+        "run",
+        "queries/nps_confidence.sql",
+        "--param",
+        "confidence=95",
+    ]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("confidence 95 is outside (0, 1)"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn saved_nps_segment_test_matches_the_two_sample_formula() {
+    let rows = saved(
+        "nps_segment_test.sql",
+        &[
+            "segment_a",
+            "segment_b",
+            "nps_a",
+            "nps_b",
+            "diff",
+            "z",
+            "p_value",
+        ],
+    );
+    let counts = nps_counts("channel IN ('email', 'chat')");
+    let share = |name: &str| {
+        let (_, n, p, d) = counts
+            .iter()
+            .find(|c| c.0 == name)
+            .expect("channel")
+            .clone();
+        let (p, d) = (p / n, d / n);
+        (p - d, (p + d - (p - d).powi(2)) / n)
+    };
+    let ((a, va), (b, vb)) = (share("email"), share("chat"));
+    let r = &rows[0];
+    assert_eq!(
+        (r["segment_a"].text(), r["segment_b"].text()),
+        ("email", "chat")
+    );
+    assert_close(r["nps_a"].num(), 100.0 * a, "nps_a");
+    assert_close(r["nps_b"].num(), 100.0 * b, "nps_b");
+    assert_close(r["diff"].num(), 100.0 * (b - a), "diff");
+    assert_close(r["z"].num(), (b - a) / (va + vb).sqrt(), "z");
+    assert!(
+        r["p_value"].num() < 1e-6,
+        "chat and email differ clearly in the sample"
+    );
+    // The same channel on both sides cannot differ: segment A is empty, so the test is NULL.
+    let same = json_rows(&[
+        "run",
+        "queries/nps_segment_test.sql",
+        "--param",
+        "a=web",
+        "--param",
+        "b=web",
+    ]);
+    assert!(
+        same[0]
+            .get("z")
+            .is_none_or(|z| matches!(z, serde_json_lite::Value::Null)),
+        "{:?}",
+        same[0]
+    );
+}
+
+#[test]
+fn saved_first_response_business_hours_is_clock_time_on_a_round_the_clock_calendar() {
+    let rows = saved(
+        "first_response_business_hours.sql",
+        &[
+            "channel",
+            "avg_business_hours",
+            "median_business_hours",
+            "avg_clock_hours",
+            "responded",
+        ],
+    );
+    for r in &rows {
+        assert!(
+            r["avg_business_hours"].num() <= r["avg_clock_hours"].num() + 1e-9,
+            "{r:?}"
+        );
+    }
+    let all_day = json_rows(&[
+        "run",
+        "queries/first_response_business_hours.sql",
+        "--param",
+        "calendar=time_zone=UTC; hours=Mon-Sun 00:00-24:00",
+    ]);
+    for r in &all_day {
+        assert_close(
+            r["avg_business_hours"].num(),
+            r["avg_clock_hours"].num(),
+            "24/7 is clock time",
+        );
+    }
+    let unknown = cxsql(&[
+        "run",
+        "queries/first_response_business_hours.sql",
+        "--param",
+        "calendar=emea",
+    ]);
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("unknown calendar 'emea'"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn saved_sla_compliance_matches_plain_sql_on_clock_policies() {
+    let rows = saved(
+        "sla_compliance.sql",
+        &[
+            "channel",
+            "priority",
+            "tickets",
+            "first_reply_breached_pct",
+            "resolution_breached_pct",
+            "clock",
+        ],
+    );
+    assert_eq!(rows.len(), 20, "five channels, four priorities");
+    let expected = json_rows(&[
+        "query",
+        "SELECT t.channel, t.priority, 100.0 * avg(CASE WHEN date_part('epoch', coalesce(t.first_response_at, \
+         TIMESTAMP '2025-01-01T00:00:00Z') - t.created_at) > p.first_reply_hours * 3600 THEN 1 ELSE 0 END) AS first, \
+         100.0 * avg(CASE WHEN date_part('epoch', coalesce(t.resolved_at, TIMESTAMP '2025-01-01T00:00:00Z') - \
+         t.created_at) > p.resolution_hours * 3600 THEN 1 ELSE 0 END) AS resolution \
+         FROM tickets t JOIN sla_policies p ON p.channel = t.channel AND p.priority = t.priority \
+         WHERE t.created_at >= TIMESTAMP '2024-01-01T00:00:00Z' AND t.created_at < TIMESTAMP '2025-01-01T00:00:00Z' \
+         GROUP BY 1, 2",
+    ]);
+    let mut business_rows = 0;
+    for r in &rows {
+        let e = expected
+            .iter()
+            .find(|e| e["channel"] == r["channel"] && e["priority"] == r["priority"])
+            .expect("same groups");
+        if r["clock"].text() == "calendar" {
+            assert_close(
+                r["first_reply_breached_pct"].num(),
+                e["first"].num(),
+                "first reply",
+            );
+            assert_close(
+                r["resolution_breached_pct"].num(),
+                e["resolution"].num(),
+                "resolution",
+            );
+        } else {
+            // Business time never exceeds clock time: never more breaches than on the clock.
+            business_rows += 1;
+            assert!(
+                r["first_reply_breached_pct"].num() <= e["first"].num() + 1e-9,
+                "{r:?}"
+            );
+            assert!(
+                r["resolution_breached_pct"].num() <= e["resolution"].num() + 1e-9,
+                "{r:?}"
+            );
+        }
+    }
+    assert_eq!(business_rows, 8, "email and web use business hours");
+}
+
+#[test]
+fn a_catalog_calendar_is_usable_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let catalog = dir.path().join("cxsql.toml");
+    std::fs::write(
+        &catalog,
+        "[calendars.paris]\ntime_zone = \"Europe/Paris\"\nhours = [\"Mon-Fri 09:00-17:00\"]\nholidays = [\"2024-01-08\"]\n",
+    )
+    .expect("catalog");
+    let catalog = catalog.to_string_lossy().into_owned();
+    // Friday 16:00 UTC is 17:00 in Paris (closed); Monday is a holiday; Tuesday opens 08:00 UTC: 2 h.
+    let rows = json_rows(&[
+        "--catalog",
+        &catalog,
+        "query",
+        "SELECT business_seconds(TIMESTAMP '2024-01-05T16:00:00Z', TIMESTAMP '2024-01-09T10:00:00Z', 'paris') AS s",
+    ]);
+    assert_eq!(rows[0]["s"].num(), 7200.0);
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[calendars.x]\ntime_zone = \"Nowhere/Land\"\n",
+    )
+    .expect("catalog");
+    let bad = dir.path().join("bad.toml").to_string_lossy().into_owned();
+    let out = cxsql(&["--catalog", &bad, "query", "SELECT 1"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("bad.toml: calendar x: unknown time zone 'Nowhere/Land'"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn every_saved_query_has_a_test_and_a_documented_header() {
     let source = include_str!("cli.rs");
     for entry in std::fs::read_dir(root().join("queries")).expect("queries/") {
@@ -682,7 +962,11 @@ fn functions_tables_and_schema_describe_the_session() {
         .lines()
         .map(|l| l.split('\t').next().unwrap_or_default())
         .collect();
-    assert_eq!(names, ["servqual", "surveys", "tickets"], "{tables}");
+    assert_eq!(
+        names,
+        ["servqual", "sla_policies", "surveys", "tickets"],
+        "{tables}"
+    );
     let schema = ok(&["schema", "tickets"]);
     assert!(
         schema.contains("created_at\tTimestamp(µs, \"UTC\")")
@@ -761,7 +1045,7 @@ fn errors_have_clear_messages_and_exit_codes() {
         (
             &["query", "SELECT * FROM nowhere"],
             1,
-            "registered tables: servqual, surveys, tickets",
+            "registered tables: servqual, sla_policies, surveys, tickets",
         ),
         (
             &["query", "SELECT nps(11)"],
@@ -1094,12 +1378,11 @@ fn report_progress_is_silent_off_a_terminal_unless_asked() {
     let loud = cxsql(&["report", "--out", &out("b"), "--progress"]);
     assert_eq!(loud.code, 0);
     assert!(
-        loud.stderr
-            .contains("[1/13] queries/backlog_month_end.sql: ok"),
+        loud.stderr.contains("[1/18] queries/backlog_daily.sql: ok"),
         "{}",
         loud.stderr
     );
-    assert_eq!(loud.stderr.lines().count(), 13);
+    assert_eq!(loud.stderr.lines().count(), 18);
     let q = cxsql(&["report", "--out", &out("c"), "--quiet"]);
     assert_eq!(q.stderr, "");
 }
@@ -1224,7 +1507,8 @@ fn shell_runs_statements_and_commands_from_its_input() {
         out.stdout
     );
     assert!(
-        out.stdout.contains("servqual\nsurveys\ntickets"),
+        out.stdout
+            .contains("servqual\nsla_policies\nsurveys\ntickets"),
         "\\d lists tables"
     );
     assert!(out.stdout.contains("dimension\t"), "\\d NAME shows columns");
@@ -1238,7 +1522,7 @@ fn shell_runs_statements_and_commands_from_its_input() {
         out.stderr
     );
     assert!(
-        out.stdout.contains("chat\nservqual\nsurveys\ntickets"),
+        out.stdout.contains("chat\nservqual\nsla_policies\nsurveys\ntickets"),
         "a created view is listed"
     );
     assert!(!out.stdout.contains("after quit"), "\\q quits");

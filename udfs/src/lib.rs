@@ -17,11 +17,13 @@
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::logical_expr::{AggregateUDF, DocSection};
+use datafusion::logical_expr::{AggregateUDF, DocSection, Documentation, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
 mod backlog_at;
 mod backlog_series;
+mod business_seconds;
+pub mod calendar;
 mod csat;
 mod fcr_rate;
 mod kpi;
@@ -32,6 +34,8 @@ mod servqual_gap;
 
 pub use backlog_at::BacklogAt;
 pub use backlog_series::BacklogSeries;
+pub use business_seconds::{BusinessSeconds, SlaBreached};
+pub use calendar::{Calendar, Calendars, DEFAULT_CALENDAR};
 pub use csat::Csat;
 pub use fcr_rate::FcrRate;
 pub use nps::Nps;
@@ -79,9 +83,42 @@ udaf_singleton!(servqual_gap_udaf, ServqualGap);
 udaf_singleton!(backlog_at_udaf, BacklogAt);
 udaf_singleton!(backlog_series_udaf, BacklogSeries);
 
-/// Every function of this crate.
-pub fn all_functions() -> Vec<Arc<AggregateUDF>> {
-    vec![
+/// One function of this crate: an aggregate or a scalar function.
+#[derive(Debug, Clone)]
+pub enum Function {
+    Aggregate(Arc<AggregateUDF>),
+    Scalar(Arc<ScalarUDF>),
+}
+
+impl Function {
+    /// The SQL name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Aggregate(f) => f.name(),
+            Self::Scalar(f) => f.name(),
+        }
+    }
+
+    /// Other SQL names.
+    pub fn aliases(&self) -> &[String] {
+        match self {
+            Self::Aggregate(f) => f.aliases(),
+            Self::Scalar(f) => f.aliases(),
+        }
+    }
+
+    /// The documentation (every function has one).
+    pub fn documentation(&self) -> Option<&Documentation> {
+        match self {
+            Self::Aggregate(f) => f.documentation(),
+            Self::Scalar(f) => f.documentation(),
+        }
+    }
+}
+
+/// The aggregate functions, then the scalar ones reading calendars from `calendars`.
+fn functions_with(calendars: &Arc<Calendars>) -> Vec<Function> {
+    let aggregates = [
         nps_udaf(),
         nps_moe_udaf(),
         nps_ci_udaf(),
@@ -91,30 +128,72 @@ pub fn all_functions() -> Vec<Arc<AggregateUDF>> {
         servqual_gap_udaf(),
         backlog_at_udaf(),
         backlog_series_udaf(),
-    ]
+    ];
+    let scalars = [
+        ScalarUDF::new_from_impl(BusinessSeconds::new(Arc::clone(calendars))),
+        ScalarUDF::new_from_impl(SlaBreached::new(Arc::clone(calendars))),
+    ];
+    aggregates
+        .into_iter()
+        .map(Function::Aggregate)
+        .chain(scalars.into_iter().map(|f| Function::Scalar(Arc::new(f))))
+        .collect()
 }
 
-/// Registers every function of this crate with `ctx`.
+/// Every function of this crate (the scalar ones with only the default calendar).
+pub fn all_functions() -> Vec<Function> {
+    functions_with(&Arc::new(Calendars::new()))
+}
+
+/// Registers every function of this crate with `ctx`, with a calendar registry of its own holding the
+/// `default` calendar; add calendars with [`register_calendar`].
 ///
 /// DataFusion silently replaces a registered function of the same name; the crate's tests check that no name
 /// here shadows a DataFusion built-in.
 pub fn register_all(ctx: &SessionContext) {
-    for f in all_functions() {
-        ctx.register_udaf(f.as_ref().clone());
+    for f in functions_with(&Arc::new(Calendars::new())) {
+        match f {
+            Function::Aggregate(f) => ctx.register_udaf(f.as_ref().clone()),
+            Function::Scalar(f) => ctx.register_udf(f.as_ref().clone()),
+        }
+    }
+}
+
+/// The calendars `business_seconds` and `sla_breached` read in `ctx` (after [`register_all`]).
+pub fn calendars(ctx: &SessionContext) -> Option<Arc<Calendars>> {
+    use datafusion::execution::FunctionRegistry;
+
+    let udf = ctx.udf("business_seconds").ok()?;
+    let any: &dyn std::any::Any = udf.inner().as_ref();
+    any.downcast_ref::<BusinessSeconds>()
+        .map(|f| Arc::clone(f.calendars()))
+}
+
+/// Adds (or replaces) calendar `name` for `business_seconds` and `sla_breached` in `ctx`.
+pub fn register_calendar(
+    ctx: &SessionContext,
+    name: &str,
+    calendar: Calendar,
+) -> datafusion::common::Result<()> {
+    match calendars(ctx) {
+        Some(calendars) => {
+            calendars.register(name, calendar);
+            Ok(())
+        }
+        None => datafusion::common::plan_err!(
+            "register_calendar: call cxsql_udfs::register_all on the session first"
+        ),
     }
 }
 
 /// A Markdown reference of every function, generated from its `Documentation` (the README embeds it).
 pub fn reference_markdown() -> String {
-    let all: Vec<String> = all_functions()
-        .iter()
-        .map(|f| function_markdown(f))
-        .collect();
+    let all: Vec<String> = all_functions().iter().map(function_markdown).collect();
     all.join("\n\n") + "\n"
 }
 
 /// One function's documentation as Markdown: syntax, description, arguments, examples.
-pub fn function_markdown(f: &AggregateUDF) -> String {
+pub fn function_markdown(f: &Function) -> String {
     let Some(doc) = f.documentation() else {
         return format!("### `{}`", f.name());
     };

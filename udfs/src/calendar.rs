@@ -1,0 +1,351 @@
+//! Business calendars: a time zone, weekly opening hours and holidays, and the business time between instants.
+//!
+//! A calendar turns every local day from 1900-01-01 to 2199-12-31 into its business intervals as UTC instants
+//! (09:00 local on a spring-forward day is converted with that day's offset, so daylight-saving changes are
+//! exact) and keeps a running total of business time at the start of each day. The business time before an
+//! instant t is then that total for the local day two days before t's UTC day plus the overlap of t with
+//! three days' intervals: O(1) per value, no time-zone lookup per row.
+
+use std::collections::{BTreeSet, HashMap};
+use std::str::FromStr;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use chrono::{Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use datafusion::arrow::array::timezone::Tz;
+use datafusion::common::{DataFusionError, Result, exec_err};
+
+const NANOS_PER_SECOND: i64 = 1_000_000_000;
+const NANOS_PER_DAY: i64 = 86_400 * NANOS_PER_SECOND;
+const SECONDS_PER_DAY: u32 = 86_400;
+/// The calendar covers local days from this date...
+const FIRST_DAY: (i32, u32, u32) = (1900, 1, 1);
+/// ... to the day before this one.
+const END_DAY: (i32, u32, u32) = (2200, 1, 1);
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// Weekly hours, time zone and holidays.
+#[derive(Debug)]
+pub struct Calendar {
+    /// As the user wrote it, for messages.
+    time_zone: String,
+    tz: Tz,
+    /// Per weekday (Monday first): opening intervals in seconds from local midnight, [open, close).
+    weekly: [Vec<(u32, u32)>; 7],
+    holidays: BTreeSet<NaiveDate>,
+    table: OnceLock<DayTable>,
+}
+
+/// Every covered local day's business intervals (UTC nanoseconds) and the business time before it.
+#[derive(Debug)]
+struct DayTable {
+    /// Days since the epoch (UTC) of the first covered local day's date.
+    first_day: i64,
+    /// Day `i`'s intervals are `spans[offsets[i]..offsets[i + 1]]`.
+    offsets: Vec<u32>,
+    spans: Vec<(i64, i64)>,
+    /// Business seconds of all days before day `i` (len = days + 1); boundaries are whole seconds, and 300
+    /// years of nanoseconds would not fit in an i64.
+    before: Vec<i64>,
+}
+
+fn date((y, m, d): (i32, u32, u32)) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+}
+
+impl Calendar {
+    /// Mon–Fri 09:00–17:00 UTC, no holidays.
+    pub fn default_hours() -> Self {
+        Self::new("UTC", &["Mon-Fri 09:00-17:00"], &[]).unwrap_or_else(|_| unreachable!())
+    }
+
+    /// A calendar from a time zone (IANA name such as `Europe/Paris`, or an offset such as `+05:30`), weekly
+    /// hours (`Mon-Fri 09:00-17:00`, `Sat 10:00-14:00`, `Mon-Sun 00:00-24:00`; several intervals per rule
+    /// allowed: `Mon-Fri 09:00-12:00 13:00-17:00`) and holidays (`2024-12-25`).
+    pub fn new(time_zone: &str, hours: &[&str], holidays: &[&str]) -> Result<Self> {
+        let tz = Tz::from_str(time_zone.trim()).map_err(|_| {
+            DataFusionError::Execution(format!(
+                "unknown time zone '{time_zone}'; expected an IANA name such as 'Europe/Paris' or an \
+                 offset such as '+05:30'"
+            ))
+        })?;
+        let mut weekly: [Vec<(u32, u32)>; 7] = Default::default();
+        for rule in hours {
+            parse_rule(rule, &mut weekly)?;
+        }
+        for day in &mut weekly {
+            day.sort_unstable();
+            if let Some(w) = day.windows(2).find(|w| w[0].1 > w[1].0) {
+                return exec_err!(
+                    "opening hours {} and {} overlap",
+                    show_interval(w[0]),
+                    show_interval(w[1])
+                );
+            }
+        }
+        let holidays = holidays
+            .iter()
+            .flat_map(|h| h.split([',', ' ']))
+            .filter(|h| !h.trim().is_empty())
+            .map(|h| {
+                NaiveDate::parse_from_str(h.trim(), "%Y-%m-%d").map_err(|_| {
+                    DataFusionError::Execution(format!(
+                        "holiday '{h}' is not a date; expected YYYY-MM-DD"
+                    ))
+                })
+            })
+            .collect::<Result<BTreeSet<_>>>()?;
+        Ok(Self {
+            time_zone: time_zone.trim().to_string(),
+            tz,
+            weekly,
+            holidays,
+            table: OnceLock::new(),
+        })
+    }
+
+    /// A calendar written inline: `time_zone=Europe/Paris; hours=Mon-Fri 09:00-17:00, Sat 10:00-12:00;
+    /// holidays=2024-12-25 2024-12-26` (each part optional: UTC, Mon–Fri 09:00–17:00 and none by default).
+    pub fn parse(spec: &str) -> Result<Self> {
+        let (mut tz, mut hours, mut holidays) = ("UTC", None, Vec::new());
+        for part in spec.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let Some((key, value)) = part.split_once('=') else {
+                return exec_err!(
+                    "'{part}' is not key=value; expected time_zone=..., hours=..., holidays=..."
+                );
+            };
+            match key.trim().to_ascii_lowercase().as_str() {
+                "time_zone" | "tz" | "timezone" => tz = value.trim(),
+                "hours" => hours = Some(value.split(',').collect::<Vec<_>>()),
+                "holidays" => holidays.push(value),
+                other => {
+                    return exec_err!(
+                        "unknown key '{other}'; expected time_zone, hours or holidays"
+                    );
+                }
+            }
+        }
+        let hours = hours.unwrap_or_else(|| vec!["Mon-Fri 09:00-17:00"]);
+        Self::new(tz, &hours, &holidays)
+    }
+
+    /// The time zone as written.
+    pub fn time_zone(&self) -> &str {
+        &self.time_zone
+    }
+
+    fn table(&self) -> &DayTable {
+        self.table.get_or_init(|| self.build())
+    }
+
+    /// The UTC instant (ns) of local `time` seconds after midnight of `day`; a local time skipped by a
+    /// daylight-saving change maps to the instant the clocks jumped (the first valid local time after it).
+    fn instant(&self, day: NaiveDate, seconds: u32) -> i64 {
+        let local = |s: u32| -> NaiveDateTime {
+            let (d, s) = if s >= SECONDS_PER_DAY {
+                (day + Duration::days(1), s - SECONDS_PER_DAY)
+            } else {
+                (day, s)
+            };
+            d.and_time(NaiveTime::from_num_seconds_from_midnight_opt(s, 0).unwrap_or_default())
+        };
+        let mut s = seconds;
+        loop {
+            match self.tz.from_local_datetime(&local(s)) {
+                LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => {
+                    let utc = t.naive_utc().and_utc();
+                    return utc.timestamp() * NANOS_PER_SECOND;
+                }
+                // In a gap: move forward a minute at a time to its end (gaps are whole minutes in tzdata).
+                LocalResult::None => s += 60,
+            }
+        }
+    }
+
+    fn build(&self) -> DayTable {
+        let (first, end) = (date(FIRST_DAY), date(END_DAY));
+        let days = usize::try_from((end - first).num_days()).unwrap_or(0);
+        let mut offsets = Vec::with_capacity(days + 1);
+        let mut spans = Vec::new();
+        let mut before = Vec::with_capacity(days + 1);
+        let mut total = 0i64;
+        let mut day = first;
+        offsets.push(0);
+        before.push(0);
+        for _ in 0..days {
+            if !self.holidays.contains(&day) {
+                let weekday = day.weekday().num_days_from_monday() as usize;
+                for &(open, close) in &self.weekly[weekday] {
+                    let (from, to) = (self.instant(day, open), self.instant(day, close));
+                    if to > from {
+                        spans.push((from, to));
+                        total += (to - from) / NANOS_PER_SECOND;
+                    }
+                }
+            }
+            offsets.push(u32::try_from(spans.len()).unwrap_or(u32::MAX));
+            before.push(total);
+            day = day.succ_opt().unwrap_or(day);
+        }
+        DayTable {
+            first_day: (first - date((1970, 1, 1))).num_days(),
+            offsets,
+            spans,
+            before,
+        }
+    }
+
+    /// Business nanoseconds from the start of the covered range to `t` (ns since the epoch), or `None` when
+    /// `t` is outside 1900-01-02..2199-12-30 (UTC).
+    #[inline]
+    pub(crate) fn business_before(&self, t: i64) -> Option<i128> {
+        let table = self.table();
+        let day = t.div_euclid(NANOS_PER_DAY) - table.first_day - 1;
+        let days = table.before.len() - 1;
+        let i = usize::try_from(day).ok().filter(|&i| i + 3 <= days)?;
+        let mut partial = 0;
+        let (from, to) = (table.offsets[i] as usize, table.offsets[i + 3] as usize);
+        for &(start, end) in &table.spans[from..to] {
+            partial += (t.min(end) - start).max(0);
+        }
+        Some(i128::from(table.before[i]) * i128::from(NANOS_PER_SECOND) + i128::from(partial))
+    }
+}
+
+fn show_interval((open, close): (u32, u32)) -> String {
+    format!(
+        "{:02}:{:02}-{:02}:{:02}",
+        open / 3600,
+        open % 3600 / 60,
+        close / 3600,
+        close % 3600 / 60
+    )
+}
+
+/// `Mon-Fri 09:00-17:00 [13:00-17:00 ...]` into `weekly`.
+fn parse_rule(rule: &str, weekly: &mut [Vec<(u32, u32)>; 7]) -> Result<()> {
+    let bad = |why: &str| {
+        exec_err!(
+            "hours '{}' {why}; expected e.g. 'Mon-Fri 09:00-17:00' or 'Sat 10:00-12:00 13:00-15:00'",
+            rule.trim()
+        )
+    };
+    let mut words = rule.split_whitespace();
+    let Some(days) = words.next() else {
+        return bad("are empty");
+    };
+    let day_index = |name: &str| {
+        WEEKDAYS
+            .iter()
+            .position(|d| name.to_ascii_lowercase().starts_with(d))
+    };
+    let (first, last) = match days.split_once('-') {
+        Some((a, b)) => (day_index(a), day_index(b)),
+        None => (day_index(days), day_index(days)),
+    };
+    let (Some(first), Some(last)) = (first, last) else {
+        return bad("do not start with weekdays (Mon, Tue, ..., Sun)");
+    };
+    let mut intervals = Vec::new();
+    for interval in words {
+        let Some((open, close)) = interval.split_once('-') else {
+            return bad("have an interval without '-'");
+        };
+        let time = |t: &str| -> Option<u32> {
+            let (h, m) = t.split_once(':')?;
+            let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+            (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 3600 + m * 60)
+        };
+        match (time(open), time(close)) {
+            (Some(o), Some(c)) if o < c => intervals.push((o, c)),
+            _ => return bad("have an interval that is not HH:MM-HH:MM with open < close"),
+        }
+    }
+    if intervals.is_empty() {
+        return bad("have no opening interval");
+    }
+    // Mon-Fri, or a range that wraps the week such as Fri-Mon.
+    let mut d = first;
+    loop {
+        weekly[d].extend(&intervals);
+        if d == last {
+            break;
+        }
+        d = (d + 1) % 7;
+    }
+    Ok(())
+}
+
+/// The text of an error without DataFusion's kind prefix ("Execution error: ").
+pub fn message(e: &DataFusionError) -> String {
+    match e {
+        DataFusionError::Execution(m) => m.clone(),
+        other => other.strip_backtrace(),
+    }
+}
+
+/// The calendars a session knows by name, plus inline ones parsed on first use.
+#[derive(Debug, Default)]
+pub struct Calendars {
+    named: RwLock<HashMap<String, Arc<Calendar>>>,
+}
+
+/// The name of the calendar used when none is given.
+pub const DEFAULT_CALENDAR: &str = "default";
+
+impl Calendars {
+    /// A registry holding the `default` calendar (Mon–Fri 09:00–17:00 UTC).
+    pub fn new() -> Self {
+        let calendars = Self::default();
+        calendars.register(DEFAULT_CALENDAR, Calendar::default_hours());
+        calendars
+    }
+
+    /// Adds or replaces calendar `name`.
+    pub fn register(&self, name: &str, calendar: Calendar) {
+        self.named
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), Arc::new(calendar));
+    }
+
+    /// The names registered, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .named
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .filter(|k| !k.contains('='))
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The calendar `text` names, or the one it writes inline (`time_zone=...; hours=...`).
+    pub fn get(&self, function: &str, text: &str) -> Result<Arc<Calendar>> {
+        if let Some(c) = self
+            .named
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(text)
+        {
+            return Ok(Arc::clone(c));
+        }
+        if !text.contains('=') {
+            return exec_err!(
+                "{function}: unknown calendar '{text}'; known calendars: {} (or write one inline, e.g. \
+                 'time_zone=Europe/Paris; hours=Mon-Fri 09:00-17:00; holidays=2024-12-25')",
+                self.names().join(", ")
+            );
+        }
+        let calendar = Arc::new(Calendar::parse(text).map_err(|e| {
+            DataFusionError::Execution(format!("{function}: calendar '{text}': {}", message(&e)))
+        })?);
+        self.named
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(text.to_string(), Arc::clone(&calendar));
+        Ok(calendar)
+    }
+}
