@@ -1522,7 +1522,8 @@ fn shell_runs_statements_and_commands_from_its_input() {
         out.stderr
     );
     assert!(
-        out.stdout.contains("chat\nservqual\nsla_policies\nsurveys\ntickets"),
+        out.stdout
+            .contains("chat\nservqual\nsla_policies\nsurveys\ntickets"),
         "a created view is listed"
     );
     assert!(!out.stdout.contains("after quit"), "\\q quits");

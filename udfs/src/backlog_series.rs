@@ -169,6 +169,8 @@ struct Series {
     ats: Arc<[i64]>,
     /// `Some((start, step))` in nanoseconds when the instants are evenly spaced (no months in step).
     even: Option<(i64, i64)>,
+    /// 1 / step, for the estimate in `first_at_or_after`.
+    inverse_step: f64,
     sla: Sla,
 }
 
@@ -223,6 +225,7 @@ impl Series {
         }
         Ok(Self {
             ats: ats.into(),
+            inverse_step: even.map_or(0.0, |(_, step)| 1.0 / step as f64),
             even,
             sla,
         })
@@ -241,12 +244,22 @@ impl Series {
                 if t <= start {
                     return 0;
                 }
-                // ceil((t - start) / step), computed without overflow.
-                let Some(offset) = t.checked_sub(start) else {
+                // ceil((t - start) / step) without a division per row: a floating-point estimate, then exact
+                // integer corrections (the estimate is off by at most one step within the range).
+                let last = self.ats[n - 1];
+                if t > last {
                     return n;
-                };
-                let i = offset / step + i64::from(offset % step != 0);
-                usize::try_from(i).map_or(n, |i| i.min(n))
+                }
+                let offset = t - start;
+                let mut i = ((offset as f64) * self.inverse_step) as i64;
+                i = i.clamp(0, n as i64 - 1);
+                while i * step < offset {
+                    i += 1;
+                }
+                while i > 0 && (i - 1) * step >= offset {
+                    i -= 1;
+                }
+                i as usize
             }
             None => self.ats.partition_point(|&a| a < t),
         }
