@@ -10,11 +10,8 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray};
-use datafusion::arrow::datatypes::{
-    DataType, Field, FieldRef, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType,
-};
+use datafusion::arrow::array::{Array, make_array};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{ExprSchema, Result, ScalarValue};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::interval_arithmetic::Interval;
@@ -70,36 +67,18 @@ fn utc_zone(data_type: &DataType) -> Option<Arc<str>> {
 /// The same timestamps with time zone `tz` (`None`: without one); the values are untouched.
 fn with_zone(value: ColumnarValue, tz: Option<Arc<str>>) -> Result<ColumnarValue> {
     Ok(match value {
-        ColumnarValue::Array(array) => {
-            let array: ArrayRef = match array.data_type() {
-                DataType::Timestamp(TimeUnit::Second, _) => Arc::new(
-                    array
-                        .as_primitive::<TimestampSecondType>()
-                        .clone()
-                        .with_timezone_opt(tz),
-                ),
-                DataType::Timestamp(TimeUnit::Millisecond, _) => Arc::new(
-                    array
-                        .as_primitive::<TimestampMillisecondType>()
-                        .clone()
-                        .with_timezone_opt(tz),
-                ),
-                DataType::Timestamp(TimeUnit::Microsecond, _) => Arc::new(
-                    array
-                        .as_primitive::<TimestampMicrosecondType>()
-                        .clone()
-                        .with_timezone_opt(tz),
-                ),
-                DataType::Timestamp(TimeUnit::Nanosecond, _) => Arc::new(
-                    array
-                        .as_primitive::<TimestampNanosecondType>()
-                        .clone()
-                        .with_timezone_opt(tz),
-                ),
-                _ => array,
-            };
-            ColumnarValue::Array(array)
-        }
+        // Any unit: only the type's zone changes, the buffers are shared.
+        ColumnarValue::Array(array) => match array.data_type() {
+            DataType::Timestamp(unit, _) => {
+                let data = array
+                    .to_data()
+                    .into_builder()
+                    .data_type(DataType::Timestamp(*unit, tz))
+                    .build()?;
+                ColumnarValue::Array(make_array(data))
+            }
+            _ => ColumnarValue::Array(array),
+        },
         ColumnarValue::Scalar(scalar) => ColumnarValue::Scalar(match scalar {
             ScalarValue::TimestampSecond(v, _) => ScalarValue::TimestampSecond(v, tz),
             ScalarValue::TimestampMillisecond(v, _) => ScalarValue::TimestampMillisecond(v, tz),
@@ -248,8 +227,11 @@ impl ScalarUDFImpl for UtcDateTrunc {
 mod tests {
     use super::*;
 
-    use datafusion::arrow::array::{Int64Array, PrimitiveArray};
-    use datafusion::arrow::datatypes::ArrowTimestampType;
+    use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array, PrimitiveArray};
+    use datafusion::arrow::datatypes::{
+        ArrowTimestampType, TimestampMicrosecondType, TimestampMillisecondType,
+        TimestampNanosecondType, TimestampSecondType,
+    };
     use rand::{Rng, SeedableRng};
 
     const GRANULARITIES: [&str; 10] = [

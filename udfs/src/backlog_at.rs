@@ -132,21 +132,9 @@ impl AggregateUDFImpl for BacklogAt {
         }
         args.iter()
             .zip(NAMES)
-            .map(|(t, name)| match (name, t) {
-                ("sla", DataType::Interval(_) | DataType::Duration(_) | DataType::Null) => {
-                    Ok(DataType::Interval(IntervalUnit::MonthDayNano))
-                }
-                ("sla", other) => plan_err!(
-                    "backlog_at: sla must be an INTERVAL, got {other}; accepted signatures: {SIGNATURES}"
-                ),
-                (_, DataType::Timestamp(..)) => Ok(t.clone()),
-                (_, DataType::Date32 | DataType::Date64) => {
-                    Ok(DataType::Timestamp(TimeUnit::Second, None))
-                }
-                (_, DataType::Null) => Ok(DataType::Timestamp(TimeUnit::Nanosecond, None)),
-                (name, other) => plan_err!(
-                    "backlog_at: {name} must be a TIMESTAMP or DATE, got {other}; accepted signatures: {SIGNATURES}"
-                ),
+            .map(|(t, name)| match name {
+                "sla" => coerce_interval("backlog_at", name, SIGNATURES, t),
+                _ => coerce_instant("backlog_at", name, SIGNATURES, t),
             })
             .collect()
     }
@@ -191,6 +179,40 @@ pub(crate) fn instant_of(v: &ScalarValue) -> Result<Option<i64>> {
         other => return internal_err!("backlog_at: at literal {other} after coercion"),
     };
     Ok(value.map(|v| v.saturating_mul(per_unit)))
+}
+
+/// The type an instant argument is read as: timestamps as they are, dates as timestamps, NULL as a timestamp.
+pub(crate) fn coerce_instant(
+    function: &str,
+    name: &str,
+    signatures: &str,
+    t: &DataType,
+) -> Result<DataType> {
+    match t {
+        DataType::Timestamp(..) => Ok(t.clone()),
+        DataType::Date32 | DataType::Date64 => Ok(DataType::Timestamp(TimeUnit::Second, None)),
+        DataType::Null => Ok(DataType::Timestamp(TimeUnit::Nanosecond, None)),
+        other => plan_err!(
+            "{function}: {name} must be a TIMESTAMP or DATE, got {other}; accepted signatures: {signatures}"
+        ),
+    }
+}
+
+/// The type an interval argument (`sla`, `step`) is read as.
+pub(crate) fn coerce_interval(
+    function: &str,
+    name: &str,
+    signatures: &str,
+    t: &DataType,
+) -> Result<DataType> {
+    match t {
+        DataType::Interval(_) | DataType::Duration(_) | DataType::Null => {
+            Ok(DataType::Interval(IntervalUnit::MonthDayNano))
+        }
+        other => plan_err!(
+            "{function}: {name} must be an INTERVAL, got {other}; accepted signatures: {signatures}"
+        ),
+    }
 }
 
 /// The values of a timestamp column and how many nanoseconds one unit is.

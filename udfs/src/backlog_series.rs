@@ -18,7 +18,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::datatypes::{
-    DataType, Field, FieldRef, Fields, Int64Type, IntervalMonthDayNano, IntervalUnit, TimeUnit,
+    DataType, Field, FieldRef, Fields, Int64Type, IntervalMonthDayNano, TimeUnit,
     TimestampNanosecondType, UInt32Type,
 };
 use datafusion::common::{Result, ScalarValue, exec_err, internal_err, plan_err};
@@ -30,7 +30,9 @@ use datafusion::logical_expr::{
 use datafusion::physical_expr::expressions::Literal;
 
 use crate::DOC_SECTION;
-use crate::backlog_at::{check_sla, fixed_nanos, instant_of, instants};
+use crate::backlog_at::{
+    check_sla, coerce_instant, coerce_interval, fixed_nanos, instant_of, instants,
+};
 use crate::kpi::{for_each_valid, reject_distinct, valid_rows};
 
 const NAME: &str = "backlog_series";
@@ -485,21 +487,9 @@ impl AggregateUDFImpl for BacklogSeries {
         }
         args.iter()
             .zip(NAMES)
-            .map(|(t, name)| match (name, t) {
-                ("step" | "sla", DataType::Interval(_) | DataType::Duration(_) | DataType::Null) => {
-                    Ok(DataType::Interval(IntervalUnit::MonthDayNano))
-                }
-                ("step" | "sla", other) => plan_err!(
-                    "{NAME}: {name} must be an INTERVAL, got {other}; accepted signatures: {SIGNATURES}"
-                ),
-                (_, DataType::Timestamp(..)) => Ok(t.clone()),
-                (_, DataType::Date32 | DataType::Date64) => {
-                    Ok(DataType::Timestamp(TimeUnit::Second, None))
-                }
-                (_, DataType::Null) => Ok(DataType::Timestamp(TimeUnit::Nanosecond, None)),
-                (name, other) => plan_err!(
-                    "{NAME}: {name} must be a TIMESTAMP or DATE, got {other}; accepted signatures: {SIGNATURES}"
-                ),
+            .map(|(t, name)| match name {
+                "step" | "sla" => coerce_interval(NAME, name, SIGNATURES, t),
+                _ => coerce_instant(NAME, name, SIGNATURES, t),
             })
             .collect()
     }

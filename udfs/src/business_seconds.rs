@@ -3,14 +3,14 @@
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array};
-use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNanoType, IntervalUnit, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNanoType, IntervalUnit};
 use datafusion::common::{Result, ScalarValue, exec_err, internal_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
 use crate::DOC_SECTION;
-use crate::backlog_at::instants;
+use crate::backlog_at::{coerce_instant, instants};
 use crate::calendar::{Calendar, Calendars, DEFAULT_CALENDAR};
 
 const NANOS_PER_SECOND: f64 = 1e9;
@@ -54,7 +54,6 @@ impl CalendarArg {
                 let mut per_row = Vec::with_capacity(strings.len());
                 for text in strings.iter() {
                     per_row.push(match text {
-                        None if clock_time_word.is_some() => None,
                         None => None,
                         Some(text) => match seen.get(text) {
                             Some(c) => c.clone(),
@@ -104,17 +103,6 @@ fn between(function: &str, calendar: &Calendar, start: i64, end: i64) -> Result<
                 "{function}: instant {shown} is outside the calendars' range; expected 1900-01-02 to 2199-12-30"
             )
         }
-    }
-}
-
-fn coerce_instant(function: &str, name: &str, signatures: &str, t: &DataType) -> Result<DataType> {
-    match t {
-        DataType::Timestamp(..) => Ok(t.clone()),
-        DataType::Date32 | DataType::Date64 => Ok(DataType::Timestamp(TimeUnit::Second, None)),
-        DataType::Null => Ok(DataType::Timestamp(TimeUnit::Nanosecond, None)),
-        other => plan_err!(
-            "{function}: {name} must be a TIMESTAMP or DATE, got {other}; accepted signatures: {signatures}"
-        ),
     }
 }
 
@@ -171,11 +159,30 @@ static BUSINESS_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     .build()
 });
 
+/// A session's calendar registry, shared by its functions; two handles are equal when they are the same
+/// registry (what DataFusion's function equality needs).
+#[derive(Debug, Clone)]
+struct SharedCalendars(Arc<Calendars>);
+
+impl PartialEq for SharedCalendars {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SharedCalendars {}
+
+impl std::hash::Hash for SharedCalendars {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        Arc::as_ptr(&self.0).hash(state);
+    }
+}
+
 /// `business_seconds(start, end [, calendar])`.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct BusinessSeconds {
     signature: Signature,
-    calendars: Arc<Calendars>,
+    calendars: SharedCalendars,
 }
 
 impl BusinessSeconds {
@@ -183,34 +190,18 @@ impl BusinessSeconds {
     pub fn new(calendars: Arc<Calendars>) -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
-            calendars,
+            calendars: SharedCalendars(calendars),
         }
     }
 
     /// The calendars this function reads (register more with [`Calendars::register`]).
     pub fn calendars(&self) -> &Arc<Calendars> {
-        &self.calendars
-    }
-}
-
-impl PartialEq for BusinessSeconds {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.calendars, &other.calendars)
-    }
-}
-
-impl Eq for BusinessSeconds {}
-
-impl std::hash::Hash for BusinessSeconds {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        "business_seconds".hash(state);
-        Arc::as_ptr(&self.calendars).hash(state);
+        &self.calendars.0
     }
 }
 
 /// Evaluates `f(row, start_ns, end_ns, calendar)` over the rows where both instants are present.
 fn per_row<T>(
-    function: &str,
     args: &[ColumnarValue],
     rows: usize,
     calendar: &CalendarArg,
@@ -238,7 +229,6 @@ fn per_row<T>(
         };
         out.push(value);
     }
-    let _ = function;
     Ok(out)
 }
 
@@ -285,8 +275,8 @@ impl ScalarUDFImpl for BusinessSeconds {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         const F: &str = "business_seconds";
         let rows = args.number_rows;
-        let calendar = CalendarArg::read(F, &self.calendars, args.args.get(2), None)?;
-        let values = per_row(F, &args.args, rows, &calendar, |_, s, e, c| match c {
+        let calendar = CalendarArg::read(F, &self.calendars.0, args.args.get(2), None)?;
+        let values = per_row(&args.args, rows, &calendar, |_, s, e, c| match c {
             Some(c) => between(F, c, s, e).map(Some),
             None => Ok(None),
         })?;
@@ -334,10 +324,10 @@ static SLA_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
 });
 
 /// `sla_breached(start, end, target [, calendar])`.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct SlaBreached {
     signature: Signature,
-    calendars: Arc<Calendars>,
+    calendars: SharedCalendars,
 }
 
 impl SlaBreached {
@@ -345,23 +335,8 @@ impl SlaBreached {
     pub fn new(calendars: Arc<Calendars>) -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
-            calendars,
+            calendars: SharedCalendars(calendars),
         }
-    }
-}
-
-impl PartialEq for SlaBreached {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.calendars, &other.calendars)
-    }
-}
-
-impl Eq for SlaBreached {}
-
-impl std::hash::Hash for SlaBreached {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        "sla_breached".hash(state);
-        Arc::as_ptr(&self.calendars).hash(state);
     }
 }
 
@@ -449,9 +424,9 @@ impl ScalarUDFImpl for SlaBreached {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         const F: &str = "sla_breached";
         let rows = args.number_rows;
-        let calendar = CalendarArg::read(F, &self.calendars, args.args.get(3), Some("calendar"))?;
+        let calendar = CalendarArg::read(F, &self.calendars.0, args.args.get(3), Some("calendar"))?;
         let target = targets(&args.args[2].to_array(rows)?)?;
-        let values = per_row(F, &args.args, rows, &calendar, |row, s, e, c| {
+        let values = per_row(&args.args, rows, &calendar, |row, s, e, c| {
             let Some(target) = target[row] else {
                 return Ok(None);
             };

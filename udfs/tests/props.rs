@@ -130,15 +130,19 @@ fn floats(array: &ArrayRef) -> Vec<Option<f64>> {
     array.iter().collect()
 }
 
-/// Runs `sql` and asserts that columns 2k and 2k+1 are equal in every row (column 0 may be a key).
-async fn assert_pairs_equal(ctx: &SessionContext, sql: &str, first: usize) {
-    let batches = ctx
-        .sql(sql)
+/// The result batches of `sql`; a failure panics with the statement.
+async fn collect(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
+    ctx.sql(sql)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .collect()
         .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Runs `sql` and asserts that columns 2k and 2k+1 are equal in every row (column 0 may be a key).
+async fn assert_pairs_equal(ctx: &SessionContext, sql: &str, first: usize) {
+    let batches = collect(ctx, sql).await;
     for batch in &batches {
         let n = (batch.num_columns() - first) / 2;
         for i in 0..n {
@@ -204,13 +208,7 @@ proptest! {
 async fn text_rows(ctx: &SessionContext, sql: &str) -> Vec<String> {
     use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
-    let batches = ctx
-        .sql(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .collect()
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let batches = collect(ctx, sql).await;
     let mut rows = Vec::new();
     for batch in &batches {
         let formatters: Vec<_> = batch
