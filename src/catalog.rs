@@ -7,7 +7,10 @@
 //! location = "exports/customer_support_tickets.csv"   # a file, a folder or a glob; relative to this file
 //! format = "csv"                                        # parquet, csv or json; default: from the extension
 //! partitions = ["year INT", "month INT"]                # Hive partition columns, in folder order
-//! options = { delimiter = ",", header = true, quoted_newlines = true }
+//! options = { delimiter = ",", header = true, quoted_newlines = true,
+//!             compression = "gzip",                      # gzip, bzip2, xz, zstd, none; default: extension
+//!             timestamp_format = "%d/%m/%Y %H:%M",       # text columns that all parse become timestamps
+//!             date_format = "%d/%m/%Y" }                 # ... dates
 //!
 //! [[views]]
 //! name = "tickets"
@@ -78,6 +81,12 @@ pub struct CsvSpec {
     pub header: Option<bool>,
     pub quoted_newlines: Option<bool>,
     pub null_regex: Option<String>,
+    /// gzip, bzip2, xz, zstd or none; default: from the files' extension.
+    pub compression: Option<String>,
+    /// chrono format of text timestamps (`%d/%m/%Y %H:%M`): matching columns become timestamps.
+    pub timestamp_format: Option<String>,
+    /// chrono format of text dates (`%d/%m/%Y`): matching columns become dates.
+    pub date_format: Option<String>,
 }
 
 /// One view.
@@ -158,6 +167,22 @@ fn resolve(base: &Path, location: &str) -> String {
     }
 }
 
+/// A format must be one chrono understands (`%d/%m/%Y %H:%M`), else every column would silently stay text.
+fn check_chrono_format(what: &str, format: &str) -> std::result::Result<(), String> {
+    use chrono::format::{Item, StrftimeItems};
+    if !format.contains('%') {
+        return Err(format!(
+            "{what} {format:?} has no field; expected a chrono format such as \"%d/%m/%Y %H:%M\""
+        ));
+    }
+    if StrftimeItems::new(format).any(|item| matches!(item, Item::Error)) {
+        return Err(format!(
+            "{what} {format:?} is not a valid chrono format (see https://docs.rs/chrono/latest/chrono/format/strftime)"
+        ));
+    }
+    Ok(())
+}
+
 fn one_byte(what: &str, value: &Option<String>) -> std::result::Result<Option<u8>, String> {
     match value.as_deref() {
         None => Ok(None),
@@ -198,6 +223,20 @@ async fn read_options(
         }
     };
     let o = &table.options;
+    let compression = match o.compression.as_deref() {
+        None => None,
+        Some(name) => Some(crate::engine::compression_named(name).ok_or_else(|| {
+            format!("unknown compression {name:?}; expected gzip, bzip2, xz, zstd or none")
+        })?),
+    };
+    for (what, value) in [
+        ("timestamp_format", &o.timestamp_format),
+        ("date_format", &o.date_format),
+    ] {
+        if let Some(format) = value {
+            check_chrono_format(what, format)?;
+        }
+    }
     Ok(ReadOptions {
         format,
         delimiter: one_byte("delimiter", &o.delimiter)?,
@@ -205,6 +244,9 @@ async fn read_options(
         header: o.header,
         quoted_newlines: o.quoted_newlines,
         null_regex: o.null_regex.clone(),
+        compression,
+        timestamp_format: o.timestamp_format.clone(),
+        date_format: o.date_format.clone(),
         partitions,
         s3: table.s3.clone(),
     })

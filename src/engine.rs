@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datafusion::arrow::csv::reader::Format;
-use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::GetExt as _;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::datasource::file_format::options::{
     CsvReadOptions, JsonReadOptions, ParquetReadOptions, ReadOptions as _,
 };
@@ -15,6 +16,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::cli::TableArgs;
+use crate::csv_schema::CsvDialect;
 use crate::error::{Error, Result};
 use crate::lazy::{LazySchema, ListingRecipe};
 
@@ -27,15 +29,27 @@ pub enum FileFormat {
 }
 
 impl FileFormat {
-    /// The format of a file name, from its extension.
+    /// The format of a file name, from its extension (`.csv`, or `.csv.gz` and the like for compressed files).
     pub fn of(path: &Path) -> Option<Self> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
-            "parquet" => Some(FileFormat::Parquet),
-            "csv" => Some(FileFormat::Csv),
-            "json" | "ndjson" | "jsonl" => Some(FileFormat::Json),
-            _ => None,
-        }
+        Self::with_compression(path).map(|(format, _)| format)
+    }
+
+    /// The format and compression of a file name: `t.csv` is uncompressed CSV, `t.csv.gz` gzip'ed CSV
+    /// (also `.bz2`, `.xz`, `.zst`). Parquet compresses inside the file, never around it.
+    pub fn with_compression(path: &Path) -> Option<(Self, FileCompressionType)> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        let (stem, ext) = name.rsplit_once('.')?;
+        let (stem, compression) = match compression_of(ext) {
+            Some(compression) => (stem, compression),
+            None => (name.as_str(), FileCompressionType::UNCOMPRESSED),
+        };
+        let format = match stem.rsplit_once('.')?.1 {
+            "parquet" if !compression.is_compressed() => FileFormat::Parquet,
+            "csv" | "tsv" => FileFormat::Csv,
+            "json" | "ndjson" | "jsonl" => FileFormat::Json,
+            _ => return None,
+        };
+        Some((format, compression))
     }
 
     /// The name users see.
@@ -45,6 +59,25 @@ impl FileFormat {
             FileFormat::Csv => "csv",
             FileFormat::Json => "json",
         }
+    }
+}
+
+/// The compression an extension (without its dot) stands for.
+fn compression_of(ext: &str) -> Option<FileCompressionType> {
+    match ext.to_ascii_lowercase().as_str() {
+        "gz" | "gzip" => Some(FileCompressionType::GZIP),
+        "bz2" | "bzip2" => Some(FileCompressionType::BZIP2),
+        "xz" => Some(FileCompressionType::XZ),
+        "zst" | "zstd" => Some(FileCompressionType::ZSTD),
+        _ => None,
+    }
+}
+
+/// A compression by the name a catalog gives it: gzip, bzip2, xz, zstd (or their extensions), none.
+pub fn compression_named(name: &str) -> Option<FileCompressionType> {
+    match name.to_ascii_lowercase().as_str() {
+        "none" | "uncompressed" => Some(FileCompressionType::UNCOMPRESSED),
+        other => compression_of(other),
     }
 }
 
@@ -63,6 +96,12 @@ pub struct ReadOptions {
     pub quoted_newlines: Option<bool>,
     /// CSV: a regular expression for NULL values (default: empty fields).
     pub null_regex: Option<String>,
+    /// CSV, JSON: how the files are compressed; default from their extension (`.csv.gz`), else none.
+    pub compression: Option<FileCompressionType>,
+    /// CSV: the chrono format of text timestamps; columns whose values all parse with it become timestamps.
+    pub timestamp_format: Option<String>,
+    /// CSV: the chrono format of text dates; columns whose values all parse with it become dates.
+    pub date_format: Option<String>,
     /// Hive partition columns and types; `None` infers them from the folder names.
     pub partitions: Option<Vec<(String, DataType)>>,
     /// For `s3://` locations: how to reach the bucket (also read from the usual AWS_* variables).
@@ -183,7 +222,15 @@ impl Engine {
         let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         paths.sort();
         for path in paths {
-            let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            // `t.csv.gz` is table `t`, as `t.csv` is.
+            let compressed = path.is_file()
+                && FileFormat::with_compression(&path).is_some_and(|(_, c)| c.is_compressed());
+            let unwrapped = if compressed {
+                path.with_extension("")
+            } else {
+                path.clone()
+            };
+            let Some(stem) = unwrapped.file_stem().and_then(|s| s.to_str()) else {
                 continue;
             };
             let is_table =
@@ -226,7 +273,18 @@ impl Engine {
                     "{location}: say the format (parquet, csv or json) for an object-store location"
                 ))
             })?;
-            (format, format!(".{}", format.name()))
+            // `s3://b/t.csv.gz`, `s3://b/*.csv.gz`: the location's extension; a prefix: the format's, with the
+            // catalog's compression.
+            let extension = match FileFormat::with_compression(path) {
+                Some(_) => extension_of(path),
+                None => {
+                    let compression = read
+                        .compression
+                        .unwrap_or(FileCompressionType::UNCOMPRESSED);
+                    format!(".{}{}", format.name(), compression.get_ext())
+                }
+            };
+            (format, extension)
         } else if let Some(format) = read.format {
             // The catalog says the format: the extension is whatever the files have.
             let sample = if path.is_dir() {
@@ -256,6 +314,17 @@ impl Engine {
         } else {
             return Err(Error::Usage(format!("{location}: no such file or folder")));
         };
+        // The compression the catalog says, else the one the files' extension says.
+        let compression = match read.compression {
+            Some(compression) => compression,
+            None => compression_of(extension.rsplit('.').next().unwrap_or_default())
+                .unwrap_or(FileCompressionType::UNCOMPRESSED),
+        };
+        if format == FileFormat::Parquet && compression.is_compressed() {
+            return Err(Error::Usage(format!(
+                "{location}: Parquet files are compressed inside; a compression applies to csv or json only"
+            )));
+        }
         // Hive-style folders (`year=2024/month=3/...`) give partition columns; filters on them skip folders.
         let partitions = match &read.partitions {
             Some(declared) => declared.clone(),
@@ -264,7 +333,7 @@ impl Engine {
         };
         let config = self.ctx.copied_config();
         let table_options = self.ctx.copied_table_options();
-        let (options, schema) = match format {
+        let (options, csv) = match format {
             FileFormat::Parquet => {
                 let options = ParquetReadOptions::default()
                     .file_extension(&extension)
@@ -273,25 +342,38 @@ impl Engine {
             }
             FileFormat::Csv => {
                 // Real exports: a header row, quoted values with commas and newlines, empty fields as NULL.
-                // The schema is inferred here with Arrow's CSV reader: DataFusion 55 splits the file into
-                // records for inference with object_store's line splitter, which takes `\` for an escape
-                // character and so loses track of quotes in exports such as `<div style=\""...`.
-                let schema = infer_csv_schema(path, is_glob, read)?;
+                // The schema is inferred by cxsql when the table is first used (see `csv_schema`).
+                let dialect = CsvDialect {
+                    header: read.header.unwrap_or(true),
+                    delimiter: read.delimiter.unwrap_or(b','),
+                    quote: read.quote.unwrap_or(b'"'),
+                    null_regex: read.null_regex.clone(),
+                    compression,
+                    extension: extension.clone(),
+                    timestamp_format: read.timestamp_format.clone(),
+                    date_format: read.date_format.clone(),
+                };
+                if let Some(pattern) = &read.null_regex {
+                    regex::Regex::new(pattern)
+                        .map_err(|e| Error::Usage(format!("null_regex {pattern:?}: {e}")))?;
+                }
                 let options = CsvReadOptions::new()
-                    .has_header(read.header.unwrap_or(true))
+                    .has_header(dialect.header)
                     .newlines_in_values(read.quoted_newlines.unwrap_or(true))
-                    .delimiter(read.delimiter.unwrap_or(b','))
-                    .quote(read.quote.unwrap_or(b'"'))
+                    .delimiter(dialect.delimiter)
+                    .quote(dialect.quote)
                     .null_regex(read.null_regex.clone())
+                    .file_compression_type(compression)
                     .file_extension(&extension)
                     .table_partition_cols(partitions);
                 (
                     options.to_listing_options(&config, table_options),
-                    schema.map(Arc::new),
+                    Some(dialect),
                 )
             }
             FileFormat::Json => {
                 let options = JsonReadOptions::default()
+                    .file_compression_type(compression)
                     .file_extension(&extension)
                     .table_partition_cols(partitions);
                 (options.to_listing_options(&config, table_options), None)
@@ -309,7 +391,8 @@ impl Engine {
                 location: location.to_string(),
                 url,
                 options,
-                schema,
+                schema: None,
+                csv,
             },
         );
         self.sources.retain(|s| s.name != name);
@@ -425,41 +508,6 @@ fn hive_partitions(dir: &Path) -> Vec<(String, DataType)> {
     columns
 }
 
-/// Rows read to infer a CSV schema.
-const CSV_INFER_ROWS: usize = 10_000;
-
-/// The schema of the first CSV file of `path` (a file, a folder or a glob), or `None` when there is no local
-/// file to read.
-fn infer_csv_schema(path: &Path, is_glob: bool, read: &ReadOptions) -> Result<Option<Schema>> {
-    let first = if path.is_file() {
-        Some(path.to_path_buf())
-    } else if path.is_dir() {
-        first_file(path, FileFormat::Csv)
-    } else if is_glob {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        first_file(dir, FileFormat::Csv)
-    } else {
-        None
-    };
-    let Some(file) = first else {
-        return Ok(None);
-    };
-    let reader = std::fs::File::open(&file).map_err(|e| Error::io(&file, e))?;
-    let mut format = Format::default()
-        .with_header(read.header.unwrap_or(true))
-        .with_delimiter(read.delimiter.unwrap_or(b','))
-        .with_quote(read.quote.unwrap_or(b'"'));
-    if let Some(pattern) = &read.null_regex {
-        let regex = regex::Regex::new(pattern)
-            .map_err(|e| Error::Usage(format!("null_regex {pattern:?}: {e}")))?;
-        format = format.with_null_regex(regex);
-    }
-    let (schema, _) = format
-        .infer_schema(reader, Some(CSV_INFER_ROWS))
-        .map_err(|e| Error::Usage(format!("{}: cannot read it as CSV: {e}", file.display())))?;
-    Ok(Some(schema))
-}
-
 /// The first file of `format` under `dir`, depth-first in name order.
 fn first_file(dir: &Path, format: FileFormat) -> Option<PathBuf> {
     first_file_matching(dir, &|p| FileFormat::of(p) == Some(format))
@@ -488,12 +536,23 @@ fn first_file_matching(dir: &Path, wanted: &dyn Fn(&Path) -> bool) -> Option<Pat
         })
 }
 
-/// The extension with its dot, as DataFusion's listing options want it.
+/// The extension with its dot, as DataFusion's listing options want it: `.csv`, or `.csv.gz` for a compressed
+/// file.
 fn extension_of(path: &Path) -> String {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .map(|e| format!(".{e}"))
-        .unwrap_or_default()
+    let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
+        return String::new();
+    };
+    let inner = Path::new(path.file_stem().unwrap_or_default())
+        .extension()
+        .and_then(|e| e.to_str());
+    match inner {
+        Some(inner)
+            if compression_of(ext).is_some() && FileFormat::with_compression(path).is_some() =>
+        {
+            format!(".{inner}.{ext}")
+        }
+        _ => format!(".{ext}"),
+    }
 }
 
 /// The format and extension of the first data file found in `dir` (searched depth-first, sorted, so Hive-style

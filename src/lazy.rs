@@ -18,7 +18,11 @@ use datafusion::datasource::TableType;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::datasource::{ViewTable, provider_as_source};
 use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::LogicalPlanBuilder;
+
+use crate::csv_schema::{self, CsvDialect};
 
 /// How to build a listing table when it is first used.
 #[derive(Debug, Clone)]
@@ -27,8 +31,10 @@ pub struct ListingRecipe {
     pub location: String,
     pub url: ListingTableUrl,
     pub options: ListingOptions,
-    /// The schema when it is known without reading the files (declared, or inferred by cxsql itself).
+    /// The schema when it is known without reading the files.
     pub schema: Option<SchemaRef>,
+    /// CSV tables: how the files are written; cxsql infers their schema itself (see `csv_schema`).
+    pub csv: Option<CsvDialect>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,16 +78,35 @@ impl LazySchema {
             return exec_err!("table {name}: the session is gone");
         };
         let state = state.read().clone();
-        let schema = match &recipe.schema {
-            Some(schema) => Arc::clone(schema),
-            None => recipe.options.infer_schema(&state, &recipe.url).await?,
+        let mut conversions = Vec::new();
+        let schema = match (&recipe.schema, &recipe.csv) {
+            (Some(schema), _) => Arc::clone(schema),
+            (None, Some(dialect)) => match csv_schema::infer(&state, &recipe.url, dialect).await? {
+                Some(inferred) => {
+                    conversions = inferred.conversions;
+                    inferred.schema
+                }
+                None => recipe.options.infer_schema(&state, &recipe.url).await?,
+            },
+            (None, None) => recipe.options.infer_schema(&state, &recipe.url).await?,
         };
         let config = ListingTableConfig::new(recipe.url.clone())
             .with_listing_options(recipe.options.clone())
             .with_schema(schema);
-        let table = ListingTable::try_new(config)?
-            .with_cache(state.runtime_env().cache_manager.get_file_statistic_cache());
-        Ok(Arc::new(table))
+        let table = Arc::new(
+            ListingTable::try_new(config)?
+                .with_cache(state.runtime_env().cache_manager.get_file_statistic_cache()),
+        );
+        if conversions.is_empty() {
+            return Ok(table);
+        }
+        // Text columns read with the catalog's timestamp/date format: a view over the files that converts
+        // them (filters and projections still reach the files through the optimizer).
+        let exprs = csv_schema::projection(&state, &table.schema(), &conversions)?;
+        let plan = LogicalPlanBuilder::scan(name, provider_as_source(table), None)?
+            .project(exprs)?
+            .build()?;
+        Ok(Arc::new(ViewTable::new(plan, None)))
     }
 }
 
@@ -98,11 +123,11 @@ impl SchemaProvider for LazySchema {
             Some(Entry::Pending(recipe)) => recipe.clone(),
         };
         let table = self.build(name, &recipe).await.map_err(|e| {
-            DataFusionError::Execution(format!(
-                "table {name} ({}): {}",
-                recipe.location,
-                e.strip_backtrace()
-            ))
+            let reason = match e {
+                DataFusionError::Execution(message) => message,
+                other => other.strip_backtrace(),
+            };
+            DataFusionError::Execution(format!("table {name} ({}): {reason}", recipe.location))
         })?;
         let mut tables = self.write();
         // Another query may have built it meanwhile, or replaced the recipe: keep what is there then.

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod chart;
 pub mod cli;
+pub mod csv_schema;
 pub mod engine;
 pub mod error;
 pub mod exec;

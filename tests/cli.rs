@@ -1768,6 +1768,139 @@ fn a_catalog_declares_partitions_options_and_is_found_in_the_working_folder() {
     );
 }
 
+/// A CSV export as help desks write them: day-first dates, quoted newlines, `\"` inside quoted text.
+const EXPORT_CSV: &str = "id,opened,closed_on,note\n\
+    1,31/01/2024 09:05,01/02/2024,\"plain\"\n\
+    2,01/02/2024 17:30,,\"<div style=\\\"\"x\\\"\">two\nlines, and a comma</div>\"\n\
+    3,29/02/2024 23:59,04/03/2024,\n";
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).expect("in memory");
+    encoder.finish().expect("in memory")
+}
+
+#[test]
+fn compressed_csv_and_text_timestamps_are_read_as_the_catalog_says() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("exports")).expect("folder");
+    std::fs::write(
+        d.join("exports/tickets.csv.gz"),
+        gzip(EXPORT_CSV.as_bytes()),
+    )
+    .expect("gz");
+    std::fs::write(d.join("exports/tickets.dat"), gzip(EXPORT_CSV.as_bytes())).expect("dat");
+    std::fs::write(d.join("exports/plain.csv"), EXPORT_CSV).expect("csv");
+    let sql = "SELECT id, opened, arrow_typeof(opened) AS t1, closed_on, arrow_typeof(closed_on) AS t2, \
+               length(note) AS len FROM t ORDER BY id";
+    let run = |toml: &str, sql: &str| {
+        std::fs::write(d.join("cxsql.toml"), toml).expect("catalog");
+        cxsql_in(d, &["query", sql, "--format", "csv"], None)
+    };
+
+    // Without formats: compressed or not, the same text columns.
+    let expected_text = "id,opened,t1,closed_on,t2,len\n\
+        1,31/01/2024 09:05,Utf8,01/02/2024,Utf8,5\n\
+        2,01/02/2024 17:30,Utf8,,Utf8,45\n\
+        3,29/02/2024 23:59,Utf8,04/03/2024,Utf8,\n";
+    for location in ["exports/tickets.csv.gz", "exports/plain.csv"] {
+        let out = run(&format!("[tables.t]\nlocation = \"{location}\"\n"), sql);
+        assert_eq!(out.code, 0, "{location}: {}", out.stderr);
+        assert_eq!(out.stdout, expected_text, "{location}");
+    }
+    // A compression the extension does not tell is named in the catalog.
+    let out = run(
+        "[tables.t]\nlocation = \"exports/tickets.dat\"\nformat = \"csv\"\noptions = { compression = \"gzip\" }\n",
+        sql,
+    );
+    assert_eq!(out.stdout, expected_text, "{}", out.stderr);
+
+    // With formats: the columns whose every value parses become timestamps and dates.
+    let formats =
+        "options = { timestamp_format = \"%d/%m/%Y %H:%M\", date_format = \"%d/%m/%Y\" }\n";
+    let out = run(
+        &format!("[tables.t]\nlocation = \"exports/tickets.csv.gz\"\n{formats}"),
+        sql,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "id,opened,t1,closed_on,t2,len\n\
+         1,2024-01-31T09:05:00,Timestamp(µs),2024-02-01,Date32,5\n\
+         2,2024-02-01T17:30:00,Timestamp(µs),,Date32,45\n\
+         3,2024-02-29T23:59:00,Timestamp(µs),2024-03-04,Date32,\n"
+    );
+    let filtered = run(
+        &format!("[tables.t]\nlocation = \"exports/tickets.csv.gz\"\n{formats}"),
+        "SELECT count(*) AS n, sum(closed_on - CAST(opened AS DATE)) AS days FROM t \
+         WHERE opened >= TIMESTAMP '2024-02-01 00:00:00'",
+    );
+    assert_eq!(filtered.stdout, "n,days\n2,4\n", "{}", filtered.stderr);
+    // An offset in the format gives UTC instants.
+    std::fs::write(
+        d.join("exports/zoned.csv"),
+        "id,at\n1,2024-03-10 08:00 +0100\n2,2024-03-10 08:00 -0500\n",
+    )
+    .expect("zoned");
+    let zoned = run(
+        "[tables.t]\nlocation = \"exports/zoned.csv\"\noptions = { timestamp_format = \"%Y-%m-%d %H:%M %z\" }\n",
+        "SELECT id, at, arrow_typeof(at) AS t FROM t ORDER BY id",
+    );
+    assert_eq!(
+        zoned.stdout,
+        "id,at,t\n1,2024-03-10T07:00:00Z,\"Timestamp(µs, \"\"UTC\"\")\"\n2,2024-03-10T13:00:00Z,\"Timestamp(µs, \"\"UTC\"\")\"\n",
+        "{}",
+        zoned.stderr
+    );
+
+    // A data folder: `t.csv.gz` is table t.
+    let data = d.join("data");
+    std::fs::create_dir_all(&data).expect("data");
+    std::fs::write(data.join("t.csv.gz"), gzip(EXPORT_CSV.as_bytes())).expect("gz");
+    std::fs::remove_file(d.join("cxsql.toml")).expect("no catalog");
+    let out = cxsql_in(d, &["query", sql, "--format", "csv"], None);
+    assert_eq!(out.stdout, expected_text, "{}", out.stderr);
+
+    // Mistakes are named.
+    for (toml, words) in [
+        (
+            "[tables.t]\nlocation = \"exports/plain.csv\"\noptions = { compression = \"rar\" }\n",
+            &["table t", "\"rar\"", "gzip"][..],
+        ),
+        (
+            "[tables.t]\nlocation = \"exports/plain.csv\"\noptions = { timestamp_format = \"dd/mm/yyyy\" }\n",
+            &["timestamp_format", "dd/mm/yyyy", "chrono"][..],
+        ),
+        (
+            "[tables.t]\nlocation = \"exports/plain.csv\"\noptions = { date_format = \"%Q\" }\n",
+            &["date_format", "%Q"][..],
+        ),
+    ] {
+        let out = run(toml, "SELECT 1");
+        assert_eq!(out.code, 2, "{toml}");
+        for word in words {
+            assert!(out.stderr.contains(word), "{word} not in {}", out.stderr);
+        }
+    }
+    // A damaged file fails the queries that read it, naming it.
+    std::fs::write(
+        d.join("exports/broken.csv.gz"),
+        &gzip(EXPORT_CSV.as_bytes())[..30],
+    )
+    .expect("broken");
+    let out = run(
+        "[tables.t]\nlocation = \"exports/broken.csv.gz\"\n",
+        "SELECT count(*) FROM t",
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("broken.csv.gz") && out.stderr.contains("decompress"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn partitioned_gen_writes_the_same_rows_into_hive_folders() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1886,29 +2019,39 @@ fn s3_tables_give_the_same_results_as_local_files_and_keep_secrets_out_of_messag
     let moto = start_moto();
     let endpoint = format!("http://127.0.0.1:{}", moto.port);
     let secret = "s3cr3t-must-never-be-printed";
-    let upload = Command::new("python3")
-        .args([
-            "-c",
-            "import boto3, os, sys\n\
-             endpoint, secret, root = sys.argv[1:4]\n\
-             s3 = boto3.client('s3', endpoint_url=endpoint, aws_access_key_id='cxsql', \
-                               aws_secret_access_key=secret, region_name='us-east-1')\n\
-             s3.create_bucket(Bucket='lake')\n\
-             for d, _, files in os.walk(root):\n\
-             \x20   for f in files:\n\
-             \x20       p = os.path.join(d, f)\n\
-             \x20       s3.upload_file(p, 'lake', 'tickets/' + os.path.relpath(p, root))\n",
-            &endpoint,
-            secret,
-            &lake.to_string_lossy(),
-        ])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        upload.status.success(),
-        "{}",
-        String::from_utf8_lossy(&upload.stderr)
-    );
+    // The partitioned lake under tickets/, and the external export, gzip'ed, under exports/.
+    let exports = dir.path().join("exports");
+    std::fs::create_dir_all(&exports).expect("exports");
+    let export =
+        std::fs::read(root().join("tests/fixtures/customer_support_tickets.csv")).expect("fixture");
+    std::fs::write(exports.join("kaggle.csv.gz"), gzip(&export)).expect("gz");
+    for (folder, prefix) in [(&lake, "tickets/"), (&exports, "exports/")] {
+        let upload = Command::new("python3")
+            .args([
+                "-c",
+                "import boto3, os, sys\n\
+                 endpoint, secret, root, prefix = sys.argv[1:5]\n\
+                 s3 = boto3.client('s3', endpoint_url=endpoint, aws_access_key_id='cxsql', \
+                                   aws_secret_access_key=secret, region_name='us-east-1')\n\
+                 if 'lake' not in [b['Name'] for b in s3.list_buckets()['Buckets']]:\n\
+                 \x20   s3.create_bucket(Bucket='lake')\n\
+                 for d, _, files in os.walk(root):\n\
+                 \x20   for f in files:\n\
+                 \x20       p = os.path.join(d, f)\n\
+                 \x20       s3.upload_file(p, 'lake', prefix + os.path.relpath(p, root))\n",
+                &endpoint,
+                secret,
+                &folder.to_string_lossy(),
+                prefix,
+            ])
+            .output()
+            .expect("python3 runs");
+        assert!(
+            upload.status.success(),
+            "{}",
+            String::from_utf8_lossy(&upload.stderr)
+        );
+    }
 
     let catalog = |bucket: &str| {
         let path = dir.path().join(format!("{bucket}.toml"));
@@ -1938,6 +2081,32 @@ fn s3_tables_give_the_same_results_as_local_files_and_keep_secrets_out_of_messag
         "SELECT count(*) AS n FROM t WHERE year = 2024 AND month = 2",
     ]);
     assert!(pruned[0]["n"].num() > 0.0);
+
+    // A compressed CSV export on S3: its schema is inferred by cxsql (quotes with `\"` inside), and every
+    // row reads as from the local file.
+    let csv_catalog = dir.path().join("csv.toml");
+    std::fs::write(
+        &csv_catalog,
+        format!(
+            "[tables.k]\nlocation = \"s3://lake/exports/kaggle.csv.gz\"\n\
+             s3 = {{ endpoint = \"{endpoint}\", region = \"us-east-1\", access_key_id = \"cxsql\", \
+             secret_access_key = \"{secret}\" }}\n"
+        ),
+    )
+    .expect("catalog");
+    let sql = "SELECT \"Ticket Channel\" AS channel, count(*) AS n, csat(\"Customer Satisfaction Rating\") AS csat, \
+               sum(length(\"Ticket Description\")) AS text FROM k GROUP BY 1 ORDER BY 1";
+    let remote = json_rows(&["--catalog", &csv_catalog.to_string_lossy(), "query", sql]);
+    let local = json_rows(&[
+        "--table",
+        &format!("k={}", exports.join("kaggle.csv.gz").display()),
+        "query",
+        sql,
+    ]);
+    assert_eq!(remote.len(), 4);
+    assert_eq!(remote, local);
+    let total: f64 = remote.iter().map(|r| r["n"].num()).sum();
+    assert_eq!(total, 8469.0);
 
     let missing = cxsql(&[
         "--catalog",

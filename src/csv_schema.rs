@@ -1,0 +1,328 @@
+//! CSV schemas, inferred by cxsql from a sample of a table's first file, wherever it is stored.
+//!
+//! DataFusion 55 cuts a CSV file into records for schema inference with object_store's line splitter, which
+//! takes `\` for an escape character and so loses track of quotes in real exports (`<div style=\""...`). cxsql
+//! reads the first file's first bytes itself (through the session's object store: local folders and `s3://`
+//! alike, decompressing `.gz`/`.bz2`/`.xz`/`.zst`), cuts the sample after its last complete record, and lets
+//! Arrow's CSV reader infer the types.
+//!
+//! With a `timestamp_format` or `date_format`, a column that Arrow reads as text becomes a timestamp (a date)
+//! when every value of the sample parses with that format. The check uses the very function the table then
+//! applies (`to_timestamp_micros`, `to_date`), so a column is converted only if its sample converts.
+
+use std::io::{Cursor, Read};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, RecordBatch};
+use datafusion::arrow::csv::ReaderBuilder;
+use datafusion::arrow::csv::reader::Format;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::common::{Column, DataFusionError, Result, exec_err};
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::datasource::listing::ListingTableUrl;
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::{Expr, cast, lit};
+use datafusion::prelude::SessionContext;
+use futures::TryStreamExt;
+use object_store::ObjectStoreExt as _;
+
+/// Bytes of the first file read to infer the schema (before decompression).
+const SAMPLE_BYTES: u64 = 8 << 20;
+/// At most this many decompressed bytes are kept.
+const SAMPLE_MAX_DECOMPRESSED: usize = 32 << 20;
+/// Records read to infer the schema.
+const SAMPLE_RECORDS: usize = 10_000;
+
+/// How a CSV table's files are written.
+#[derive(Debug, Clone)]
+pub struct CsvDialect {
+    pub header: bool,
+    pub delimiter: u8,
+    pub quote: u8,
+    pub null_regex: Option<String>,
+    pub compression: FileCompressionType,
+    /// The extension the table's files end with (`.csv`, `.csv.gz`).
+    pub extension: String,
+    /// chrono format of text timestamps (`%d/%m/%Y %H:%M`).
+    pub timestamp_format: Option<String>,
+    /// chrono format of text dates (`%d/%m/%Y`).
+    pub date_format: Option<String>,
+}
+
+/// A column read as text and converted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Conversion {
+    /// `to_timestamp_micros(column, format)`; in UTC when the format carries an offset or zone.
+    Timestamp { format: String, utc: bool },
+    /// `to_date(column, format)`.
+    Date { format: String },
+}
+
+/// What inference found: the schema of the files, and the columns to convert.
+#[derive(Debug, Clone)]
+pub struct Inferred {
+    pub schema: SchemaRef,
+    pub conversions: Vec<(String, Conversion)>,
+}
+
+impl Conversion {
+    /// The expression that converts `column`, named as the column.
+    pub fn expr(&self, state: &SessionState, column: &str) -> Result<Expr> {
+        let text = Expr::Column(Column::from_name(column));
+        let converted = match self {
+            Conversion::Timestamp { format, utc } => {
+                let parsed = function(state, "to_timestamp_micros")?.call(vec![text, lit(format)]);
+                let zone = utc.then(|| Arc::from("UTC"));
+                cast(parsed, DataType::Timestamp(TimeUnit::Microsecond, zone))
+            }
+            Conversion::Date { format } => {
+                function(state, "to_date")?.call(vec![text, lit(format)])
+            }
+        };
+        Ok(converted.alias(column))
+    }
+}
+
+fn function(state: &SessionState, name: &str) -> Result<Arc<datafusion::logical_expr::ScalarUDF>> {
+    match state.scalar_functions().get(name) {
+        Some(udf) => Ok(Arc::clone(udf)),
+        None => exec_err!("the session has no {name} function"),
+    }
+}
+
+/// Whether a chrono format reads an offset or a zone, so that its instants are absolute.
+fn has_zone(format: &str) -> bool {
+    ["%z", "%:z", "%::z", "%:::z", "%#z", "%Z", "%+", "%s"]
+        .iter()
+        .any(|spec| format.contains(spec))
+}
+
+/// Infers the schema of the CSV table at `url` from its first file (in name order). `None` when the table has
+/// no file yet.
+pub async fn infer(
+    state: &SessionState,
+    url: &ListingTableUrl,
+    dialect: &CsvDialect,
+) -> Result<Option<Inferred>> {
+    let store = state.runtime_env().object_store(url.object_store())?;
+    let mut files: Vec<_> = url
+        .list_all_files(state, store.as_ref(), &dialect.extension)
+        .await?
+        .try_collect()
+        .await?;
+    files.sort_by(|a, b| a.location.cmp(&b.location));
+    let Some(first) = files.first() else {
+        return Ok(None);
+    };
+    let whole = first.size <= SAMPLE_BYTES;
+    let bytes = store
+        .get_range(&first.location, 0..first.size.min(SAMPLE_BYTES))
+        .await?;
+    let root = url.object_store();
+    let name = match root.as_str() {
+        "file:///" => format!("/{}", first.location),
+        root => format!("{root}{}", first.location),
+    };
+    let fail = |e: &dyn std::fmt::Display| {
+        DataFusionError::Execution(format!("{name}: cannot read it as CSV: {e}"))
+    };
+    let (mut text, complete) =
+        decompress(dialect.compression, bytes.to_vec(), whole).map_err(|e| fail(&e))?;
+    if !complete {
+        // A sample that stops inside a record: keep the records before it.
+        let end = last_record_end(&text, dialect.quote);
+        text.truncate(end);
+    }
+    let mut format = Format::default()
+        .with_header(dialect.header)
+        .with_delimiter(dialect.delimiter)
+        .with_quote(dialect.quote);
+    if let Some(pattern) = &dialect.null_regex {
+        let regex = regex::Regex::new(pattern)
+            .map_err(|e| DataFusionError::Plan(format!("null_regex {pattern:?}: {e}")))?;
+        format = format.with_null_regex(regex);
+    }
+    let (schema, _) = format
+        .infer_schema(Cursor::new(&text), Some(SAMPLE_RECORDS))
+        .map_err(|e| fail(&e))?;
+    let schema = Arc::new(schema);
+    let mut conversions = Vec::new();
+    if dialect.timestamp_format.is_some() || dialect.date_format.is_some() {
+        let sample = ReaderBuilder::new(Arc::clone(&schema))
+            .with_format(format)
+            .with_batch_size(SAMPLE_RECORDS)
+            .build(Cursor::new(&text))
+            .and_then(|mut reader| reader.next().transpose())
+            .map_err(|e| fail(&e))?;
+        if let Some(sample) = sample {
+            conversions = convertible_columns(state, &sample, dialect).await?;
+        }
+    }
+    Ok(Some(Inferred {
+        schema,
+        conversions,
+    }))
+}
+
+/// Decompresses `bytes`. With `whole` false the input is a prefix of the file, and the decoder's complaint
+/// about its end is expected: what was decoded before it is kept. Returns the text and whether it is the whole
+/// file.
+fn decompress(
+    compression: FileCompressionType,
+    bytes: Vec<u8>,
+    whole: bool,
+) -> std::result::Result<(Vec<u8>, bool), String> {
+    if !compression.is_compressed() {
+        return Ok((bytes, whole));
+    }
+    let mut reader = compression
+        .convert_read(Cursor::new(bytes))
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => return Ok((out, whole)),
+            Ok(n) => {
+                out.extend_from_slice(&chunk[..n]);
+                if out.len() >= SAMPLE_MAX_DECOMPRESSED {
+                    return Ok((out, false));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) if !whole => return Ok((out, false)),
+            Err(e) => return Err(format!("cannot decompress it: {e}")),
+        }
+    }
+}
+
+/// The length of `text` up to and including its last line break outside quotes (RFC 4180: a doubled quote
+/// inside a quoted value toggles twice). 0 when there is none.
+fn last_record_end(text: &[u8], quote: u8) -> usize {
+    let mut quoted = false;
+    let mut end = 0;
+    for (i, &byte) in text.iter().enumerate() {
+        if byte == quote {
+            quoted = !quoted;
+        } else if byte == b'\n' && !quoted {
+            end = i + 1;
+        }
+    }
+    end
+}
+
+/// The text columns of `sample` whose every value converts with the dialect's timestamp (else date) format.
+async fn convertible_columns(
+    state: &SessionState,
+    sample: &RecordBatch,
+    dialect: &CsvDialect,
+) -> Result<Vec<(String, Conversion)>> {
+    let mut candidates = Vec::new();
+    if let Some(format) = &dialect.timestamp_format {
+        candidates.push(Conversion::Timestamp {
+            format: format.clone(),
+            utc: has_zone(format),
+        });
+    }
+    if let Some(format) = &dialect.date_format {
+        candidates.push(Conversion::Date {
+            format: format.clone(),
+        });
+    }
+    let ctx = SessionContext::new_with_state(state.clone());
+    let mut found = Vec::new();
+    for (index, field) in sample.schema().fields().iter().enumerate() {
+        let column = sample.column(index);
+        if field.data_type() != &DataType::Utf8 || column.null_count() == column.len() {
+            continue;
+        }
+        let single = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new(
+                field.name(),
+                DataType::Utf8,
+                true,
+            )])),
+            vec![Arc::clone(column)],
+        )?;
+        for conversion in &candidates {
+            let expr = conversion.expr(state, field.name())?;
+            let converts = match ctx.read_batch(single.clone())?.select(vec![expr]) {
+                Ok(df) => df.collect().await.is_ok(),
+                Err(_) => false,
+            };
+            if converts {
+                found.push((field.name().clone(), conversion.clone()));
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The projection that reads a table of `schema` with `conversions` applied, in column order.
+pub fn projection(
+    state: &SessionState,
+    schema: &Schema,
+    conversions: &[(String, Conversion)],
+) -> Result<Vec<Expr>> {
+    schema
+        .fields()
+        .iter()
+        .map(
+            |field| match conversions.iter().find(|(name, _)| name == field.name()) {
+                Some((name, conversion)) => conversion.expr(state, name),
+                None => Ok(Expr::Column(Column::from_name(field.name()))),
+            },
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sample_is_cut_after_its_last_complete_record() {
+        let text = b"a,b\n1,\"x\ny\"\n2,\"un\nfinished";
+        assert_eq!(last_record_end(text, b'"'), 12);
+        assert_eq!(&text[..12], b"a,b\n1,\"x\ny\"\n");
+        // Doubled quotes inside a quoted value, and a backslash before a quote, are not escapes of the record end.
+        let text = b"a\n\"say \"\"hi\"\"\nthere\"\n\"c:\\\"\n\"open";
+        assert_eq!(
+            &text[..last_record_end(text, b'"')],
+            b"a\n\"say \"\"hi\"\"\nthere\"\n\"c:\\\"\n"
+        );
+        assert_eq!(last_record_end(b"no newline", b'"'), 0);
+    }
+
+    #[test]
+    fn zone_aware_formats_are_recognised() {
+        assert!(has_zone("%Y-%m-%d %H:%M:%S%z"));
+        assert!(has_zone("%+"));
+        assert!(!has_zone("%d/%m/%Y %H:%M"));
+    }
+
+    #[test]
+    fn a_truncated_compressed_sample_keeps_what_decodes() {
+        use std::io::Write;
+        let text: Vec<u8> = (0..20_000)
+            .flat_map(|i| format!("{i},row {i}\n").into_bytes())
+            .collect();
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&text).expect("in memory");
+        let gz = encoder.finish().expect("in memory");
+        let (all, complete) =
+            decompress(FileCompressionType::GZIP, gz.clone(), true).expect("whole");
+        assert!(complete);
+        assert_eq!(all, text);
+        let (part, complete) = decompress(
+            FileCompressionType::GZIP,
+            gz[..gz.len() / 2].to_vec(),
+            false,
+        )
+        .expect("prefix");
+        assert!(!complete);
+        assert!(!part.is_empty() && text.starts_with(&part));
+        assert!(decompress(FileCompressionType::GZIP, gz[..gz.len() / 2].to_vec(), true).is_err());
+    }
+}
