@@ -105,7 +105,30 @@ pub(crate) fn for_each_valid(len: usize, valid: Option<&NullBuffer>, f: impl FnM
     match valid {
         None => (0..len).for_each(f),
         Some(nulls) if nulls.null_count() == len => {}
-        Some(nulls) => nulls.valid_indices().for_each(f),
+        Some(nulls) => {
+            // 64 rows at a time: a run of valid rows (the usual case) is a plain loop, not a bit search per row.
+            let mut f = f;
+            let chunks = nulls.inner().bit_chunks();
+            let mut base = 0;
+            for chunk in chunks.iter() {
+                if chunk == u64::MAX {
+                    (base..base + 64).for_each(&mut f);
+                } else {
+                    set_bits(chunk, base, &mut f);
+                }
+                base += 64;
+            }
+            set_bits(chunks.remainder_bits(), base, &mut f);
+        }
+    }
+}
+
+/// Calls `f(base + i)` for each bit `i` set in `bits`, lowest first.
+#[inline]
+fn set_bits(mut bits: u64, base: usize, f: &mut impl FnMut(usize)) {
+    while bits != 0 {
+        f(base + bits.trailing_zeros() as usize);
+        bits &= bits - 1;
     }
 }
 
@@ -462,5 +485,39 @@ pub(crate) mod test_util {
         assert_eq!(acc.evaluate()?, before, "retract");
 
         Ok(direct)
+    }
+}
+
+#[cfg(test)]
+mod for_each_valid_tests {
+    use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer};
+
+    use super::for_each_valid;
+
+    /// Every length, offset and pattern (runs of valid rows, single gaps, all null) visits exactly the rows
+    /// arrow's own iterator yields, in order.
+    #[test]
+    fn visits_the_valid_rows_in_order() {
+        let patterns: [fn(usize) -> bool; 4] = [
+            |i| i % 7 != 3,
+            |i| (i / 64) % 2 == 0,
+            |i| i % 2 == 0,
+            |_| false,
+        ];
+        for pattern in patterns {
+            let bits = BooleanBuffer::from_iter((0..300).map(pattern));
+            for offset in [0, 1, 63, 64, 65] {
+                for len in [0, 1, 63, 64, 65, 130, 300 - offset] {
+                    let nulls = NullBuffer::new(bits.slice(offset, len.min(300 - offset)));
+                    let mut seen = Vec::new();
+                    for_each_valid(nulls.len(), Some(&nulls), |row| seen.push(row));
+                    let expected: Vec<usize> = nulls.valid_indices().collect();
+                    assert_eq!(seen, expected, "offset {offset} len {len}");
+                }
+            }
+        }
+        let mut all = Vec::new();
+        for_each_valid(5, None, |row| all.push(row));
+        assert_eq!(all, [0, 1, 2, 3, 4]);
     }
 }
