@@ -84,13 +84,20 @@ WORKLOAD = {
 }
 
 
-def best(fn, runs):
-    times = []
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def best(fns, runs):
+    """The best time of each of `fns` over `runs` rounds. A round runs each once, in turn, so that both engines
+    see the same machine (page cache, frequency, neighbours) rather than one getting the quiet minute."""
+    times = [[] for _ in fns]
     for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for t, fn in zip(times, fns):
+            t.append(timed(fn))
+    return [min(t) for t in times]
 
 
 def main():
@@ -128,12 +135,13 @@ def main():
         if args.only.lower() not in name.lower():
             continue
         command = [args.cxsql, "--data", args.data, "query", ours, "--format", "csv"]
-        t_cx = best(lambda: subprocess.run(command, check=True, stdout=subprocess.DEVNULL), args.runs)
+        run_cx = lambda: subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         if duckdb:
             # Fetched whole, as cxsql writes its result whole (a count(*) around it would let DuckDB skip work).
-            t_dd = best(lambda: con.execute(theirs).fetchall(), args.runs)
+            t_cx, t_dd = best([run_cx, lambda: con.execute(theirs).fetchall()], args.runs)
             print(f"{name:<40} {t_cx:>9.3f} {t_dd:>9.3f} {t_cx / t_dd:>7.2f}", flush=True)
         else:
+            (t_cx,) = best([run_cx], args.runs)
             print(f"{name:<40} {t_cx:>9.3f} {'-':>9} {'-':>7}", flush=True)
 
 

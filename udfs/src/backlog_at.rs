@@ -3,9 +3,8 @@
 use std::sync::LazyLock;
 
 use datafusion::arrow::array::timezone::Tz;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use datafusion::arrow::buffer::ScalarBuffer;
-use datafusion::arrow::compute::kernels::cmp::{gt, lt_eq};
 use datafusion::arrow::datatypes::{
     DataType, Int64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, TimeUnit,
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
@@ -17,7 +16,7 @@ use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature, Volat
 use datafusion::physical_expr::expressions::Literal;
 
 use crate::DOC_SECTION;
-use crate::kpi::{Kpi, for_each_valid, kpi_udaf_methods, valid_rows};
+use crate::kpi::{Kpi, for_each_valid, kpi_udaf_methods, set_bits, valid_rows};
 
 const SIGNATURES: &str = "backlog_at(created_at TIMESTAMP, resolved_at TIMESTAMP, at TIMESTAMP), \
                           backlog_at(created_at TIMESTAMP, resolved_at TIMESTAMP, at TIMESTAMP, sla INTERVAL)";
@@ -274,6 +273,15 @@ pub(crate) fn fixed_nanos(sla: IntervalMonthDayNano) -> Option<i64> {
 }
 
 /// Whether a ticket created at `created` (ns) is older than `sla` at `at` (ns).
+/// Bit `i` set where `test(values[i])` holds (at most 64 values).
+#[inline]
+fn bits_where(values: &[i64], test: impl Fn(i64) -> bool) -> u64 {
+    values
+        .iter()
+        .enumerate()
+        .fold(0, |bits, (i, &v)| bits | (u64::from(test(v)) << i))
+}
+
 fn overdue(created: i64, at: i64, sla: IntervalMonthDayNano, utc: &Tz) -> bool {
     match fixed_nanos(sla) {
         Some(nanos) => i128::from(at) - i128::from(created) > i128::from(nanos),
@@ -311,21 +319,58 @@ impl Kpi<1> for BacklogKpi {
             let created_by = sla.map_or(at, |nanos| at.saturating_sub(nanos).saturating_sub(1));
             let created_max = created_by.div_euclid(created_unit);
             let resolved_min = at.div_euclid(resolved_unit);
-            // Vectorised: comparisons over the raw values (NULL slots are masked out after), then one pass
-            // over the rows that count.
-            let created_raw = Int64Array::new(created.clone(), None);
-            let resolved_raw = Int64Array::new(resolved.clone(), None);
-            let created_by = lt_eq(&created_raw, &Int64Array::new_scalar(created_max))?;
-            let not_resolved = gt(&resolved_raw, &Int64Array::new_scalar(resolved_min))?;
-            let mut open = not_resolved.values().clone();
-            if let Some(nulls) = resolved_nulls {
-                open = &open | &!nulls.inner();
+            // One pass, 64 rows at a time: each word of "open at `at`" bits is built from the raw values
+            // (NULL slots masked out with the validity words) and its set bits visited; no intermediate arrays.
+            let valid = valid_rows(&[args[0].as_ref()], filter);
+            let valid_words = valid.as_ref().map(|v| v.inner().bit_chunks());
+            let resolved_words = resolved_nulls.map(|n| n.inner().bit_chunks());
+            let full_words = created.len() / 64;
+            let tail = created.len() % 64;
+            let mut valid_iter = valid_words.as_ref().map(|w| w.iter());
+            let mut resolved_iter = resolved_words.as_ref().map(|w| w.iter());
+            let mut emit = |row: usize| f(row, [1]);
+            for k in 0..=full_words {
+                let base = k * 64;
+                let (len, last) = if k < full_words {
+                    (64, false)
+                } else {
+                    (tail, true)
+                };
+                if len == 0 {
+                    break;
+                }
+                let (valid_bits, resolved_valid) = if last {
+                    (
+                        valid_words
+                            .as_ref()
+                            .map_or(u64::MAX, |w| w.remainder_bits()),
+                        resolved_words
+                            .as_ref()
+                            .map_or(u64::MAX, |w| w.remainder_bits()),
+                    )
+                } else {
+                    (
+                        valid_iter
+                            .as_mut()
+                            .and_then(Iterator::next)
+                            .unwrap_or(u64::MAX),
+                        resolved_iter
+                            .as_mut()
+                            .and_then(Iterator::next)
+                            .unwrap_or(u64::MAX),
+                    )
+                };
+                let created_by = bits_where(&created[base..base + len], |v| v <= created_max);
+                let not_resolved = bits_where(&resolved[base..base + len], |v| v > resolved_min);
+                // A NULL resolution is still open; bits past `len` are clear in `created_by`.
+                let open = created_by & (not_resolved | !resolved_valid) & valid_bits;
+                let open = if len == 64 {
+                    open
+                } else {
+                    open & ((1u64 << len) - 1)
+                };
+                set_bits(open, base, &mut emit);
             }
-            let mut counted = created_by.values() & &open;
-            if let Some(valid) = valid_rows(&[args[0].as_ref()], filter) {
-                counted = &counted & valid.inner();
-            }
-            counted.set_indices().for_each(|row| f(row, [1]));
             return Ok(());
         }
 
@@ -430,6 +475,79 @@ mod tests {
                 secs(&[Some(10 * DAY), None, None]),
             ],
         ]
+    }
+
+    /// The word-at-a-time path for a constant instant against a row-by-row count, on batches longer than a
+    /// word, sliced at offsets that are not word-aligned, with NULLs in both columns, a filter and two groups.
+    #[test]
+    fn constant_instant_path_counts_every_open_row_of_long_sliced_batches() {
+        use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
+
+        use crate::kpi::KpiGroupsAccumulator;
+
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |m: i64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            i64::try_from(seed % u64::try_from(m).expect("positive")).expect("small")
+        };
+        let n = 300;
+        let created: Vec<Option<i64>> = (0..n)
+            .map(|_| (next(10) > 0).then(|| next(20) * DAY / 2))
+            .collect();
+        let resolved: Vec<Option<i64>> = created
+            .iter()
+            .map(|c| c.filter(|_| next(4) > 0).map(|c| c + next(8) * DAY / 2))
+            .collect();
+        let keep: Vec<bool> = (0..n).map(|_| next(5) > 0).collect();
+        let created_all = TimestampSecondArray::from(created.clone());
+        let resolved_all = TimestampSecondArray::from(resolved.clone());
+        for (offset, len) in [
+            (0, 0),
+            (0, 1),
+            (0, 64),
+            (0, 300),
+            (1, 64),
+            (1, 65),
+            (63, 200),
+            (70, 130),
+        ] {
+            for (day, days) in [(3, None), (6, None), (6, Some(1)), (12, Some(2))] {
+                let kpi = BacklogKpi {
+                    at: at(day),
+                    sla: sla(days.unwrap_or(0)).filter(|_| days.is_some()),
+                };
+                let batch: Vec<ArrayRef> = vec![
+                    Arc::new(created_all.slice(offset, len)),
+                    Arc::new(resolved_all.slice(offset, len)),
+                ];
+                let filter = BooleanArray::from(keep[offset..offset + len].to_vec());
+                let groups: Vec<usize> = (0..len).map(|i| (i * 7 / 3) % 2).collect();
+                let mut acc = KpiGroupsAccumulator::new(kpi);
+                acc.update_batch(&batch, &groups, Some(&filter), 2)
+                    .expect("update");
+                let result = acc.evaluate(EmitTo::All).expect("evaluate");
+                let at = day * DAY;
+                let mut expected = [0i64; 2];
+                for i in 0..len {
+                    let row = offset + i;
+                    let Some(c) = created[row] else { continue };
+                    let open = keep[row] && c <= at && resolved[row].is_none_or(|r| r > at);
+                    let overdue = days.is_none_or(|d| at - c > i64::from(d) * DAY);
+                    if open && overdue {
+                        expected[groups[i]] += 1;
+                    }
+                }
+                for (g, want) in expected.iter().enumerate() {
+                    assert_eq!(
+                        count(ScalarValue::try_from_array(&result, g).expect("value")),
+                        *want,
+                        "offset {offset} len {len} day {day} sla {days:?} group {g}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

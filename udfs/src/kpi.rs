@@ -111,11 +111,7 @@ pub(crate) fn for_each_valid(len: usize, valid: Option<&NullBuffer>, f: impl FnM
             let chunks = nulls.inner().bit_chunks();
             let mut base = 0;
             for chunk in chunks.iter() {
-                if chunk == u64::MAX {
-                    (base..base + 64).for_each(&mut f);
-                } else {
-                    set_bits(chunk, base, &mut f);
-                }
+                set_bits(chunk, base, &mut f);
                 base += 64;
             }
             set_bits(chunks.remainder_bits(), base, &mut f);
@@ -123,9 +119,13 @@ pub(crate) fn for_each_valid(len: usize, valid: Option<&NullBuffer>, f: impl FnM
     }
 }
 
-/// Calls `f(base + i)` for each bit `i` set in `bits`, lowest first.
+/// Calls `f(base + i)` for each bit `i` set in `bits`, lowest first; a full word is a plain loop.
 #[inline]
-fn set_bits(mut bits: u64, base: usize, f: &mut impl FnMut(usize)) {
+pub(crate) fn set_bits(mut bits: u64, base: usize, f: &mut impl FnMut(usize)) {
+    if bits == u64::MAX {
+        (base..base + 64).for_each(f);
+        return;
+    }
     while bits != 0 {
         f(base + bits.trailing_zeros() as usize);
         bits &= bits - 1;
