@@ -563,3 +563,46 @@ fn find_format(dir: &Path) -> Option<(FileFormat, String)> {
         .find_map(|format| first_file(dir, format))
         .and_then(|file| Some((FileFormat::of(&file)?, extension_of(&file))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_compressions_come_from_the_file_name() {
+        let of = |name: &str| FileFormat::with_compression(Path::new(name));
+        assert_eq!(
+            of("t.csv"),
+            Some((FileFormat::Csv, FileCompressionType::UNCOMPRESSED))
+        );
+        assert_eq!(
+            of("t.CSV.GZ"),
+            Some((FileFormat::Csv, FileCompressionType::GZIP))
+        );
+        assert_eq!(
+            of("a.b.json.zst"),
+            Some((FileFormat::Json, FileCompressionType::ZSTD))
+        );
+        assert_eq!(
+            of("t.ndjson.bz2"),
+            Some((FileFormat::Json, FileCompressionType::BZIP2))
+        );
+        assert_eq!(
+            of("t.parquet"),
+            Some((FileFormat::Parquet, FileCompressionType::UNCOMPRESSED))
+        );
+        // Parquet compresses inside; a gzip'ed Parquet file is not a table file.
+        assert_eq!(of("t.parquet.gz"), None);
+        assert_eq!(of("t.gz"), None);
+        assert_eq!(of("notes.txt"), None);
+        assert_eq!(extension_of(Path::new("x/t.csv.gz")), ".csv.gz");
+        assert_eq!(extension_of(Path::new("x/t.v2.csv")), ".csv");
+        assert_eq!(extension_of(Path::new("x/backup.tar.gz")), ".gz");
+        assert_eq!(compression_named("XZ"), Some(FileCompressionType::XZ));
+        assert_eq!(
+            compression_named("none"),
+            Some(FileCompressionType::UNCOMPRESSED)
+        );
+        assert_eq!(compression_named("rar"), None);
+    }
+}
