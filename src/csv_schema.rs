@@ -28,8 +28,8 @@ use object_store::ObjectStoreExt as _;
 
 /// Bytes of the first file read to infer the schema (before decompression).
 const SAMPLE_BYTES: u64 = 8 << 20;
-/// At most this many decompressed bytes are kept.
-const SAMPLE_MAX_DECOMPRESSED: usize = 32 << 20;
+/// At most this many bytes are read when the first records are longer than `SAMPLE_BYTES`.
+const SAMPLE_MAX_BYTES: u64 = 512 << 20;
 /// Records read to infer the schema.
 const SAMPLE_RECORDS: usize = 10_000;
 
@@ -114,10 +114,6 @@ pub async fn infer(
     let Some(first) = files.first() else {
         return Ok(None);
     };
-    let whole = first.size <= SAMPLE_BYTES;
-    let bytes = store
-        .get_range(&first.location, 0..first.size.min(SAMPLE_BYTES))
-        .await?;
     let root = url.object_store();
     let name = match root.as_str() {
         "file:///" => format!("/{}", first.location),
@@ -126,13 +122,31 @@ pub async fn infer(
     let fail = |e: &dyn std::fmt::Display| {
         DataFusionError::Execution(format!("{name}: cannot read it as CSV: {e}"))
     };
-    let (mut text, complete) =
-        decompress(dialect.compression, bytes.to_vec(), whole).map_err(|e| fail(&e))?;
-    if !complete {
-        // A sample that stops inside a record: keep the records before it.
-        let end = last_record_end(&text, dialect.quote);
-        text.truncate(end);
-    }
+    // The first SAMPLE_BYTES, cut after the last whole record; more (4x at a time) while not even one record
+    // (beyond the header) fits.
+    let mut want = SAMPLE_BYTES;
+    let text = loop {
+        let whole = first.size <= want;
+        let bytes = store
+            .get_range(&first.location, 0..first.size.min(want))
+            .await?;
+        let (mut text, complete) = decompress(
+            dialect.compression,
+            bytes.to_vec(),
+            whole,
+            4 * want as usize,
+        )
+        .map_err(|e| fail(&e))?;
+        if complete {
+            break text;
+        }
+        let (end, records) = record_ends(&text, dialect.quote);
+        if records > usize::from(dialect.header) || want >= SAMPLE_MAX_BYTES {
+            text.truncate(end);
+            break text;
+        }
+        want *= 4;
+    };
     let mut format = Format::default()
         .with_header(dialect.header)
         .with_delimiter(dialect.delimiter)
@@ -164,13 +178,14 @@ pub async fn infer(
     }))
 }
 
-/// Decompresses `bytes`. With `whole` false the input is a prefix of the file, and the decoder's complaint
+/// Decompresses `bytes`, stopping after `limit` bytes of output. With `whole` false the input is a prefix of the file, and the decoder's complaint
 /// about its end is expected: what was decoded before it is kept. Returns the text and whether it is the whole
 /// file.
 fn decompress(
     compression: FileCompressionType,
     bytes: Vec<u8>,
     whole: bool,
+    limit: usize,
 ) -> std::result::Result<(Vec<u8>, bool), String> {
     if !compression.is_compressed() {
         return Ok((bytes, whole));
@@ -185,7 +200,7 @@ fn decompress(
             Ok(0) => return Ok((out, whole)),
             Ok(n) => {
                 out.extend_from_slice(&chunk[..n]);
-                if out.len() >= SAMPLE_MAX_DECOMPRESSED {
+                if out.len() >= limit {
                     return Ok((out, false));
                 }
             }
@@ -197,18 +212,19 @@ fn decompress(
 }
 
 /// The length of `text` up to and including its last line break outside quotes (RFC 4180: a doubled quote
-/// inside a quoted value toggles twice). 0 when there is none.
-fn last_record_end(text: &[u8], quote: u8) -> usize {
+/// inside a quoted value toggles twice), and how many such line breaks (records) it holds.
+fn record_ends(text: &[u8], quote: u8) -> (usize, usize) {
     let mut quoted = false;
-    let mut end = 0;
+    let (mut end, mut records) = (0, 0);
     for (i, &byte) in text.iter().enumerate() {
         if byte == quote {
             quoted = !quoted;
         } else if byte == b'\n' && !quoted {
             end = i + 1;
+            records += 1;
         }
     }
-    end
+    (end, records)
 }
 
 /// The text columns of `sample` whose every value converts with the dialect's timestamp (else date) format.
@@ -284,15 +300,14 @@ mod tests {
     #[test]
     fn a_sample_is_cut_after_its_last_complete_record() {
         let text = b"a,b\n1,\"x\ny\"\n2,\"un\nfinished";
-        assert_eq!(last_record_end(text, b'"'), 12);
+        assert_eq!(record_ends(text, b'"'), (12, 2));
         assert_eq!(&text[..12], b"a,b\n1,\"x\ny\"\n");
         // Doubled quotes inside a quoted value, and a backslash before a quote, are not escapes of the record end.
         let text = b"a\n\"say \"\"hi\"\"\nthere\"\n\"c:\\\"\n\"open";
-        assert_eq!(
-            &text[..last_record_end(text, b'"')],
-            b"a\n\"say \"\"hi\"\"\nthere\"\n\"c:\\\"\n"
-        );
-        assert_eq!(last_record_end(b"no newline", b'"'), 0);
+        let (end, records) = record_ends(text, b'"');
+        assert_eq!(&text[..end], b"a\n\"say \"\"hi\"\"\nthere\"\n\"c:\\\"\n");
+        assert_eq!(records, 3);
+        assert_eq!(record_ends(b"no newline", b'"'), (0, 0));
     }
 
     #[test]
@@ -312,17 +327,29 @@ mod tests {
         encoder.write_all(&text).expect("in memory");
         let gz = encoder.finish().expect("in memory");
         let (all, complete) =
-            decompress(FileCompressionType::GZIP, gz.clone(), true).expect("whole");
+            decompress(FileCompressionType::GZIP, gz.clone(), true, usize::MAX).expect("whole");
         assert!(complete);
         assert_eq!(all, text);
         let (part, complete) = decompress(
             FileCompressionType::GZIP,
             gz[..gz.len() / 2].to_vec(),
             false,
+            usize::MAX,
         )
         .expect("prefix");
         assert!(!complete);
         assert!(!part.is_empty() && text.starts_with(&part));
-        assert!(decompress(FileCompressionType::GZIP, gz[..gz.len() / 2].to_vec(), true).is_err());
+        let (capped, complete) =
+            decompress(FileCompressionType::GZIP, gz.clone(), true, 1000).expect("capped");
+        assert!(!complete && capped.len() >= 1000 && text.starts_with(&capped));
+        assert!(
+            decompress(
+                FileCompressionType::GZIP,
+                gz[..gz.len() / 2].to_vec(),
+                true,
+                usize::MAX
+            )
+            .is_err()
+        );
     }
 }

@@ -1854,6 +1854,24 @@ fn compressed_csv_and_text_timestamps_are_read_as_the_catalog_says() {
         zoned.stderr
     );
 
+    // A first record longer than the 8 MB sample: cxsql reads on until it has one.
+    let long = "x\n".repeat(5 << 20);
+    std::fs::write(
+        d.join("exports/long.csv"),
+        format!("id,text,n\n1,\"{long}\",7\n2,short,8\n"),
+    )
+    .expect("long");
+    let out = run(
+        "[tables.t]\nlocation = \"exports/long.csv\"\n",
+        "SELECT id, length(text) AS len, arrow_typeof(n) AS t FROM t ORDER BY id",
+    );
+    assert_eq!(
+        out.stdout,
+        format!("id,len,t\n1,{},Int64\n2,5,Int64\n", 10 << 20),
+        "{}",
+        out.stderr
+    );
+
     // A data folder: `t.csv.gz` is table t.
     let data = d.join("data");
     std::fs::create_dir_all(&data).expect("data");
