@@ -45,7 +45,7 @@ impl FileFormat {
         };
         let format = match stem.rsplit_once('.')?.1 {
             "parquet" if !compression.is_compressed() => FileFormat::Parquet,
-            "csv" | "tsv" => FileFormat::Csv,
+            "csv" => FileFormat::Csv,
             "json" | "ndjson" | "jsonl" => FileFormat::Json,
             _ => return None,
         };
