@@ -16,7 +16,7 @@ use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature, Volat
 use datafusion::physical_expr::expressions::Literal;
 
 use crate::DOC_SECTION;
-use crate::kpi::{Kpi, for_each_valid, kpi_udaf_methods, set_bits, valid_rows};
+use crate::kpi::{Kpi, for_each_valid, kpi_udaf_methods, set_bits, valid_rows, validity_words};
 
 const SIGNATURES: &str = "backlog_at(created_at TIMESTAMP, resolved_at TIMESTAMP, at TIMESTAMP), \
                           backlog_at(created_at TIMESTAMP, resolved_at TIMESTAMP, at TIMESTAMP, sla INTERVAL)";
@@ -322,53 +322,14 @@ impl Kpi<1> for BacklogKpi {
             // One pass, 64 rows at a time: each word of "open at `at`" bits is built from the raw values
             // (NULL slots masked out with the validity words) and its set bits visited; no intermediate arrays.
             let valid = valid_rows(&[args[0].as_ref()], filter);
-            let valid_words = valid.as_ref().map(|v| v.inner().bit_chunks());
-            let resolved_words = resolved_nulls.map(|n| n.inner().bit_chunks());
-            let full_words = created.len() / 64;
-            let tail = created.len() % 64;
-            let mut valid_iter = valid_words.as_ref().map(|w| w.iter());
-            let mut resolved_iter = resolved_words.as_ref().map(|w| w.iter());
+            let words = validity_words(valid.as_ref()).zip(validity_words(resolved_nulls));
             let mut emit = |row: usize| f(row, [1]);
-            for k in 0..=full_words {
-                let base = k * 64;
-                let (len, last) = if k < full_words {
-                    (64, false)
-                } else {
-                    (tail, true)
-                };
-                if len == 0 {
-                    break;
-                }
-                let (valid_bits, resolved_valid) = if last {
-                    (
-                        valid_words
-                            .as_ref()
-                            .map_or(u64::MAX, |w| w.remainder_bits()),
-                        resolved_words
-                            .as_ref()
-                            .map_or(u64::MAX, |w| w.remainder_bits()),
-                    )
-                } else {
-                    (
-                        valid_iter
-                            .as_mut()
-                            .and_then(Iterator::next)
-                            .unwrap_or(u64::MAX),
-                        resolved_iter
-                            .as_mut()
-                            .and_then(Iterator::next)
-                            .unwrap_or(u64::MAX),
-                    )
-                };
-                let created_by = bits_where(&created[base..base + len], |v| v <= created_max);
-                let not_resolved = bits_where(&resolved[base..base + len], |v| v > resolved_min);
-                // A NULL resolution is still open; bits past `len` are clear in `created_by`.
+            for (base, (valid_bits, resolved_valid)) in (0..created.len()).step_by(64).zip(words) {
+                let end = (base + 64).min(created.len());
+                let created_by = bits_where(&created[base..end], |v| v <= created_max);
+                let not_resolved = bits_where(&resolved[base..end], |v| v > resolved_min);
+                // A NULL resolution is still open; bits past `end` are clear in `created_by`.
                 let open = created_by & (not_resolved | !resolved_valid) & valid_bits;
-                let open = if len == 64 {
-                    open
-                } else {
-                    open & ((1u64 << len) - 1)
-                };
                 set_bits(open, base, &mut emit);
             }
             return Ok(());

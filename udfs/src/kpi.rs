@@ -108,15 +108,26 @@ pub(crate) fn for_each_valid(len: usize, valid: Option<&NullBuffer>, f: impl FnM
         Some(nulls) => {
             // 64 rows at a time: a run of valid rows (the usual case) is a plain loop, not a bit search per row.
             let mut f = f;
-            let chunks = nulls.inner().bit_chunks();
-            let mut base = 0;
-            for chunk in chunks.iter() {
-                set_bits(chunk, base, &mut f);
-                base += 64;
+            for (base, word) in (0..len).step_by(64).zip(validity_words(Some(nulls))) {
+                set_bits(word, base, &mut f);
             }
-            set_bits(chunks.remainder_bits(), base, &mut f);
         }
     }
+}
+
+/// The validity of rows 64 at a time (bit `i` of word `k` is row `64k + i`), the last word padded with zeros;
+/// all ones without a buffer. Endless: zip it with the rows' words.
+pub(crate) fn validity_words(nulls: Option<&NullBuffer>) -> impl Iterator<Item = u64> + '_ {
+    nulls
+        .map(|n| {
+            let chunks = n.inner().bit_chunks();
+            chunks
+                .iter()
+                .chain(std::iter::once(chunks.remainder_bits()))
+        })
+        .into_iter()
+        .flatten()
+        .chain(std::iter::repeat(u64::MAX))
 }
 
 /// Calls `f(base + i)` for each bit `i` set in `bits`, lowest first; a full word is a plain loop.
