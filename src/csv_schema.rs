@@ -39,7 +39,8 @@ pub struct CsvDialect {
     pub header: bool,
     pub delimiter: u8,
     pub quote: u8,
-    pub null_regex: Option<String>,
+    /// What reads as NULL (default: empty fields).
+    pub null_regex: Option<regex::Regex>,
     pub compression: FileCompressionType,
     /// The extension the table's files end with (`.csv`, `.csv.gz`).
     pub extension: String,
@@ -151,10 +152,8 @@ pub async fn infer(
         .with_header(dialect.header)
         .with_delimiter(dialect.delimiter)
         .with_quote(dialect.quote);
-    if let Some(pattern) = &dialect.null_regex {
-        let regex = regex::Regex::new(pattern)
-            .map_err(|e| DataFusionError::Plan(format!("null_regex {pattern:?}: {e}")))?;
-        format = format.with_null_regex(regex);
+    if let Some(regex) = &dialect.null_regex {
+        format = format.with_null_regex(regex.clone());
     }
     let (schema, _) = format
         .infer_schema(Cursor::new(&text), Some(SAMPLE_RECORDS))

@@ -343,20 +343,23 @@ impl Engine {
             FileFormat::Csv => {
                 // Real exports: a header row, quoted values with commas and newlines, empty fields as NULL.
                 // The schema is inferred by cxsql when the table is first used (see `csv_schema`).
+                let null_regex = match &read.null_regex {
+                    Some(pattern) => Some(
+                        regex::Regex::new(pattern)
+                            .map_err(|e| Error::Usage(format!("null_regex {pattern:?}: {e}")))?,
+                    ),
+                    None => None,
+                };
                 let dialect = CsvDialect {
                     header: read.header.unwrap_or(true),
                     delimiter: read.delimiter.unwrap_or(b','),
                     quote: read.quote.unwrap_or(b'"'),
-                    null_regex: read.null_regex.clone(),
+                    null_regex,
                     compression,
                     extension: extension.clone(),
                     timestamp_format: read.timestamp_format.clone(),
                     date_format: read.date_format.clone(),
                 };
-                if let Some(pattern) = &read.null_regex {
-                    regex::Regex::new(pattern)
-                        .map_err(|e| Error::Usage(format!("null_regex {pattern:?}: {e}")))?;
-                }
                 let options = CsvReadOptions::new()
                     .has_header(dialect.header)
                     .newlines_in_values(read.quoted_newlines.unwrap_or(true))
