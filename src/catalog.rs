@@ -25,99 +25,111 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use datafusion::execution::SessionStateBuilder;
 use serde::Deserialize;
 
-use crate::engine::{Engine, FileFormat, ReadOptions};
 use crate::error::{Error, Result};
+use crate::params::sql_type;
+use crate::source::{FileFormat, ReadOptions, S3Options, TableSource, compression_named};
 
-/// The catalog file.
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+/// What a catalog file describes: tables, views and calendars. Loading reads and checks the file; it changes
+/// no session (the session applies it, see `session::compose`).
+#[derive(Debug, Default)]
 pub struct Catalog {
-    #[serde(default)]
-    pub tables: BTreeMap<String, TableSpec>,
-    /// Views, created in order (a view may use the ones before it).
-    #[serde(default)]
-    pub views: Vec<ViewSpec>,
-    /// Business calendars for `business_seconds` and `sla_breached`.
-    #[serde(default)]
-    pub calendars: BTreeMap<String, CalendarSpec>,
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The tables, locations resolved against the catalog's folder, in name order.
+    pub tables: Vec<TableSource>,
+    /// The views, in file order (a view may use the ones before it).
+    pub views: Vec<View>,
+    /// Business calendars for `business_seconds` and `sla_breached`, in name order.
+    pub calendars: Vec<(String, cxsql_udfs::Calendar)>,
 }
 
-/// One business calendar.
-#[derive(Debug, Deserialize)]
+/// A named query over the tables.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CalendarSpec {
-    /// IANA name (`Europe/Paris`) or offset (`+05:30`); default UTC.
-    pub time_zone: Option<String>,
-    /// Weekly opening hours, e.g. `["Mon-Fri 09:00-17:00", "Sat 10:00-12:00"]`; default Mon–Fri 09:00–17:00.
-    pub hours: Option<Vec<String>>,
-    /// Dates without business hours (`YYYY-MM-DD`).
-    #[serde(default)]
-    pub holidays: Vec<String>,
-}
-
-/// One table.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TableSpec {
-    pub location: String,
-    pub format: Option<String>,
-    #[serde(default)]
-    pub partitions: Option<Vec<String>>,
-    #[serde(default)]
-    pub options: CsvSpec,
-    /// For `s3://` locations: endpoint, region, credentials, allow_http, anonymous.
-    #[serde(default)]
-    pub s3: crate::engine::S3Options,
-}
-
-/// CSV reading options.
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct CsvSpec {
-    pub delimiter: Option<String>,
-    pub quote: Option<String>,
-    pub header: Option<bool>,
-    pub quoted_newlines: Option<bool>,
-    pub null_regex: Option<String>,
-    /// gzip, bzip2, xz, zstd or none; default: from the files' extension.
-    pub compression: Option<String>,
-    /// chrono format of text timestamps (`%d/%m/%Y %H:%M`): matching columns become timestamps.
-    pub timestamp_format: Option<String>,
-    /// chrono format of text dates (`%d/%m/%Y`): matching columns become dates.
-    pub date_format: Option<String>,
-}
-
-/// One view.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ViewSpec {
+pub struct View {
     pub name: String,
     pub sql: String,
     pub description: Option<String>,
 }
 
-impl Catalog {
-    /// Reads a catalog file.
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        toml::from_str(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
-    }
+/// The file as written.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    #[serde(default)]
+    tables: BTreeMap<String, TableEntry>,
+    #[serde(default)]
+    views: Vec<View>,
+    #[serde(default)]
+    calendars: BTreeMap<String, CalendarEntry>,
+}
 
-    /// Registers the tables, then creates the views. Locations are relative to `base`.
-    pub async fn apply(&self, engine: &mut Engine, file: &Path) -> Result<()> {
-        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let fail = |message: String| Error::Usage(format!("{}: {message}", file.display()));
-        // Calendars first: views may call business_seconds.
-        for (name, spec) in &self.calendars {
-            let hours: Vec<&str> = match &spec.hours {
+/// One business calendar.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalendarEntry {
+    /// IANA name (`Europe/Paris`) or offset (`+05:30`); default UTC.
+    time_zone: Option<String>,
+    /// Weekly opening hours, e.g. `["Mon-Fri 09:00-17:00", "Sat 10:00-12:00"]`; default Mon–Fri 09:00–17:00.
+    hours: Option<Vec<String>>,
+    /// Dates without business hours (`YYYY-MM-DD`).
+    #[serde(default)]
+    holidays: Vec<String>,
+}
+
+/// One table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TableEntry {
+    location: String,
+    format: Option<String>,
+    #[serde(default)]
+    partitions: Option<Vec<String>>,
+    #[serde(default)]
+    options: CsvEntry,
+    /// For `s3://` locations: endpoint, region, credentials, allow_http, anonymous.
+    #[serde(default)]
+    s3: S3Options,
+}
+
+/// CSV reading options.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CsvEntry {
+    delimiter: Option<String>,
+    quote: Option<String>,
+    header: Option<bool>,
+    quoted_newlines: Option<bool>,
+    null_regex: Option<String>,
+    /// gzip, bzip2, xz, zstd or none; default: from the files' extension.
+    compression: Option<String>,
+    /// chrono format of text timestamps (`%d/%m/%Y %H:%M`): matching columns become timestamps.
+    timestamp_format: Option<String>,
+    /// chrono format of text dates (`%d/%m/%Y`): matching columns become dates.
+    date_format: Option<String>,
+}
+
+impl Catalog {
+    /// Reads and checks a catalog file: formats, options, partition types and calendars. Locations are taken
+    /// relative to the file's folder.
+    pub async fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let file: CatalogFile =
+            toml::from_str(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let fail = |message: String| Error::Usage(format!("{}: {message}", path.display()));
+        let mut calendars = Vec::new();
+        for (name, entry) in &file.calendars {
+            let hours: Vec<&str> = match &entry.hours {
                 Some(hours) => hours.iter().map(String::as_str).collect(),
                 None => vec!["Mon-Fri 09:00-17:00"],
             };
-            let holidays: Vec<&str> = spec.holidays.iter().map(String::as_str).collect();
+            let holidays: Vec<&str> = entry.holidays.iter().map(String::as_str).collect();
             let calendar = cxsql_udfs::Calendar::new(
-                spec.time_zone.as_deref().unwrap_or("UTC"),
+                entry.time_zone.as_deref().unwrap_or("UTC"),
                 &hours,
                 &holidays,
             )
@@ -127,34 +139,25 @@ impl Catalog {
                     cxsql_udfs::calendar::message(&e)
                 ))
             })?;
-            cxsql_udfs::register_calendar(&engine.ctx, name, calendar).map_err(|e| {
-                fail(format!(
-                    "calendar {name}: {}",
-                    cxsql_udfs::calendar::message(&e)
-                ))
-            })?;
+            calendars.push((name.clone(), calendar));
         }
-        for (name, table) in &self.tables {
-            let read = read_options(engine, table)
+        let mut tables = Vec::new();
+        for (name, entry) in &file.tables {
+            let read = read_options(entry)
                 .await
                 .map_err(|m| fail(format!("table {name}: {m}")))?;
-            let location = resolve(&base, &table.location);
-            engine.register_with(name, &location, &read).await?;
+            tables.push(TableSource {
+                name: name.clone(),
+                location: resolve(&base, &entry.location),
+                read,
+            });
         }
-        for view in &self.views {
-            let sql = format!(
-                "CREATE OR REPLACE VIEW \"{}\" AS {}",
-                view.name.replace('"', "\"\""),
-                view.sql
-            );
-            let df = engine.ctx.sql(&sql).await.map_err(|e| Error::Query {
-                context: format!("{}: view {}: ", file.display(), view.name),
-                source: e,
-                hint: String::new(),
-            })?;
-            df.collect().await?;
-        }
-        Ok(())
+        Ok(Catalog {
+            path: path.to_path_buf(),
+            tables,
+            views: file.views,
+            calendars,
+        })
     }
 }
 
@@ -192,10 +195,7 @@ fn one_byte(what: &str, value: &Option<String>) -> std::result::Result<Option<u8
     }
 }
 
-async fn read_options(
-    engine: &Engine,
-    table: &TableSpec,
-) -> std::result::Result<ReadOptions, String> {
+async fn read_options(table: &TableEntry) -> std::result::Result<ReadOptions, String> {
     let format = match table.format.as_deref() {
         None => None,
         Some("parquet") => Some(FileFormat::Parquet),
@@ -210,13 +210,15 @@ async fn read_options(
     let partitions = match &table.partitions {
         None => None,
         Some(list) => {
+            // Partition types are SQL type names, read as DataFusion's SQL planner reads them.
+            let state = SessionStateBuilder::new().build();
             let mut columns = Vec::new();
             for spec in list {
-                let (name, sql_type) = spec
+                let (name, type_name) = spec
                     .trim()
                     .split_once(char::is_whitespace)
                     .ok_or_else(|| format!("partition {spec:?}: expected \"NAME TYPE\""))?;
-                let data_type = crate::saved::sql_type(engine, sql_type.trim()).await?;
+                let data_type = sql_type(&state, type_name.trim()).await?;
                 columns.push((name.to_string(), data_type));
             }
             Some(columns)
@@ -225,7 +227,7 @@ async fn read_options(
     let o = &table.options;
     let compression = match o.compression.as_deref() {
         None => None,
-        Some(name) => Some(crate::engine::compression_named(name).ok_or_else(|| {
+        Some(name) => Some(compression_named(name).ok_or_else(|| {
             format!("unknown compression {name:?}; expected gzip, bzip2, xz, zstd or none")
         })?),
     };

@@ -1,8 +1,20 @@
-//! The command line, as clap derive structs. Parsing only: `lib.rs` runs what was asked.
+//! The command line: clap derive structs, converted once into the library's plain specs (`SessionSpec`,
+//! `Params`, `ReportOptions`, `GenOptions`), as ripgrep turns its flags into `HiArgs`. The only module besides
+//! `main.rs` that names clap types or flags.
 
+use std::io::Read;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+use cxsql::commands::{self, Listing};
+use cxsql::r#gen::GenOptions;
+use cxsql::report::{self, Progress, Queries, ReportOptions};
+use cxsql::writer::Destination;
+use cxsql::{
+    Error, Input, OutputFormat, ParamValue, Params, Result, SavedQuery, Session, SessionSpec,
+    TableSource,
+};
 
 /// SQL analytics for customer-service data: DataFusion plus the support KPIs (nps, csat, fcr_rate,
 /// servqual_gap, backlog_at) over Parquet, CSV and JSON files.
@@ -10,16 +22,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "cxsql", version, about, long_about = None)]
 pub struct Cli {
     #[command(flatten)]
-    pub tables: TableArgs,
+    pub global: GlobalArgs,
 
     /// Without a command, cxsql starts the interactive shell.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
-/// Where tables come from.
+/// Where tables come from, and how queries run.
 #[derive(Debug, Args)]
-pub struct TableArgs {
+pub struct GlobalArgs {
     /// Folder whose NAME.parquet, NAME.csv, NAME.json (newline-delimited) files and NAME/ folders of such files
     /// become tables NAME. A missing default ./data is not an error.
     #[arg(long, global = true, value_name = "DIR")]
@@ -86,8 +98,8 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 #[derive(Debug, Args, Clone)]
 pub struct OutputArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_parser = formats(&OutputFormat::ALL), default_value = "table")]
+    pub format: OutputFormat,
 
     /// Write to this file instead of standard output (required for parquet).
     #[arg(long, short, value_name = "FILE")]
@@ -98,19 +110,24 @@ pub struct OutputArgs {
     pub force: bool,
 }
 
-/// Result formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// An aligned text table.
-    Table,
-    /// CSV with a header row.
-    Csv,
-    /// One JSON array of objects.
-    Json,
-    /// One JSON object per line.
-    Ndjson,
-    /// Apache Parquet (needs --output).
-    Parquet,
+/// The formats a report's result files can have.
+const REPORT_FORMATS: [OutputFormat; 4] = [
+    OutputFormat::Parquet,
+    OutputFormat::Csv,
+    OutputFormat::Json,
+    OutputFormat::Ndjson,
+];
+
+/// The formats `gen` writes (those read back as tables).
+const GEN_FORMATS: [OutputFormat; 2] = [OutputFormat::Parquet, OutputFormat::Csv];
+
+/// A `--format` value among `allowed`, by the writer's own names (as the shell's `\format` parses them).
+fn formats(allowed: &[OutputFormat]) -> impl TypedValueParser<Value = OutputFormat> {
+    let values: Vec<PossibleValue> = allowed
+        .iter()
+        .map(|f| PossibleValue::new(f.name()).help(f.description()))
+        .collect();
+    PossibleValuesParser::new(values).try_map(|name: String| name.parse::<OutputFormat>())
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,15 +162,22 @@ pub enum Command {
     Functions {
         /// A function name.
         name: Option<String>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
 
-    /// List the registered tables.
-    Tables,
+    /// List the tables: name, kind (file format, view or table) and location.
+    Tables {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 
-    /// Show a table's columns and types.
+    /// Show a table's columns: name, type and nullability.
     Schema {
         /// The table name.
         table: String,
+        #[command(flatten)]
+        output: OutputArgs,
     },
 
     /// Run a set of saved queries into one folder: a result file per query, manifest.json and index.html
@@ -182,8 +206,8 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Format of the result files.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Parquet)]
-    pub format: ReportFormat,
+    #[arg(long, value_parser = formats(&REPORT_FORMATS), default_value = "parquet")]
+    pub format: OutputFormat,
     /// A parameter for every query that declares it, NAME=VALUE (repeatable).
     #[arg(long = "param", short, value_name = "NAME=VALUE")]
     pub params: Vec<String>,
@@ -214,8 +238,8 @@ pub struct GenArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// File format.
-    #[arg(long, value_enum, default_value_t = GenFormat::Parquet)]
-    pub format: GenFormat,
+    #[arg(long, value_parser = formats(&GEN_FORMATS), default_value = "parquet")]
+    pub format: OutputFormat,
     /// Replace existing files.
     #[arg(long)]
     pub force: bool,
@@ -225,24 +249,298 @@ pub struct GenArgs {
     pub partitioned: bool,
 }
 
-/// Formats of a report's result files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    Parquet,
-    Csv,
-    Json,
+impl GlobalArgs {
+    /// The session these arguments describe: `--data` (default `./data` when present), each `--table`, then
+    /// `--catalog` (default `./cxsql.toml` when present).
+    pub fn session_spec(&self) -> Result<SessionSpec> {
+        let tables = self
+            .tables
+            .iter()
+            .map(|spec| match spec.split_once('=') {
+                Some((name, path)) if !name.trim().is_empty() => {
+                    Ok(TableSource::new(name.trim(), path.trim()))
+                }
+                _ => Err(Error::Usage(format!(
+                    "--table {spec}: expected NAME=PATH (a file, a folder or a glob)"
+                ))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SessionSpec {
+            data: Some(match &self.data {
+                Some(dir) => Input::Given(dir.clone()),
+                None => Input::IfPresent(PathBuf::from("data")),
+            }),
+            tables,
+            catalog: Some(match &self.catalog {
+                Some(file) => Input::Given(file.clone()),
+                None => Input::IfPresent(PathBuf::from("cxsql.toml")),
+            }),
+            memory_limit: self.memory_limit,
+            threads: self.threads.map(usize::from),
+            temp_dir: self.temp_dir.clone(),
+        })
+    }
+
+    async fn open(&self) -> Result<Session> {
+        Session::open(&self.session_spec()?).await
+    }
 }
 
-/// Formats `cxsql gen` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GenFormat {
-    Parquet,
-    Csv,
+impl OutputArgs {
+    /// Where results go, checked before anything runs.
+    fn destination(&self) -> Result<Destination> {
+        match &self.output {
+            Some(path) => Destination::file(path, self.format, self.force),
+            None if !self.format.is_text() => Err(Error::Usage(format!(
+                "--format {} needs --output FILE (it is not written to a terminal)",
+                self.format
+            ))),
+            None => Destination::stdout(self.format),
+        }
+    }
+}
+
+/// `--param NAME=VALUE` arguments as text values; a name given twice is an error.
+fn params(args: &[String]) -> Result<Params> {
+    let mut params = Params::new();
+    for arg in args {
+        let Some((name, value)) = arg.split_once('=') else {
+            return Err(Error::Usage(format!("--param {arg}: expected NAME=VALUE")));
+        };
+        let name = name.trim().to_string();
+        if params.contains_key(&name) {
+            return Err(Error::Usage(format!("--param {name} is given twice")));
+        }
+        params.insert(name, ParamValue::Text(value.to_string()));
+    }
+    Ok(params)
+}
+
+/// The message for an error, in the command line's words where a flag is the way out.
+pub fn message(e: &Error) -> String {
+    match e {
+        Error::Exists { .. } => format!("{e}; use --force to replace it"),
+        other => other.to_string(),
+    }
+}
+
+/// Runs one command (the shell when none is given).
+pub async fn run(cli: Cli) -> Result<()> {
+    let global = &cli.global;
+    match cli.command.unwrap_or(Command::Shell) {
+        Command::Shell => cxsql::shell::run(&global.open().await?).await,
+        Command::Gen(args) => cxsql::r#gen::generate(&GenOptions {
+            out: args.out,
+            tickets: args.tickets,
+            seed: args.seed,
+            format: args.format,
+            replace: args.force,
+            partitioned: args.partitioned,
+        }),
+        Command::Functions { name, output } => {
+            let mut out = output.destination()?;
+            commands::functions(name.as_deref())?
+                .write_to(&mut out)
+                .await?;
+            out.finish()
+        }
+        Command::Tables { output } => {
+            let mut out = output.destination()?;
+            let session = global.open().await?;
+            commands::tables(&session).await?.write_to(&mut out).await?;
+            out.finish()
+        }
+        Command::Schema { table, output } => {
+            let mut out = output.destination()?;
+            let session = global.open().await?;
+            let listing: Listing = commands::schema(&session, &table).await?;
+            listing.write_to(&mut out).await?;
+            out.finish()
+        }
+        Command::Report(args) => {
+            let options = ReportOptions {
+                queries: match args.report {
+                    Some(file) => Queries::Manifest(file),
+                    None => Queries::Folder(args.queries),
+                },
+                out: args.out,
+                format: args.format,
+                params: params(&args.params)?,
+                title: args.title,
+                replace: args.force,
+                progress: match (args.progress, args.quiet) {
+                    (_, true) => Progress::Quiet,
+                    (true, false) => Progress::Always,
+                    (false, false) => Progress::Auto,
+                },
+            };
+            let session = global.open().await?;
+            if report::run(&session, &options).await? {
+                Ok(())
+            } else {
+                Err(Error::QueriesFailed(format!(
+                    "some queries of the report failed; see {}/manifest.json",
+                    options.out.display()
+                )))
+            }
+        }
+        Command::Query { sql, file, output } => {
+            let sql = match (sql, file) {
+                (Some(sql), _) => sql,
+                (None, Some(path)) => {
+                    std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?
+                }
+                (None, None) => read_stdin()?,
+            };
+            let mut out = output.destination()?;
+            let session = global.open().await?;
+            session.execute(&sql, &Params::new(), &mut out).await?;
+            out.finish()
+        }
+        Command::Run {
+            file,
+            params: given,
+            output,
+        } => {
+            let query = SavedQuery::load(&file)?;
+            let given = params(&given)?;
+            let mut out = output.destination()?;
+            let session = global.open().await?;
+            session.run_saved(&query, &given, &mut out).await?;
+            out.finish()
+        }
+    }
+}
+
+fn read_stdin() -> Result<String> {
+    let mut sql = String::new();
+    std::io::stdin()
+        .read_to_string(&mut sql)
+        .map_err(|e| Error::io("<stdin>", e))?;
+    if sql.trim().is_empty() {
+        return Err(Error::Usage(
+            "no SQL given: pass it as an argument, with --file, or on standard input".into(),
+        ));
+    }
+    Ok(sql)
+}
+
+/// `cxsql --help` and each subcommand's help at a fixed width: the README's command-line reference.
+#[cfg(test)]
+fn reference() -> String {
+    use clap::CommandFactory;
+
+    let mut command = Cli::command().term_width(110);
+    let mut out = format!(
+        "```text\n$ cxsql --help\n{}```\n",
+        command.render_long_help()
+    );
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .filter(|n| n != "help")
+        .collect();
+    for name in names {
+        if let Some(sub) = command.find_subcommand_mut(&name) {
+            let help = sub.clone().term_width(110).render_long_help();
+            out.push_str(&format!("\n```text\n$ cxsql {name} --help\n{help}```\n"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+
+    /// Replaces the text between `<!-- {key}:start -->` and `<!-- {key}:end -->` of the README, or checks it.
+    fn check_section(key: &str, expected: &str) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+        let readme = std::fs::read_to_string(&path).expect("README.md");
+        let (start, end) = (
+            format!("<!-- {key}:start -->\n"),
+            format!("<!-- {key}:end -->"),
+        );
+        let (Some(a), Some(b)) = (readme.find(&start), readme.find(&end)) else {
+            panic!("README.md lacks the {start:?} ... {end:?} markers");
+        };
+        if &readme[a + start.len()..b] == expected {
+            return;
+        }
+        if std::env::var_os("UPDATE_README").is_some() {
+            let updated = format!("{}{expected}{}", &readme[..a + start.len()], &readme[b..]);
+            std::fs::write(&path, updated).expect("README.md writable");
+        } else {
+            panic!(
+                "README.md's {key} section drifted; run UPDATE_README=1 cargo test -p cxsql --bin cxsql readme -- --test-threads=1"
+            );
+        }
+    }
+
+    #[test]
+    fn readme_saved_queries_are_up_to_date() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+        let table = cxsql::saved::markdown_table(&dir).expect("queries/ readable");
+        check_section("queries", &table);
+    }
+
+    #[test]
+    fn readme_cli_reference_is_up_to_date() {
+        check_section("cli", &reference());
+    }
+
+    #[test]
+    fn flags_become_plain_specs() {
+        let cli = Cli::parse_from([
+            "cxsql",
+            "--table",
+            "t = x/*.csv",
+            "--threads",
+            "3",
+            "run",
+            "q.sql",
+            "--param",
+            "a=1=2",
+        ]);
+        let spec = cli.global.session_spec().expect("spec");
+        assert_eq!(spec.tables[0].name, "t");
+        assert_eq!(spec.tables[0].location, "x/*.csv");
+        assert_eq!(spec.threads, Some(3));
+        assert_eq!(spec.data, Some(Input::IfPresent("data".into())));
+        let Some(Command::Run { params: given, .. }) = cli.command else {
+            panic!("run");
+        };
+        let given = params(&given).expect("params");
+        assert_eq!(given["a"], ParamValue::Text("1=2".into()));
+        assert!(params(&["a=1".into(), "a=2".into()]).is_err());
+        assert!(params(&["a".into()]).is_err());
+        let bad = Cli::parse_from(["cxsql", "--table", "=x.csv", "tables"]);
+        let err = bad.global.session_spec().expect_err("no name");
+        assert!(err.to_string().contains("expected NAME=PATH"), "{err}");
+    }
+
+    #[test]
+    fn format_flags_take_the_writer_names_and_only_the_allowed_ones() {
+        let cli = Cli::parse_from(["cxsql", "query", "SELECT 1", "--format", "ndjson"]);
+        let Some(Command::Query { output, .. }) = cli.command else {
+            panic!("query");
+        };
+        assert_eq!(output.format, OutputFormat::Ndjson);
+        assert!(
+            Cli::try_parse_from(["cxsql", "report", "--out", "r", "--format", "table"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["cxsql", "gen", "--out", "g", "--format", "json"]).is_err());
+        let exists = Error::Exists {
+            path: "out.csv".into(),
+            what: "file",
+        };
+        assert_eq!(
+            message(&exists),
+            "out.csv: the file exists; use --force to replace it"
+        );
+    }
 
     #[test]
     fn sizes_read_like_people_write_them() {

@@ -1,5 +1,6 @@
-//! The one error type of the `cxsql` library and binary, carrying the context a user needs: which file,
-//! which statement, which parameter.
+//! The one error type of the `cxsql` library, carrying the context a user needs: which file, which statement,
+//! which parameter. Messages speak of tables, files and parameters; a front end may add its own words (the
+//! command line names its flags) through the structured variants.
 
 use std::path::PathBuf;
 
@@ -8,7 +9,7 @@ use datafusion::error::DataFusionError;
 /// Everything that can go wrong in cxsql.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The command line or its inputs are wrong (exit code 2).
+    /// The request or its inputs are wrong (exit code 2).
     #[error("{0}")]
     Usage(String),
 
@@ -19,6 +20,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// An output file or folder exists and replacing it was not allowed (exit code 2).
+    #[error("{}: the {what} exists", path.display())]
+    Exists { path: PathBuf, what: &'static str },
 
     /// A saved query's header or parameters are wrong (exit code 2).
     #[error("{file}: {message}")]
@@ -36,15 +41,51 @@ pub enum Error {
         source: DataFusionError,
         hint: String,
     },
+
+    /// A failure of cxsql itself, not of the input: a worker thread that panicked, a result that could not
+    /// be serialised (exit code 1).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
-    /// The process exit code: 2 for usage errors (a missing input file among them), 1 when a query fails.
+    /// The process exit code: 2 for usage errors (a missing input file among them), 1 when a query fails or
+    /// cxsql itself does, 0 for a closed output pipe (the reader had enough, as with `| head`).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) | Error::SavedQuery { .. } => 2,
+            _ if self.is_broken_pipe() => 0,
+            Error::Usage(_) | Error::SavedQuery { .. } | Error::Exists { .. } => 2,
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 2,
-            Error::Io { .. } | Error::Query { .. } | Error::QueriesFailed(_) => 1,
+            Error::Io { .. }
+            | Error::Query { .. }
+            | Error::QueriesFailed(_)
+            | Error::Internal(_) => 1,
+        }
+    }
+
+    /// Whether the output was closed by its reader (`cxsql query ... | head -1`): not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Io { source, .. } => source.kind() == std::io::ErrorKind::BrokenPipe,
+            _ => false,
+        }
+    }
+
+    /// The error with `prefix` before its message (`queries/x.sql: `, `statement 2: `).
+    pub fn within(self, prefix: &str) -> Self {
+        match self {
+            Error::Query {
+                context,
+                source,
+                hint,
+            } => Error::Query {
+                context: format!("{prefix}{context}"),
+                source,
+                hint,
+            },
+            Error::Usage(message) => Error::Usage(format!("{prefix}{message}")),
+            Error::Internal(message) => Error::Internal(format!("{prefix}{message}")),
+            other => other,
         }
     }
 

@@ -1,4 +1,4 @@
-//! `cxsql gen`: deterministic synthetic support data in the canonical schema (see `data/README.md`).
+//! The generator: deterministic synthetic support data in the canonical schema (see `data/README.md`).
 //!
 //! Four years of tickets (2021–2024) with a realistic shape: a channel mix, per-channel response times and
 //! first-contact resolution, priority-dependent resolution times, tickets still open near the end, surveys
@@ -6,7 +6,7 @@
 //! gap per dimension. The same seed gives the same rows. Rows are generated in batches on this thread and
 //! written by one writer thread per table, so memory stays bounded whatever the number of tickets.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
 
@@ -14,21 +14,31 @@ use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
     TimestampMicrosecondBuilder,
 };
-use datafusion::arrow::csv::WriterBuilder as CsvWriterBuilder;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::basic::Compression;
-use datafusion::parquet::file::properties::WriterProperties;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp, LogNormal, Normal};
 
-use crate::cli::GenFormat;
 use crate::error::{Error, Result};
-use crate::format::FileOut;
+use crate::writer::{AtomicFile, OutputFormat};
 
-/// What to generate: the command line's arguments.
-pub use crate::cli::GenArgs as GenOptions;
+/// What to generate and where.
+#[derive(Debug, Clone)]
+pub struct GenOptions {
+    /// The folder to write tickets, surveys and servqual into (created if needed).
+    pub out: PathBuf,
+    /// Number of tickets.
+    pub tickets: u64,
+    /// Random seed: the same seed gives the same files.
+    pub seed: u64,
+    /// File format: parquet or csv (what cxsql reads back as tables).
+    pub format: OutputFormat,
+    /// Replace existing files.
+    pub replace: bool,
+    /// Tickets as a Hive-partitioned folder (tickets/year=Y/month=M/), surveys and servqual as folders of
+    /// one file per month, generated in parallel.
+    pub partitioned: bool,
+}
 
 const BATCH: usize = 65_536;
 const MICROS_PER_SECOND: i64 = 1_000_000;
@@ -404,10 +414,13 @@ social,low,8,96,calendar
 /// thread per core. Each month has its own random stream (from the seed and the month), so the rows are the
 /// same either way and whatever the number of threads.
 pub fn generate(options: &GenOptions) -> Result<()> {
-    let extension = match options.format {
-        GenFormat::Parquet => "parquet",
-        GenFormat::Csv => "csv",
-    };
+    if !matches!(options.format, OutputFormat::Parquet | OutputFormat::Csv) {
+        return Err(Error::Usage(format!(
+            "generated data is written as parquet or csv, not {}",
+            options.format
+        )));
+    }
+    let extension = options.format.extension();
     std::fs::create_dir_all(&options.out).map_err(|e| Error::io(&options.out, e))?;
     let targets: Vec<PathBuf> = Table::ALL
         .iter()
@@ -417,11 +430,11 @@ pub fn generate(options: &GenOptions) -> Result<()> {
         })
         .collect();
     if let Some(existing) = targets.iter().find(|p| p.exists()) {
-        if !options.force {
-            return Err(Error::Usage(format!(
-                "{}: exists; use --force to replace it",
-                existing.display()
-            )));
+        if !options.replace {
+            return Err(Error::Exists {
+                path: existing.clone(),
+                what: if existing.is_dir() { "folder" } else { "file" },
+            });
         }
         for target in targets.iter().filter(|p| p.is_dir()) {
             std::fs::remove_dir_all(target).map_err(|e| Error::io(target, e))?;
@@ -429,11 +442,11 @@ pub fn generate(options: &GenOptions) -> Result<()> {
     }
     // The SLA policy table the saved SLA queries join on: small and fixed, written beside the data.
     let policies = options.out.join("sla_policies.csv");
-    if policies.exists() && !options.force {
-        return Err(Error::Usage(format!(
-            "{}: exists; use --force to replace it",
-            policies.display()
-        )));
+    if policies.exists() && !options.replace {
+        return Err(Error::Exists {
+            path: policies,
+            what: "file",
+        });
     }
     std::fs::write(&policies, SLA_POLICIES).map_err(|e| Error::io(&policies, e))?;
     let plan = months(options.tickets);
@@ -449,19 +462,19 @@ pub fn generate(options: &GenOptions) -> Result<()> {
             senders.push(tx);
             let format = options.format;
             handles.push(scope.spawn(move || {
-                let (out, mut writer) = TableWriter::create(target, table.schema(), format)?;
+                let (out, mut writer) = AtomicFile::writer(target, format, table.schema())?;
                 for batch in rx {
                     writer.write(&batch)?;
                 }
-                writer.close(target)?;
-                Ok::<FileOut, Error>(out)
+                writer.finish()?;
+                Ok::<AtomicFile, Error>(out)
             }));
         }
         let generated = plan.iter().try_for_each(|m| {
             generate_month(m, options.seed, customers, &mut |table, batch| {
                 senders[table as usize]
                     .send(batch)
-                    .map_err(|_| Error::Usage("a writer stopped early".into()))
+                    .map_err(|_| Error::Internal("a writer stopped early".into()))
             })
         });
         drop(senders);
@@ -469,12 +482,12 @@ pub fn generate(options: &GenOptions) -> Result<()> {
         for handle in handles {
             match handle.join() {
                 Ok(result) => written.push(result),
-                Err(_) => written.push(Err(Error::Usage("a writer thread panicked".into()))),
+                Err(_) => written.push(Err(Error::Internal("a writer thread panicked".into()))),
             }
         }
         generated?;
-        for out in written.into_iter().collect::<Result<Vec<FileOut>>>()? {
-            out.finish()?;
+        for out in written.into_iter().collect::<Result<Vec<AtomicFile>>>()? {
+            out.commit()?;
         }
         Ok(())
     })
@@ -512,18 +525,14 @@ fn generate_partitioned(
                             if let Some(dir) = path.parent() {
                                 std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
                             }
-                            writers.push(TableWriter::create(
-                                path,
-                                table.schema(),
-                                options.format,
-                            )?);
+                            writers.push(AtomicFile::writer(path, options.format, table.schema())?);
                         }
                         generate_month(m, options.seed, customers, &mut |table, batch| {
                             writers[table as usize].1.write(&batch)
                         })?;
-                        for ((out, writer), path) in writers.into_iter().zip(&paths) {
-                            writer.close(path)?;
-                            out.finish()?;
+                        for (out, writer) in writers {
+                            writer.finish()?;
+                            out.commit()?;
                         }
                     }
                 })
@@ -532,70 +541,10 @@ fn generate_partitioned(
         for worker in workers {
             worker
                 .join()
-                .map_err(|_| Error::Usage("a generator thread panicked".into()))??;
+                .map_err(|_| Error::Internal("a generator thread panicked".into()))??;
         }
         Ok(())
     })
-}
-
-/// A file being written in the output format.
-enum TableWriter {
-    Parquet(ArrowWriter<std::io::BufWriter<std::fs::File>>),
-    Csv(
-        datafusion::arrow::csv::Writer<std::io::BufWriter<std::fs::File>>,
-        SchemaRef,
-        bool,
-    ),
-}
-
-impl TableWriter {
-    fn create(path: &Path, schema: SchemaRef, format: GenFormat) -> Result<(FileOut, Self)> {
-        let (out, file) = FileOut::create(path)?;
-        let file = std::io::BufWriter::with_capacity(1 << 20, file);
-        let writer = match format {
-            GenFormat::Parquet => {
-                // Row groups of 256k rows keep each open writer's buffer small, whatever the row count.
-                let props = WriterProperties::builder()
-                    .set_compression(Compression::SNAPPY)
-                    .set_max_row_group_row_count(Some(256 * 1024))
-                    .build();
-                TableWriter::Parquet(ArrowWriter::try_new(file, schema, Some(props))?)
-            }
-            GenFormat::Csv => TableWriter::Csv(
-                CsvWriterBuilder::new().with_header(true).build(file),
-                schema,
-                false,
-            ),
-        };
-        Ok((out, writer))
-    }
-
-    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        match self {
-            TableWriter::Parquet(w) => w.write(batch)?,
-            TableWriter::Csv(w, _, wrote) => {
-                w.write(batch)?;
-                *wrote = true;
-            }
-        }
-        Ok(())
-    }
-
-    fn close(self, path: &Path) -> Result<()> {
-        match self {
-            TableWriter::Parquet(w) => {
-                w.close()?;
-            }
-            TableWriter::Csv(mut w, schema, wrote) => {
-                if !wrote {
-                    w.write(&RecordBatch::new_empty(schema))?;
-                }
-                let mut file = w.into_inner();
-                std::io::Write::flush(&mut file).map_err(|e| Error::io(path, e))?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Generates one month's tickets (in creation order), their surveys and SERVQUAL responses.
@@ -608,9 +557,9 @@ fn generate_month(
     let mut rng =
         ChaCha8Rng::seed_from_u64(seed ^ (m.index + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let draws = Draws {
-        normal: Normal::new(0.0, 1.0).map_err(|e| Error::Usage(e.to_string()))?,
-        exp1: Exp::new(1.0).map_err(|e| Error::Usage(e.to_string()))?,
-        lognormal: LogNormal::new(0.0, 1.0).map_err(|e| Error::Usage(e.to_string()))?,
+        normal: Normal::new(0.0, 1.0).map_err(|e| Error::Internal(e.to_string()))?,
+        exp1: Exp::new(1.0).map_err(|e| Error::Internal(e.to_string()))?,
+        lognormal: LogNormal::new(0.0, 1.0).map_err(|e| Error::Internal(e.to_string()))?,
     };
     // Creation instants, sorted: weekdays are busier (a weekend draw is kept half of the time).
     let mut instants: Vec<i64> = (0..m.tickets)

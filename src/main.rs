@@ -1,5 +1,7 @@
-//! `cxsql`: parses the command line, runs it, maps the outcome to an exit code (0 ok, 1 a query failed,
-//! 2 a usage error).
+//! `cxsql`: parses the command line, runs it, maps the outcome to an exit code (0 ok, or the output pipe
+//! was closed by its reader; 1 a query failed, or an internal error; 2 a usage error).
+
+mod cli;
 
 use std::process::ExitCode;
 
@@ -29,18 +31,28 @@ fn runtime(threads: Option<u16>) -> std::io::Result<tokio::runtime::Runtime> {
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = cxsql::cli::Cli::parse();
-    let runtime = match runtime(cli.tables.threads) {
+    let cli = cli::Cli::parse();
+    let runtime = match runtime(cli.global.threads) {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("cxsql: cannot start the async runtime: {e}");
+            eprintln!("cxsql: internal error: cannot start the async runtime: {e}");
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(cxsql::run(cli)) {
+    // A panic is a bug in cxsql, not a usage error: say so, and exit 1 rather than the default 101.
+    std::panic::set_hook(Box::new(|info| eprintln!("cxsql: internal error: {info}")));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(cli::run(cli))
+    }));
+    let Ok(outcome) = outcome else {
+        return ExitCode::from(1);
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of the output had enough (`| head`): quietly done.
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("cxsql: {e}");
+            eprintln!("cxsql: {}", cli::message(&e));
             ExitCode::from(e.exit_code())
         }
     }

@@ -1,30 +1,72 @@
-//! `cxsql report`: runs a set of saved queries and writes, into one folder, a result file per query, a
+//! Reports: run a set of saved queries and writes, into one folder, a result file per query, a
 //! `manifest.json` and a self-contained `index.html` with a chart and a table per query.
 //!
 //! The folder appears whole or not at all: everything is written into a temporary folder beside it, which is
-//! renamed at the end. A failing query is recorded (manifest and page) and the others still run.
+//! renamed at the end. A failing query is recorded (manifest and page) and the others still run. Each result
+//! streams to its file through the writer; the page keeps the first rows for its chart and table.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::{BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::execution::SendableRecordBatchStream;
+use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::chart::{chart, escape};
-use crate::cli::{Format, ReportFormat};
-use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::exec;
-use crate::format::write_stream;
+use crate::params::{ParamValue, Params};
 use crate::saved::SavedQuery;
+use crate::session::Session;
+use crate::writer::{BatchWriter, OutputFormat, ResultSink};
 
 /// Rows shown in a query's table on the page (the result file has them all).
 const PAGE_ROWS: usize = 200;
+/// Rows kept for a query's chart (the result file has them all): a chart of more points is not readable.
+const CHART_ROWS: usize = 10_000;
+
+/// Which queries a report runs.
+#[derive(Debug, Clone)]
+pub enum Queries {
+    /// Every `.sql` file of a folder, in name order.
+    Folder(PathBuf),
+    /// A report manifest (TOML): title, shared params, and `[[query]]` entries.
+    Manifest(PathBuf),
+}
+
+/// How a report shows its progress on standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// A bar when standard error is a terminal, nothing otherwise.
+    Auto,
+    /// A bar on a terminal, one line per query otherwise.
+    Always,
+    /// Nothing.
+    Quiet,
+}
+
+/// What a report runs and where it writes.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub queries: Queries,
+    /// The folder to write; it appears only when complete.
+    pub out: PathBuf,
+    /// Format of the result files (any but `table`).
+    pub format: OutputFormat,
+    /// Parameters for every query that declares them; they override the manifest's.
+    pub params: Params,
+    /// The page title (default: the manifest's, else a generic one).
+    pub title: Option<String>,
+    /// Replace an existing `out` folder.
+    pub replace: bool,
+    pub progress: Progress,
+}
 
 /// A report manifest (`--report FILE.toml`).
 #[derive(Debug, Deserialize, Default)]
@@ -53,9 +95,6 @@ pub struct QuerySpec {
     pub params: BTreeMap<String, String>,
 }
 
-/// What `cxsql report` was asked: the command line's arguments.
-pub use crate::cli::ReportArgs as ReportOptions;
-
 /// One query's entry in `manifest.json`.
 #[derive(Debug, Serialize)]
 struct Entry {
@@ -81,15 +120,25 @@ struct Manifest {
 }
 
 /// Runs the report. Returns whether every query succeeded (the caller exits 1 otherwise).
-pub async fn run(engine: &Engine, options: &ReportOptions) -> Result<bool> {
-    let (spec, base) = load_spec(options)?;
-    if options.out.exists() && !options.force {
-        return Err(Error::Usage(format!(
-            "{}: the folder exists; use --force to replace it",
-            options.out.display()
-        )));
+pub async fn run(session: &Session, options: &ReportOptions) -> Result<bool> {
+    if options.format == OutputFormat::Table {
+        return Err(Error::Usage(
+            "a report's result files are parquet, csv, json or ndjson, not table".into(),
+        ));
     }
-    let shared = shared_params(&spec, &options.params)?;
+    let (spec, base) = load_spec(&options.queries)?;
+    if options.out.exists() && !options.replace {
+        return Err(Error::Exists {
+            path: options.out.clone(),
+            what: "folder",
+        });
+    }
+    let mut shared: Params = spec
+        .params
+        .iter()
+        .map(|(k, v)| (k.clone(), ParamValue::Text(v.clone())))
+        .collect();
+    shared.extend(options.params.clone());
     let loaded: Vec<(QuerySpec, Result<SavedQuery>)> = spec
         .queries
         .into_iter()
@@ -124,7 +173,7 @@ pub async fn run(engine: &Engine, options: &ReportOptions) -> Result<bool> {
     let total = loaded.len();
     let bar = progress_bar(options, total);
     // --progress on something that is not a terminal: one plain line per query instead of a bar.
-    let lines = options.progress && !options.quiet && bar.is_hidden();
+    let lines = options.progress == Progress::Always && bar.is_hidden();
     let started = Instant::now();
     let mut entries = Vec::new();
     let mut sections = Vec::new();
@@ -133,7 +182,7 @@ pub async fn run(engine: &Engine, options: &ReportOptions) -> Result<bool> {
         bar.set_message(label.clone());
         let t0 = Instant::now();
         let outcome = match saved {
-            Ok(q) => run_one(engine, &q, &spec_q, &shared, temp.path(), options.format).await,
+            Ok(q) => run_one(session, &q, &spec_q, &shared, temp.path(), options.format).await,
             Err(e) => Err((e, BTreeMap::new())),
         };
         let duration = t0.elapsed();
@@ -162,12 +211,12 @@ pub async fn run(engine: &Engine, options: &ReportOptions) -> Result<bool> {
         title: title.clone(),
         generated_at: now_utc(),
         period: period.clone(),
-        format: options.format.extension(),
+        format: options.format.name(),
         queries: entries,
     };
     let ok = manifest.queries.iter().all(|e| e.status == "ok");
     let json = serde_json::to_string_pretty(&manifest)
-        .map_err(|e| Error::Usage(format!("manifest: {e}")))?;
+        .map_err(|e| Error::Internal(format!("manifest.json: {e}")))?;
     write_file(&temp.path().join("manifest.json"), json.as_bytes())?;
     let html = page(&manifest, &sections, started.elapsed());
     write_file(&temp.path().join("index.html"), html.as_bytes())?;
@@ -176,9 +225,9 @@ pub async fn run(engine: &Engine, options: &ReportOptions) -> Result<bool> {
 }
 
 /// The queries: from a manifest, or every `.sql` file of a folder in name order.
-fn load_spec(options: &ReportOptions) -> Result<(ReportSpec, PathBuf)> {
-    match (&options.report, &options.queries) {
-        (Some(file), _) => {
+fn load_spec(queries: &Queries) -> Result<(ReportSpec, PathBuf)> {
+    match queries {
+        Queries::Manifest(file) => {
             let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
             let spec: ReportSpec = toml::from_str(&text)
                 .map_err(|e| Error::Usage(format!("{}: {e}", file.display())))?;
@@ -191,7 +240,7 @@ fn load_spec(options: &ReportOptions) -> Result<(ReportSpec, PathBuf)> {
             let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
             Ok((spec, base))
         }
-        (None, dir) => {
+        Queries::Folder(dir) => {
             let files = SavedQuery::files_in(dir)?;
             if files.is_empty() {
                 return Err(Error::Usage(format!("{}: no .sql files", dir.display())));
@@ -215,69 +264,118 @@ fn load_spec(options: &ReportOptions) -> Result<(ReportSpec, PathBuf)> {
     }
 }
 
-/// The manifest's shared parameters, overridden by the command line's.
-fn shared_params(spec: &ReportSpec, args: &[String]) -> Result<BTreeMap<String, String>> {
-    let mut shared = spec.params.clone();
-    for arg in args {
-        let Some((name, value)) = arg.split_once('=') else {
-            return Err(Error::Usage(format!("--param {arg}: expected NAME=VALUE")));
-        };
-        shared.insert(name.trim().to_string(), value.to_string());
-    }
-    Ok(shared)
+/// What one query produced: the query, the page's preview of its result, the result file's name, the rows
+/// written and the parameters it ran with.
+struct Done {
+    query: SavedQuery,
+    preview: Preview,
+    file: String,
+    rows: u64,
+    params: BTreeMap<String, String>,
 }
 
-type Outcome = std::result::Result<
-    (
-        SavedQuery,
-        RecordBatch,
-        String,
-        u64,
-        BTreeMap<String, String>,
-    ),
-    (Error, BTreeMap<String, String>),
->;
+type Outcome = std::result::Result<Done, (Error, BTreeMap<String, String>)>;
+
+/// The first rows of a result, for the page's chart and table.
+struct Preview {
+    batch: RecordBatch,
+    /// Whether the result had more rows than the preview keeps.
+    cut: bool,
+}
+
+/// Streams each result to the query's file (a later result replaces an earlier one: the last result with
+/// columns is the query's) and keeps the first [`CHART_ROWS`] rows.
+struct ReportSink {
+    path: PathBuf,
+    format: OutputFormat,
+    preview: Option<Preview>,
+}
+
+#[async_trait]
+impl ResultSink for ReportSink {
+    async fn write(&mut self, mut stream: SendableRecordBatchStream) -> Result<u64> {
+        let schema = stream.schema();
+        let file = std::fs::File::create(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        let out = BufWriter::new(file);
+        let mut writer = BatchWriter::new(out, self.format, schema.clone(), &self.path)?;
+        let mut kept = Vec::new();
+        let (mut kept_rows, mut cut) = (0, false);
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            writer.write(&batch)?;
+            let room = CHART_ROWS - kept_rows;
+            if batch.num_rows() > room {
+                cut = true;
+            }
+            if room > 0 {
+                let part = batch.slice(0, batch.num_rows().min(room));
+                kept_rows += part.num_rows();
+                kept.push(part);
+            }
+        }
+        let rows = writer.rows();
+        writer.finish()?;
+        self.preview = Some(Preview {
+            batch: concat_batches(&schema, &kept)?,
+            cut,
+        });
+        Ok(rows)
+    }
+}
 
 async fn run_one(
-    engine: &Engine,
+    session: &Session,
     query: &SavedQuery,
     spec: &QuerySpec,
-    shared: &BTreeMap<String, String>,
+    shared: &Params,
     dir: &Path,
-    format: ReportFormat,
+    format: OutputFormat,
 ) -> Outcome {
     // Shared parameters apply where declared; the query's own win.
-    let mut params: BTreeMap<String, String> = shared
+    let mut params: Params = shared
         .iter()
         .filter(|(k, _)| query.params.iter().any(|p| &p.name == *k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    params.extend(spec.params.clone());
-    let args: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let fail = |e: Error| (e, params.clone());
-    let values = query.bind(engine, &args).await.map_err(&fail)?;
-    // Defaults are shown in the manifest too.
-    let mut shown = params.clone();
+    params.extend(
+        spec.params
+            .iter()
+            .map(|(k, v)| (k.clone(), ParamValue::Text(v.clone()))),
+    );
+    // The manifest shows every parameter, defaults too.
+    let mut shown: BTreeMap<String, String> = params
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_string()))
+        .collect();
     for p in &query.params {
         if let (false, Some(d)) = (shown.contains_key(&p.name), &p.default) {
             shown.insert(p.name.clone(), d.clone());
         }
     }
-    let batch = exec::collect_last(engine, &query.body, &values)
-        .await
-        .map_err(&fail)?;
-    let file_name = format!("{}.{}", query.name, format.extension());
-    let path = dir.join(&file_name);
-    let mut file = std::fs::File::create(&path).map_err(|e| fail(Error::io(&path, e)))?;
-    let stream = RecordBatchStreamAdapter::new(
-        batch.schema(),
-        futures::stream::iter(vec![Ok(batch.clone())]),
-    );
-    let rows = write_stream(Box::pin(stream), format.into(), &mut file, false)
-        .await
-        .map_err(&fail)?;
-    file.flush().map_err(|e| fail(Error::io(&path, e)))?;
-    Ok((query.clone(), batch, file_name, rows, shown))
+    let file = format!("{}.{}", query.name, format.extension());
+    let mut sink = ReportSink {
+        path: dir.join(&file),
+        format,
+        preview: None,
+    };
+    let rows = match session.run_saved(query, &params, &mut sink).await {
+        Ok(rows) => rows,
+        Err(e) => return Err((e, shown)),
+    };
+    let Some(preview) = sink.preview else {
+        let e = Error::Usage(format!(
+            "{}: the query returns no rows or columns",
+            query.path.display()
+        ));
+        return Err((e, shown));
+    };
+    Ok(Done {
+        query: query.clone(),
+        preview,
+        file,
+        rows,
+        params: shown,
+    })
 }
 
 /// The manifest entry and the page section of one query.
@@ -289,7 +387,14 @@ fn describe(
 ) -> (Entry, String) {
     let query_path = base.join(&spec.file).display().to_string();
     match outcome {
-        Ok((q, batch, file, rows, params)) => {
+        Ok(Done {
+            query: q,
+            preview,
+            file,
+            rows,
+            params,
+        }) => {
+            let batch = &preview.batch;
             let title = spec.title.clone().unwrap_or_else(|| humanize(&q.name));
             let mut section = format!(
                 "<section id=\"{}\"><h2>{}</h2><p class=\"description\">{}</p>",
@@ -298,11 +403,16 @@ fn describe(
                 escape(&q.description)
             );
             section.push_str(&params_line(&params));
-            match chart(&batch) {
+            match chart(batch) {
                 Some(svg) => section.push_str(&format!("<figure>{svg}</figure>")),
                 None => section.push_str("<p class=\"note\">No chart for this result's shape.</p>"),
             }
-            section.push_str(&html_table(&batch));
+            if preview.cut {
+                section.push_str(&format!(
+                    "<p class=\"note\">The chart shows the first {CHART_ROWS} of {rows} rows.</p>"
+                ));
+            }
+            section.push_str(&html_table(batch, rows));
             section.push_str(&format!(
                 "<p class=\"note\">{rows} row{} · <a href=\"{}\">{}</a> · {:.2} s</p></section>",
                 if rows == 1 { "" } else { "s" },
@@ -384,7 +494,7 @@ fn params_line(params: &BTreeMap<String, String>) -> String {
     format!("<p class=\"params\">Parameters: {}</p>", list.join(", "))
 }
 
-fn html_table(batch: &RecordBatch) -> String {
+fn html_table(batch: &RecordBatch, rows: u64) -> String {
     let schema = batch.schema();
     let mut html = String::from("<div class=\"table\"><table><thead><tr>");
     for f in schema.fields() {
@@ -424,10 +534,9 @@ fn html_table(batch: &RecordBatch) -> String {
         html.push_str("</tr>");
     }
     html.push_str("</tbody></table></div>");
-    if batch.num_rows() > PAGE_ROWS {
+    if rows > PAGE_ROWS as u64 {
         html.push_str(&format!(
-            "<p class=\"note\">First {PAGE_ROWS} of {} rows; the result file has them all.</p>",
-            batch.num_rows()
+            "<p class=\"note\">First {PAGE_ROWS} of {rows} rows; the result file has them all.</p>"
         ));
     }
     html
@@ -480,7 +589,7 @@ font-variant-numeric:tabular-nums}.failed{border-left:4px solid #d62728}.error{c
 nav ol{columns:2;font-size:14px}";
 
 /// The period of the report, from the shared `since`/`until` parameters.
-fn period(shared: &BTreeMap<String, String>) -> String {
+fn period(shared: &Params) -> String {
     match (shared.get("since"), shared.get("until")) {
         (Some(s), Some(u)) => format!("{s} to {u}"),
         (Some(s), None) => format!("from {s}"),
@@ -519,7 +628,7 @@ fn publish(temp: tempfile::TempDir, out: &Path) -> Result<()> {
 
 fn progress_bar(options: &ReportOptions, total: usize) -> ProgressBar {
     let bar = ProgressBar::new(total as u64);
-    if !options.quiet && std::io::stderr().is_terminal() {
+    if options.progress != Progress::Quiet && std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::stderr());
         if let Ok(style) = ProgressStyle::with_template(
             "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} queries · {wide_msg}",
@@ -531,25 +640,4 @@ fn progress_bar(options: &ReportOptions, total: usize) -> ProgressBar {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     bar
-}
-
-impl From<ReportFormat> for Format {
-    fn from(f: ReportFormat) -> Self {
-        match f {
-            ReportFormat::Parquet => Format::Parquet,
-            ReportFormat::Csv => Format::Csv,
-            ReportFormat::Json => Format::Json,
-        }
-    }
-}
-
-impl ReportFormat {
-    /// The result files' extension.
-    pub fn extension(self) -> &'static str {
-        match self {
-            ReportFormat::Parquet => "parquet",
-            ReportFormat::Csv => "csv",
-            ReportFormat::Json => "json",
-        }
-    }
 }

@@ -9,19 +9,17 @@
 //! GROUP BY channel
 //! ```
 //!
-//! Parameter values are parsed to their declared SQL type and bound to DataFusion's `$name` placeholders,
-//! never spliced into the SQL text.
+//! Parameter values (typed, or text parsed to their declared SQL type) are bound to DataFusion's `$name`
+//! placeholders, never spliced into the SQL text.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::compute::CastOptions;
-use datafusion::arrow::datatypes::DataType;
-use datafusion::arrow::util::display::FormatOptions;
 use datafusion::common::ScalarValue;
+use datafusion::execution::context::SessionState;
 
-use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::params::{ParamValue, Params, convert, sql_type};
 
 /// One declared parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,47 +142,39 @@ impl SavedQuery {
             .join(", ")
     }
 
-    /// Parses `NAME=VALUE` arguments and defaults into typed values for every declared parameter.
+    /// Typed values for every declared parameter: the given ones converted to their declared type, the
+    /// others from their defaults. An unknown, missing or unconvertible parameter is an error naming it and
+    /// listing the declared ones.
     pub async fn bind(
         &self,
-        engine: &Engine,
-        args: &[String],
+        state: &SessionState,
+        given: &Params,
     ) -> Result<HashMap<String, ScalarValue>> {
         let fail = |message: String| Error::SavedQuery {
             file: self.path.clone(),
             message: format!("{message}; declared parameters: {}", self.declared()),
         };
-        let mut given: HashMap<&str, &str> = HashMap::new();
-        for arg in args {
-            let Some((name, value)) = arg.split_once('=') else {
-                return Err(fail(format!("--param {arg}: expected NAME=VALUE")));
-            };
-            let name = name.trim();
-            if !self.params.iter().any(|p| p.name == name) {
-                return Err(fail(format!("unknown parameter {name}")));
-            }
-            if given.insert(name, value).is_some() {
-                return Err(fail(format!("parameter {name} is given twice")));
-            }
+        if let Some(unknown) = given
+            .keys()
+            .find(|name| !self.params.iter().any(|p| &p.name == *name))
+        {
+            return Err(fail(format!("unknown parameter {unknown}")));
         }
         let mut values = HashMap::new();
         for param in &self.params {
-            let text = match (given.get(param.name.as_str()), &param.default) {
-                (Some(v), _) => *v,
-                (None, Some(d)) => d.as_str(),
-                (None, None) => {
-                    return Err(fail(format!(
-                        "missing parameter {} ({}); give it with --param {}=VALUE",
-                        param.name, param.sql_type, param.name
-                    )));
-                }
+            let default = param.default.clone().map(ParamValue::Text);
+            let Some(value) = given.get(&param.name).or(default.as_ref()) else {
+                return Err(fail(format!(
+                    "missing parameter {} ({})",
+                    param.name, param.sql_type
+                )));
             };
-            let data_type = sql_type(engine, &param.sql_type)
+            let data_type = sql_type(state, &param.sql_type)
                 .await
                 .map_err(|m| fail(format!("parameter {}: {m}", param.name)))?;
-            let value = parse_value(text, &data_type).map_err(|m| {
+            let value = convert(value, &data_type).map_err(|m| {
                 fail(format!(
-                    "parameter {}: cannot read '{text}' as {}: {m}",
+                    "parameter {}: cannot read '{value}' as {}: {m}",
                     param.name, param.sql_type
                 ))
             })?;
@@ -192,6 +182,25 @@ impl SavedQuery {
         }
         Ok(values)
     }
+}
+
+/// A Markdown table of the saved queries in `dir` (file, description, parameters), for the README.
+pub fn markdown_table(dir: &Path) -> Result<String> {
+    let mut out =
+        String::from("| query | what it computes | parameters (defaults) |\n|---|---|---|\n");
+    for file in SavedQuery::files_in(dir)? {
+        let q = SavedQuery::load(&file)?;
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "| `queries/{name}` | {} | {} |\n",
+            q.description.replace('|', "\\|"),
+            q.declared().replace('|', "\\|")
+        ));
+    }
+    Ok(out)
 }
 
 /// `NAME TYPE [= DEFAULT]`, the default optionally in single quotes.
@@ -223,43 +232,6 @@ fn unquote(v: &str) -> String {
         .and_then(|v| v.strip_suffix('\''))
         .map(|v| v.replace("''", "'"))
         .unwrap_or_else(|| v.to_string())
-}
-
-/// The Arrow type DataFusion gives a SQL type name (e.g. TIMESTAMP, INT, DOUBLE, INTERVAL, VARCHAR).
-pub(crate) async fn sql_type(
-    engine: &Engine,
-    sql_type: &str,
-) -> std::result::Result<DataType, String> {
-    // The type name is the header's, not a value; it is checked to be a type name before planning.
-    let plain = sql_type
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '(' | ')' | ','));
-    if !plain || sql_type.is_empty() {
-        return Err(format!("{sql_type:?} is not a SQL type"));
-    }
-    let plan = engine
-        .ctx
-        .state()
-        .create_logical_plan(&format!("SELECT CAST(NULL AS {sql_type})"))
-        .await
-        .map_err(|e| {
-            format!(
-                "{sql_type} is not a SQL type DataFusion knows ({})",
-                e.strip_backtrace()
-            )
-        })?;
-    Ok(plan.schema().field(0).data_type().clone())
-}
-
-/// Parses `text` as a value of `data_type` with Arrow's (strict) string casts.
-fn parse_value(text: &str, data_type: &DataType) -> std::result::Result<ScalarValue, String> {
-    let options = CastOptions {
-        safe: false,
-        format_options: FormatOptions::default(),
-    };
-    ScalarValue::Utf8(Some(text.to_string()))
-        .cast_to_with_options(data_type, &options)
-        .map_err(|e| e.strip_backtrace())
 }
 
 #[cfg(test)]
@@ -304,15 +276,5 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("declared twice"), "{err}");
-    }
-
-    #[test]
-    fn values_parse_strictly_to_their_type() {
-        assert_eq!(
-            parse_value("42", &DataType::Int32).unwrap(),
-            ScalarValue::Int32(Some(42))
-        );
-        assert!(parse_value("forty", &DataType::Int32).is_err());
-        assert!(parse_value("2021-13-01", &DataType::Date32).is_err());
     }
 }

@@ -1,8 +1,8 @@
-//! `cxsql shell`: an interactive SQL shell with line editing, history, multi-line statements ending in `;`,
+//! The interactive SQL shell with line editing, history, multi-line statements ending in `;`,
 //! tab completion of tables, columns and functions, and backslash commands. Errors are printed and the shell
 //! goes on. Without a terminal it reads statements from standard input, so it can be scripted and tested.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -15,11 +15,11 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 
-use crate::cli::{Format, OutputArgs};
-use crate::engine::Engine;
+use crate::commands::{self, Listing};
 use crate::error::{Error, Result};
-use crate::exec;
-use crate::format::{Destination, print};
+use crate::params::Params;
+use crate::session::Session;
+use crate::writer::{Destination, OutputFormat, print};
 
 const HELP: &str = "\
 Statements end with `;` and may span several lines. Commands:
@@ -123,15 +123,15 @@ impl Validator for SqlHelper {}
 impl Helper for SqlHelper {}
 
 /// Everything completion offers: tables, their columns, functions, keywords.
-async fn completion_words(engine: &Engine) -> BTreeSet<String> {
+async fn completion_words(session: &Session) -> BTreeSet<String> {
     let mut words: BTreeSet<String> = KEYWORDS.iter().map(|k| k.to_string()).collect();
-    let state = engine.ctx.state();
+    let state = session.context().state();
     words.extend(state.scalar_functions().keys().cloned());
     words.extend(state.aggregate_functions().keys().cloned());
     words.extend(state.window_functions().keys().cloned());
-    for table in engine.table_names() {
-        if let Ok(provider) = engine.ctx.table_provider(table.as_str()).await {
-            words.extend(provider.schema().fields().iter().map(|f| f.name().clone()));
+    for table in session.table_names() {
+        if let Ok(schema) = session.schema(&table).await {
+            words.extend(schema.fields().iter().map(|f| f.name().clone()));
         }
         words.insert(table);
     }
@@ -139,12 +139,12 @@ async fn completion_words(engine: &Engine) -> BTreeSet<String> {
 }
 
 /// Runs the shell until `\q` or end of input.
-pub async fn run(engine: &Engine) -> Result<()> {
+pub async fn run(session: &Session) -> Result<()> {
     let interactive = std::io::stdin().is_terminal();
     let mut editor: Editor<SqlHelper, DefaultHistory> =
         Editor::new().map_err(|e| Error::Usage(format!("cannot start the shell: {e}")))?;
     editor.set_helper(Some(SqlHelper {
-        words: completion_words(engine).await,
+        words: completion_words(session).await,
     }));
     let history = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cxsql_history"));
     if interactive {
@@ -156,7 +156,7 @@ pub async fn run(engine: &Engine) -> Result<()> {
             env!("CARGO_PKG_VERSION")
         ))?;
     }
-    let mut format = Format::Table;
+    let mut format = OutputFormat::Table;
     let mut timing = false;
     let mut buffer = String::new();
     loop {
@@ -178,7 +178,7 @@ pub async fn run(engine: &Engine) -> Result<()> {
         let trimmed = line.trim();
         if buffer.is_empty() && trimmed.starts_with('\\') {
             let _ = editor.add_history_entry(trimmed);
-            match command(engine, trimmed, &mut format, &mut timing).await {
+            match command(session, trimmed, &mut format, &mut timing).await {
                 Ok(true) => break,
                 Ok(false) => {}
                 Err(e) => eprintln!("Error: {e}"),
@@ -196,7 +196,7 @@ pub async fn run(engine: &Engine) -> Result<()> {
         let sql = std::mem::take(&mut buffer);
         let _ = editor.add_history_entry(sql.trim());
         let started = Instant::now();
-        match execute(engine, &sql, format).await {
+        match execute(session, &sql, format).await {
             Ok(rows) => {
                 if timing {
                     print(&format!(
@@ -210,12 +210,12 @@ pub async fn run(engine: &Engine) -> Result<()> {
         }
         // Tables and views may have been created: refresh completion.
         if let Some(helper) = editor.helper_mut() {
-            helper.words = completion_words(engine).await;
+            helper.words = completion_words(session).await;
         }
     }
     if !buffer.trim().is_empty() {
         // A last statement without `;` at the end of input still runs.
-        if let Err(e) = execute(engine, &buffer, format).await {
+        if let Err(e) = execute(session, &buffer, format).await {
             eprintln!("Error: {e}");
         }
     }
@@ -225,23 +225,25 @@ pub async fn run(engine: &Engine) -> Result<()> {
     Ok(())
 }
 
-async fn execute(engine: &Engine, sql: &str, format: Format) -> Result<u64> {
-    let mut out = Destination::new(&OutputArgs {
-        format,
-        output: None,
-        force: false,
-    })?;
-    let statements = exec::split(engine, sql)?;
-    let rows = exec::run_statements(engine, statements, &HashMap::new(), &mut out).await?;
+async fn execute(session: &Session, sql: &str, format: OutputFormat) -> Result<u64> {
+    let mut out = Destination::stdout(format)?;
+    let rows = session.execute(sql, &Params::new(), &mut out).await?;
     out.finish()?;
     Ok(rows)
 }
 
+/// Writes a listing in the shell's format.
+async fn show(listing: Listing, format: OutputFormat) -> Result<()> {
+    let mut out = Destination::stdout(format)?;
+    listing.write_to(&mut out).await?;
+    out.finish()
+}
+
 /// A backslash command. Returns true to quit.
 async fn command(
-    engine: &Engine,
+    session: &Session,
     line: &str,
-    format: &mut Format,
+    format: &mut OutputFormat,
     timing: &mut bool,
 ) -> Result<bool> {
     let mut parts = line.split_whitespace();
@@ -250,50 +252,29 @@ async fn command(
     match (name, arg) {
         ("\\q" | "\\quit", _) => return Ok(true),
         ("\\?" | "\\h" | "\\help", _) => print(HELP)?,
-        ("\\d", None) => {
-            let names = engine.table_names();
-            print(&if names.is_empty() {
-                "no tables (start with --data DIR or --table NAME=PATH, or CREATE EXTERNAL TABLE)"
-                    .to_string()
-            } else {
-                names.join("\n")
-            })?
-        }
-        ("\\d", Some(table)) => {
-            let provider = engine.ctx.table_provider(table).await.map_err(|_| {
-                Error::Usage(format!(
-                    "no table {table}; tables: {}",
-                    engine.table_names().join(", ")
-                ))
-            })?;
-            let lines: Vec<String> = provider
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| format!("{}\t{}", f.name(), f.data_type()))
-                .collect();
-            print(&lines.join("\n"))?
-        }
-        ("\\f", name) => crate::functions(name)?,
+        ("\\d", None) if session.table_names().is_empty() => print(
+            "no tables (give a data folder, a table or a catalog when starting, or CREATE EXTERNAL TABLE)",
+        )?,
+        ("\\d", None) => show(commands::tables(session).await?, *format).await?,
+        ("\\d", Some(table)) => show(commands::schema(session, table).await?, *format).await?,
+        ("\\f", name) => show(commands::functions(name)?, *format).await?,
         ("\\timing", _) => {
             *timing = !*timing;
             print(if *timing { "timing on" } else { "timing off" })?
         }
-        ("\\format", Some(f)) => {
-            *format = match f {
-                "table" => Format::Table,
-                "csv" => Format::Csv,
-                "json" => Format::Json,
-                "ndjson" => Format::Ndjson,
-                other => {
-                    return Err(Error::Usage(format!(
-                        "unknown format {other}; use table, csv, json or ndjson"
-                    )));
-                }
-            };
-            print(&format!("format {f}"))?
+        ("\\format", Some(name)) => {
+            let chosen: OutputFormat = name.parse()?;
+            if !chosen.is_text() {
+                return Err(Error::Usage(format!(
+                    "{chosen} is not shown in a shell; write it with COPY ... TO 'file.parquet'"
+                )));
+            }
+            *format = chosen;
+            print(&format!("format {chosen}"))?
         }
-        ("\\format", None) => print("usage: \\format table|csv|json|ndjson")?,
+        ("\\format", None) => print(&format!(
+            "format {format}; \\format table|csv|json|ndjson to change it"
+        ))?,
         (other, _) => {
             return Err(Error::Usage(format!(
                 "unknown command {other}; \\? lists them"

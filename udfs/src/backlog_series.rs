@@ -30,10 +30,8 @@ use datafusion::logical_expr::{
 use datafusion::physical_expr::expressions::Literal;
 
 use crate::DOC_SECTION;
-use crate::backlog_at::{
-    check_sla, coerce_instant, coerce_interval, fixed_nanos, instant_of, instants,
-};
 use crate::kpi::{for_each_valid, reject_distinct, valid_rows};
+use crate::time::{check_sla, coerce_instant, coerce_interval, fixed_nanos, instant_of, instants};
 
 const NAME: &str = "backlog_series";
 const SIGNATURES: &str = "backlog_series(created_at TIMESTAMP, resolved_at TIMESTAMP, start TIMESTAMP, \

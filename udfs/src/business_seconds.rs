@@ -10,8 +10,8 @@ use datafusion::logical_expr::{
 };
 
 use crate::DOC_SECTION;
-use crate::backlog_at::{coerce_instant, instants};
 use crate::calendar::{Calendar, Calendars, DEFAULT_CALENDAR};
+use crate::time::{coerce_instant, instants};
 
 const NANOS_PER_SECOND: f64 = 1e9;
 

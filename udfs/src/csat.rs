@@ -9,7 +9,7 @@ use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature, Volatility};
 use datafusion::physical_expr::expressions::Literal;
 
-use crate::kpi::{Kpi, kpi_udaf_methods};
+use crate::kpi::{Kpi, kpi_udaf_methods, numbers};
 use crate::scores::{ScoreRule, coerce_number, tally_scores};
 use crate::{DOC_SECTION, percent};
 
@@ -147,7 +147,6 @@ impl ScoreRule<2> for CsatKpi {
 
 impl Kpi<2> for CsatKpi {
     type C = i64;
-    type Out = Float64Type;
     const STATE: [&'static str; 2] = ["responses", "satisfied"];
 
     fn tally<F: FnMut(usize, [i64; 2])>(
@@ -159,8 +158,10 @@ impl Kpi<2> for CsatKpi {
         tally_scores(self, &args[0], filter, f)
     }
 
-    fn finish(&self, &[n, satisfied]: &[i64; 2]) -> Option<f64> {
-        percent(satisfied, n)
+    fn finish_array(&self, states: &[[i64; 2]]) -> Result<ArrayRef> {
+        Ok(numbers::<Float64Type, _>(states, |&[n, satisfied]| {
+            percent(satisfied, n)
+        }))
     }
 }
 

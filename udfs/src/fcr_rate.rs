@@ -8,7 +8,7 @@ use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature, Volatility};
 
-use crate::kpi::{Kpi, for_each_valid, kpi_udaf_methods, valid_rows};
+use crate::kpi::{Kpi, for_each_valid, kpi_udaf_methods, numbers, valid_rows};
 use crate::scores::{ScoreRule, coerce_number, tally_scores};
 use crate::{DOC_SECTION, percent};
 
@@ -126,7 +126,6 @@ impl ScoreRule<2> for FcrKpi {
 
 impl Kpi<2> for FcrKpi {
     type C = i64;
-    type Out = Float64Type;
     const STATE: [&'static str; 2] = ["rows", "first_contact"];
 
     fn tally<F: FnMut(usize, [i64; 2])>(
@@ -146,8 +145,10 @@ impl Kpi<2> for FcrKpi {
         Ok(())
     }
 
-    fn finish(&self, &[n, first_contact]: &[i64; 2]) -> Option<f64> {
-        percent(first_contact, n)
+    fn finish_array(&self, states: &[[i64; 2]]) -> Result<ArrayRef> {
+        Ok(numbers::<Float64Type, _>(states, |&[n, first_contact]| {
+            percent(first_contact, n)
+        }))
     }
 }
 

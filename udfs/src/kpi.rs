@@ -41,8 +41,6 @@ impl Counter for f64 {
 pub(crate) trait Kpi<const N: usize>: Clone + Debug + Send + Sync + 'static {
     /// The counter type of the state.
     type C: Counter;
-    /// The result type.
-    type Out: ArrowPrimitiveType;
     /// Names of the state columns, in order.
     const STATE: [&'static str; N];
 
@@ -55,18 +53,19 @@ pub(crate) trait Kpi<const N: usize>: Clone + Debug + Send + Sync + 'static {
         f: F,
     ) -> Result<()>;
 
-    /// The result for one group's counters (`None` is SQL NULL). For a KPI with a composite result, the
-    /// headline number of it (the one `finish_array` puts first).
-    fn finish(&self, state: &[Self::C; N]) -> Option<<Self::Out as ArrowPrimitiveType>::Native>;
+    /// The results of many groups from their counters, as an array of the function's return type: one number
+    /// per group for most KPIs (see [`numbers`]), a struct for composite results (`nps_ci`, `nps_diff_test`).
+    /// NULL where the group has no result (no answers).
+    fn finish_array(&self, states: &[[Self::C; N]]) -> Result<ArrayRef>;
+}
 
-    /// Whether the result is not one number but what `finish_array` builds (a struct).
-    const COMPOSITE: bool = false;
-
-    /// The results of many groups: one `Out` per group from `finish`, unless the KPI is composite.
-    fn finish_array(&self, states: &[[Self::C; N]]) -> Result<ArrayRef> {
-        let result: PrimitiveArray<Self::Out> = states.iter().map(|s| self.finish(s)).collect();
-        Ok(Arc::new(result))
-    }
+/// One number per group: `value` of each group's counters (`None` is SQL NULL), as an array of `O`.
+pub(crate) fn numbers<O: ArrowPrimitiveType, S>(
+    states: &[S],
+    value: impl Fn(&S) -> Option<O::Native>,
+) -> ArrayRef {
+    let result: PrimitiveArray<O> = states.iter().map(value).collect();
+    Arc::new(result)
 }
 
 /// The state fields of a KPI, named after the aggregate expression so that they are unique in a plan.
@@ -236,11 +235,8 @@ impl<K: Kpi<N>, const N: usize> Accumulator for KpiAccumulator<K, N> {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        if K::COMPOSITE {
-            let result = self.kpi.finish_array(std::slice::from_ref(&self.state))?;
-            return ScalarValue::try_from_array(&result, 0);
-        }
-        ScalarValue::new_primitive::<K::Out>(self.kpi.finish(&self.state), &K::Out::DATA_TYPE)
+        let result = self.kpi.finish_array(std::slice::from_ref(&self.state))?;
+        ScalarValue::try_from_array(&result, 0)
     }
 
     fn size(&self) -> usize {

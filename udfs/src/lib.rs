@@ -31,6 +31,7 @@ mod nps;
 mod nps_stats;
 mod scores;
 mod servqual_gap;
+mod time;
 
 pub use backlog_at::BacklogAt;
 pub use backlog_series::BacklogSeries;

@@ -8,7 +8,7 @@ use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature, Volatility};
 
-use crate::kpi::{Kpi, kpi_udaf_methods};
+use crate::kpi::{Kpi, kpi_udaf_methods, numbers};
 use crate::scores::{ScoreRule, coerce_number, tally_scores};
 use crate::{DOC_SECTION, percent};
 
@@ -123,7 +123,6 @@ impl ScoreRule<3> for NpsKpi {
 
 impl Kpi<3> for NpsKpi {
     type C = i64;
-    type Out = Float64Type;
     const STATE: [&'static str; 3] = ["responses", "promoters", "detractors"];
 
     fn tally<F: FnMut(usize, [i64; 3])>(
@@ -135,8 +134,11 @@ impl Kpi<3> for NpsKpi {
         tally_scores(self, &args[0], filter, f)
     }
 
-    fn finish(&self, &[n, promoters, detractors]: &[i64; 3]) -> Option<f64> {
-        percent(promoters - detractors, n)
+    fn finish_array(&self, states: &[[i64; 3]]) -> Result<ArrayRef> {
+        Ok(numbers::<Float64Type, _>(
+            states,
+            |&[n, promoters, detractors]| percent(promoters - detractors, n),
+        ))
     }
 }
 

@@ -20,7 +20,7 @@ use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature, Volat
 use datafusion::physical_expr::expressions::Literal;
 
 use crate::DOC_SECTION;
-use crate::kpi::{Kpi, kpi_udaf_methods};
+use crate::kpi::{Kpi, kpi_udaf_methods, numbers};
 use crate::nps::NpsKpi;
 use crate::scores::{ScoreRule, coerce_number, tally_scores};
 
@@ -196,7 +196,6 @@ impl NpsIntervalKpi {
 
 impl Kpi<3> for NpsIntervalKpi {
     type C = i64;
-    type Out = Float64Type;
     const STATE: [&'static str; 3] = ["responses", "promoters", "detractors"];
 
     fn tally<F: FnMut(usize, [i64; 3])>(
@@ -208,23 +207,13 @@ impl Kpi<3> for NpsIntervalKpi {
         tally_scores(&NpsScores(self.name()), &args[0], filter, f)
     }
 
-    /// The margin of error in points (nps_moe), or the interval's low bound (nps_ci).
-    fn finish(&self, state: &[i64; 3]) -> Option<f64> {
-        match self.output {
-            Output::Moe => {
-                let (_, se) = estimate(self.method, state[0], state[1], state[2])?;
-                Some(100.0 * self.z * se)
-            }
-            Output::Ci => self.bounds(state).map(|(low, _)| low),
-        }
-    }
-
-    const COMPOSITE: bool = true;
-
+    /// nps_moe: the margin of error in points (Float64); nps_ci: the interval {low, high} (a struct).
     fn finish_array(&self, states: &[[i64; 3]]) -> Result<ArrayRef> {
         if self.output == Output::Moe {
-            let result: Float64Array = states.iter().map(|s| self.finish(s)).collect();
-            return Ok(Arc::new(result));
+            return Ok(numbers::<Float64Type, _>(states, |&[n, p, d]| {
+                let (_, se) = estimate(self.method, n, p, d)?;
+                Some(100.0 * self.z * se)
+            }));
         }
         let bounds: Vec<Option<(f64, f64)>> = states.iter().map(|s| self.bounds(s)).collect();
         let low: Float64Array = bounds.iter().map(|b| b.map(|b| b.0)).collect();
@@ -447,7 +436,6 @@ impl NpsDiffKpi {
 
 impl Kpi<6> for NpsDiffKpi {
     type C = i64;
-    type Out = Float64Type;
     const STATE: [&'static str; 6] = [
         "responses_a",
         "promoters_a",
@@ -485,13 +473,7 @@ impl Kpi<6> for NpsDiffKpi {
         )
     }
 
-    /// The difference nps_b - nps_a in points.
-    fn finish(&self, state: &[i64; 6]) -> Option<f64> {
-        Self::test(state).and_then(|t| t[2])
-    }
-
-    const COMPOSITE: bool = true;
-
+    /// The struct {nps_a, nps_b, diff, z, p_value} per group.
     fn finish_array(&self, states: &[[i64; 6]]) -> Result<ArrayRef> {
         let tests: Vec<Option<[Option<f64>; 5]>> = states.iter().map(Self::test).collect();
         let columns: Vec<ArrayRef> = (0..5)

@@ -15,8 +15,8 @@ use datafusion::logical_expr::{
 
 use crate::DOC_SECTION;
 use crate::kpi::{
-    Kpi, KpiAccumulator, KpiGroupsAccumulator, for_each_valid, reject_distinct, state_fields,
-    valid_rows,
+    Kpi, KpiAccumulator, KpiGroupsAccumulator, for_each_valid, numbers, reject_distinct,
+    state_fields, valid_rows,
 };
 use crate::scores::coerce_number;
 
@@ -158,7 +158,6 @@ pub(crate) struct ServqualMean;
 
 impl Kpi<2> for ServqualMean {
     type C = f64;
-    type Out = Float64Type;
     const STATE: [&'static str; 2] = ["gap_sum", "rows"];
 
     fn tally<F: FnMut(usize, [f64; 2])>(
@@ -177,8 +176,10 @@ impl Kpi<2> for ServqualMean {
         Ok(())
     }
 
-    fn finish(&self, &[gap_sum, rows]: &[f64; 2]) -> Option<f64> {
-        (rows > 0.0).then(|| gap_sum / rows)
+    fn finish_array(&self, states: &[[f64; 2]]) -> Result<ArrayRef> {
+        Ok(numbers::<Float64Type, _>(states, |&[gap_sum, rows]| {
+            (rows > 0.0).then(|| gap_sum / rows)
+        }))
     }
 }
 
@@ -188,7 +189,6 @@ pub(crate) struct ServqualWeighted;
 
 impl Kpi<3> for ServqualWeighted {
     type C = f64;
-    type Out = Float64Type;
     const STATE: [&'static str; 3] = ["weighted_gap_sum", "weight_sum", "rows"];
 
     fn tally<F: FnMut(usize, [f64; 3])>(
@@ -220,8 +220,13 @@ impl Kpi<3> for ServqualWeighted {
         }
     }
 
-    fn finish(&self, &[gap_sum, weight_sum, rows]: &[f64; 3]) -> Option<f64> {
-        (rows > 0.0 && weight_sum != 0.0).then(|| gap_sum / weight_sum)
+    fn finish_array(&self, states: &[[f64; 3]]) -> Result<ArrayRef> {
+        Ok(numbers::<Float64Type, _>(
+            states,
+            |&[gap_sum, weight_sum, rows]| {
+                (rows > 0.0 && weight_sum != 0.0).then(|| gap_sum / weight_sum)
+            },
+        ))
     }
 }
 

@@ -1,0 +1,302 @@
+//! The session: a DataFusion context with the KPI functions, opened from a plain [`SessionSpec`] (data folder,
+//! table sources, catalog, memory limit, threads, spill folder). Tables are DataFusion listing tables built
+//! when a statement first uses them; SQL runs through the one execution path ([`crate::exec`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::SchemaProvider as _;
+use datafusion::datasource::TableType;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::catalog::{Catalog, View};
+use crate::error::{Error, Result};
+use crate::exec;
+use crate::lazy::LazySchema;
+use crate::params::Params;
+use crate::saved::SavedQuery;
+use crate::source::{self, FileFormat, TableSource};
+use crate::writer::ResultSink;
+
+/// A file or folder a session reads: one that must exist, or a default used only when it is there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Asked for: missing is an error.
+    Given(PathBuf),
+    /// A default (`./data`, `./cxsql.toml`): missing means none.
+    IfPresent(PathBuf),
+}
+
+impl Input {
+    /// The path, when it is to be read: a given one always, a default one when it exists (`is_there`).
+    fn wanted(&self, is_there: impl Fn(&Path) -> bool) -> Option<&Path> {
+        match self {
+            Input::Given(path) => Some(path),
+            Input::IfPresent(path) => is_there(path).then_some(path.as_path()),
+        }
+    }
+}
+
+/// What a session is opened from. Tables come from the data folder, then `tables`, then the catalog: a later
+/// source replaces an earlier table of the same name (see [`compose`]).
+#[derive(Debug, Clone, Default)]
+pub struct SessionSpec {
+    /// A folder whose NAME.parquet|csv|json files and NAME/ folders become tables NAME.
+    pub data: Option<Input>,
+    /// Tables from files, folders, globs or `s3://` locations.
+    pub tables: Vec<TableSource>,
+    /// A catalog file: tables with options, views and calendars.
+    pub catalog: Option<Input>,
+    /// Memory budget for execution, in bytes; sorts and aggregations spill to disk beyond it.
+    pub memory_limit: Option<usize>,
+    /// Partitions queries run in parallel (default: the number of cores).
+    pub threads: Option<usize>,
+    /// Folder for spill files (default: the system's temporary folder).
+    pub temp_dir: Option<PathBuf>,
+}
+
+impl SessionSpec {
+    /// A session over the tables of a data folder.
+    pub fn with_data(folder: impl Into<PathBuf>) -> Self {
+        Self {
+            data: Some(Input::Given(folder.into())),
+            ..Self::default()
+        }
+    }
+}
+
+/// Everything a session registers, in the order it does: tables (one per name, the last source winning),
+/// then calendars, then views.
+#[derive(Debug, Default)]
+pub struct Sources {
+    pub tables: Vec<TableSource>,
+    pub views: Vec<View>,
+    pub calendars: Vec<(String, cxsql_udfs::Calendar)>,
+    /// The catalog file the views come from, for messages.
+    pub catalog: Option<PathBuf>,
+}
+
+/// Composes a spec's table sources: the data folder's tables, then `spec.tables`, then the catalog's; a later
+/// one replaces an earlier table of the same name. The catalog's views and calendars come last.
+pub async fn compose(spec: &SessionSpec) -> Result<Sources> {
+    let mut sources = Sources::default();
+    if let Some(folder) = spec.data.as_ref().and_then(|d| d.wanted(Path::is_dir)) {
+        if !folder.is_dir() {
+            return Err(Error::Usage(format!(
+                "data folder {}: no such folder",
+                folder.display()
+            )));
+        }
+        sources.tables = source::folder_tables(folder)?;
+    }
+    let catalog = match spec.catalog.as_ref().and_then(|c| c.wanted(Path::is_file)) {
+        Some(path) => Some(Catalog::load(path).await?),
+        None => None,
+    };
+    let later = spec
+        .tables
+        .iter()
+        .cloned()
+        .chain(catalog.iter().flat_map(|c| c.tables.iter().cloned()));
+    for table in later {
+        sources.tables.retain(|t| t.name != table.name);
+        sources.tables.push(table);
+    }
+    if let Some(catalog) = catalog {
+        sources.views = catalog.views;
+        sources.calendars = catalog.calendars;
+        sources.catalog = Some(catalog.path);
+    }
+    Ok(sources)
+}
+
+/// A table the session knows, as listings show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableInfo {
+    pub name: String,
+    /// `parquet`, `csv` or `json` for tables from files; `view` or `table` otherwise.
+    pub kind: String,
+    /// Where the files are (tables from files only).
+    pub location: Option<String>,
+}
+
+/// A SQL session with the KPI functions and the spec's tables.
+pub struct Session {
+    ctx: SessionContext,
+    /// The tables registered from files, with their format.
+    files: Vec<(TableSource, FileFormat)>,
+    /// The default schema, where file tables wait to be read until first used.
+    lazy: Arc<LazySchema>,
+}
+
+impl Session {
+    /// Opens a session: functions, then the composed tables, calendars and views.
+    pub async fn open(spec: &SessionSpec) -> Result<Self> {
+        let mut config = SessionConfig::new().with_information_schema(true);
+        if let Some(n) = spec.threads {
+            config = config.with_target_partitions(n.max(1));
+        }
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(bytes) = spec.memory_limit {
+            // Shared fairly between the operators that can spill (sorts, aggregations). Each sort keeps a
+            // reserve for merging its spill files (10 MB by default): under a small budget, a smaller one.
+            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
+            let options = config.options_mut();
+            options.execution.sort_spill_reservation_bytes = options
+                .execution
+                .sort_spill_reservation_bytes
+                .min(bytes / 16);
+        }
+        if let Some(dir) = &spec.temp_dir {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            runtime = runtime.with_temp_file_path(dir);
+        }
+        let runtime = runtime.build_arc().map_err(Error::from)?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        cxsql_udfs::register_all(&ctx);
+        ctx.register_udf(crate::utc_trunc::UtcDateTrunc::udf());
+        let lazy = Arc::new(LazySchema::new(ctx.state_weak_ref()));
+        let defaults = ctx.copied_config().options().catalog.clone();
+        ctx.catalog(&defaults.default_catalog)
+            .ok_or_else(|| Error::Internal("the session has no default catalog".into()))?
+            .register_schema(&defaults.default_schema, Arc::clone(&lazy) as _)?;
+        let mut session = Session {
+            ctx,
+            files: Vec::new(),
+            lazy,
+        };
+        let sources = compose(spec).await?;
+        for table in &sources.tables {
+            session.register_table(table)?;
+        }
+        let file = sources.catalog.unwrap_or_default();
+        for (name, calendar) in sources.calendars {
+            cxsql_udfs::register_calendar(&session.ctx, &name, calendar).map_err(|e| {
+                Error::Usage(format!(
+                    "{}: calendar {name}: {}",
+                    file.display(),
+                    cxsql_udfs::calendar::message(&e)
+                ))
+            })?;
+        }
+        // Views last: they may read the tables above, and the views before them.
+        for view in &sources.views {
+            let sql = format!(
+                "CREATE OR REPLACE VIEW \"{}\" AS {}",
+                view.name.replace('"', "\"\""),
+                view.sql
+            );
+            session
+                .execute(&sql, &Params::new(), &mut crate::writer::Collect::default())
+                .await
+                .map_err(|e| e.within(&format!("{}: view {}: ", file.display(), view.name)))?;
+        }
+        Ok(session)
+    }
+
+    /// The DataFusion context, for what this API does not cover (DataFrames, registering more functions).
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Registers (or replaces) a table read from files; its files are read when a statement first uses it.
+    pub fn register_table(&mut self, table: &TableSource) -> Result<()> {
+        let (recipe, format) = source::recipe(&self.ctx, table)?;
+        self.lazy.register_recipe(&table.name, recipe);
+        self.files.retain(|(t, _)| t.name != table.name);
+        self.files.push((table.clone(), format));
+        Ok(())
+    }
+
+    /// The names of the tables the session knows (from files, catalogs, or created with SQL), sorted.
+    pub fn table_names(&self) -> Vec<String> {
+        exec::table_names(&self.ctx)
+    }
+
+    /// Every table with its kind and location, sorted by name. Reads no file.
+    pub async fn tables(&self) -> Vec<TableInfo> {
+        let mut tables = Vec::new();
+        for name in self.table_names() {
+            let info = match self.files.iter().find(|(t, _)| t.name == name) {
+                Some((table, format)) => TableInfo {
+                    name,
+                    kind: format.name().to_string(),
+                    location: Some(table.location.clone()),
+                },
+                None => {
+                    let kind = match self.lazy.table_type(&name).await {
+                        Ok(Some(TableType::View)) => "view",
+                        _ => "table",
+                    };
+                    TableInfo {
+                        name,
+                        kind: kind.to_string(),
+                        location: None,
+                    }
+                }
+            };
+            tables.push(info);
+        }
+        tables
+    }
+
+    /// A table's schema (this reads the table's files the first time). An unknown name lists the known ones.
+    pub async fn schema(&self, table: &str) -> Result<SchemaRef> {
+        match self.ctx.table_provider(table).await {
+            Ok(provider) => Ok(provider.schema()),
+            Err(e) => {
+                let names = self.table_names();
+                if names.iter().any(|n| n == table) {
+                    // It is there but cannot be read.
+                    return Err(e.into());
+                }
+                let names = names.join(", ");
+                Err(Error::Usage(format!(
+                    "{}; registered tables: {}",
+                    e.strip_backtrace(),
+                    if names.is_empty() { "none" } else { &names }
+                )))
+            }
+        }
+    }
+
+    /// Runs SQL (one or more statements separated by `;`), `$name` placeholders bound from `params` (typed or
+    /// text values, taken as given), writing every result that has columns to `sink`. Returns the rows
+    /// written.
+    pub async fn execute(
+        &self,
+        sql: &str,
+        params: &Params,
+        sink: &mut dyn ResultSink,
+    ) -> Result<u64> {
+        let mut bound = exec::Bound::new();
+        for (name, value) in params {
+            let value = match value {
+                crate::params::ParamValue::Text(text) => {
+                    datafusion::common::ScalarValue::Utf8(Some(text.clone()))
+                }
+                crate::params::ParamValue::Value(value) => value.clone(),
+            };
+            bound.insert(name.clone(), value);
+        }
+        exec::run(&self.ctx, sql, &bound, sink).await
+    }
+
+    /// Runs a saved query with `params` converted to the types its header declares (defaults for the rest),
+    /// writing its results to `sink`. Errors name the query's file.
+    pub async fn run_saved(
+        &self,
+        query: &SavedQuery,
+        params: &Params,
+        sink: &mut dyn ResultSink,
+    ) -> Result<u64> {
+        let bound = query.bind(&self.ctx.state(), params).await?;
+        let file = query.path.display().to_string();
+        exec::run(&self.ctx, &query.body, &bound, sink)
+            .await
+            .map_err(|e| e.within(&format!("{file}: ")))
+    }
+}

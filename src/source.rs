@@ -1,0 +1,514 @@
+//! Table sources: where a table's files are and how to read them (format, compression, CSV dialect, Hive
+//! partitions, object store), turned into DataFusion listing tables that are built when first used (nothing
+//! is read into memory up front).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::GetExt as _;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::datasource::file_format::options::{
+    CsvReadOptions, JsonReadOptions, ParquetReadOptions, ReadOptions as _,
+};
+use datafusion::datasource::listing::ListingTableUrl;
+use datafusion::prelude::SessionContext;
+
+use crate::csv_schema::CsvDialect;
+use crate::error::{Error, Result};
+use crate::lazy::ListingRecipe;
+
+/// File formats tables can be read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Parquet,
+    Csv,
+    Json,
+}
+
+impl FileFormat {
+    /// The format of a file name, from its extension (`.csv`, or `.csv.gz` and the like for compressed files).
+    pub fn of(path: &Path) -> Option<Self> {
+        Self::with_compression(path).map(|(format, _)| format)
+    }
+
+    /// The format and compression of a file name: `t.csv` is uncompressed CSV, `t.csv.gz` gzip'ed CSV
+    /// (also `.bz2`, `.xz`, `.zst`). Parquet compresses inside the file, never around it.
+    pub fn with_compression(path: &Path) -> Option<(Self, FileCompressionType)> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        let (stem, ext) = name.rsplit_once('.')?;
+        let (stem, compression) = match compression_of(ext) {
+            Some(compression) => (stem, compression),
+            None => (name.as_str(), FileCompressionType::UNCOMPRESSED),
+        };
+        let format = match stem.rsplit_once('.')?.1 {
+            "parquet" if !compression.is_compressed() => FileFormat::Parquet,
+            "csv" => FileFormat::Csv,
+            "json" | "ndjson" | "jsonl" => FileFormat::Json,
+            _ => return None,
+        };
+        Some((format, compression))
+    }
+
+    /// The name users see.
+    pub fn name(self) -> &'static str {
+        match self {
+            FileFormat::Parquet => "parquet",
+            FileFormat::Csv => "csv",
+            FileFormat::Json => "json",
+        }
+    }
+}
+
+/// The compression an extension (without its dot) stands for.
+fn compression_of(ext: &str) -> Option<FileCompressionType> {
+    match ext.to_ascii_lowercase().as_str() {
+        "gz" | "gzip" => Some(FileCompressionType::GZIP),
+        "bz2" | "bzip2" => Some(FileCompressionType::BZIP2),
+        "xz" => Some(FileCompressionType::XZ),
+        "zst" | "zstd" => Some(FileCompressionType::ZSTD),
+        _ => None,
+    }
+}
+
+/// A compression by the name a catalog gives it: gzip, bzip2, xz, zstd (or their extensions), none.
+pub fn compression_named(name: &str) -> Option<FileCompressionType> {
+    match name.to_ascii_lowercase().as_str() {
+        "none" | "uncompressed" => Some(FileCompressionType::UNCOMPRESSED),
+        other => compression_of(other),
+    }
+}
+
+/// How to read a table's files, beyond what the location says (from a catalog).
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// The format, when the extension does not tell.
+    pub format: Option<FileFormat>,
+    /// CSV: the field delimiter (default `,`).
+    pub delimiter: Option<u8>,
+    /// CSV: the quote character (default `"`).
+    pub quote: Option<u8>,
+    /// CSV: whether the first row is a header (default true).
+    pub header: Option<bool>,
+    /// CSV: whether quoted values may contain newlines (default true).
+    pub quoted_newlines: Option<bool>,
+    /// CSV: a regular expression for NULL values (default: empty fields).
+    pub null_regex: Option<String>,
+    /// CSV, JSON: how the files are compressed; default from their extension (`.csv.gz`), else none.
+    pub compression: Option<FileCompressionType>,
+    /// CSV: the chrono format of text timestamps; columns whose values all parse with it become timestamps.
+    pub timestamp_format: Option<String>,
+    /// CSV: the chrono format of text dates; columns whose values all parse with it become dates.
+    pub date_format: Option<String>,
+    /// Hive partition columns and types; `None` infers them from the folder names.
+    pub partitions: Option<Vec<(String, DataType)>>,
+    /// For `s3://` locations: how to reach the bucket (also read from the usual AWS_* variables).
+    pub s3: S3Options,
+}
+
+/// How to reach an S3-compatible bucket. Secrets are only handed to the object store, never printed.
+#[derive(Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Options {
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    /// Allow plain http (a local server); implied by an http:// endpoint.
+    pub allow_http: Option<bool>,
+    /// Unsigned requests, for public buckets.
+    pub anonymous: Option<bool>,
+}
+
+impl std::fmt::Debug for S3Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Credentials stay out of debug output.
+        f.debug_struct("S3Options")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("anonymous", &self.anonymous)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A table to read from files: its name, where the files are (a file, a folder, a glob or an `s3://` URL)
+/// and how to read them.
+#[derive(Debug, Clone)]
+pub struct TableSource {
+    pub name: String,
+    pub location: String,
+    pub read: ReadOptions,
+}
+
+impl TableSource {
+    /// `location` as table `name`, read as its extension or files say.
+    pub fn new(name: impl Into<String>, location: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            location: location.into(),
+            read: ReadOptions::default(),
+        }
+    }
+}
+
+/// A table of `dir` for every NAME.parquet|csv|json file (compressed too: `t.csv.gz` is table `t`) and every
+/// NAME/ folder of such files, in name order; hidden entries are skipped.
+pub fn folder_tables(dir: &Path) -> Result<Vec<TableSource>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    let mut tables = Vec::new();
+    for path in paths {
+        let compressed = path.is_file()
+            && FileFormat::with_compression(&path).is_some_and(|(_, c)| c.is_compressed());
+        let unwrapped = if compressed {
+            path.with_extension("")
+        } else {
+            path.clone()
+        };
+        let Some(stem) = unwrapped.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let is_table =
+            FileFormat::of(&path).is_some() || (path.is_dir() && find_format(&path).is_some());
+        if is_table && !stem.starts_with('.') {
+            tables.push(TableSource::new(stem, path.to_string_lossy()));
+        }
+    }
+    Ok(tables)
+}
+
+/// How to build `source`'s listing table when a statement first uses it, and the format of its files.
+/// Registers the object store of an `s3://` location with `ctx`.
+pub(crate) fn recipe(
+    ctx: &SessionContext,
+    source: &TableSource,
+) -> Result<(ListingRecipe, FileFormat)> {
+    let (name, location, read) = (source.name.as_str(), source.location.as_str(), &source.read);
+    if name.is_empty() {
+        return Err(Error::Usage(format!(
+            "the table at {location} needs a name"
+        )));
+    }
+    let path = Path::new(location);
+    let is_glob = location.contains(['*', '?', '[']);
+    let remote = location.starts_with("s3://");
+    if remote {
+        register_s3(ctx, location, &read.s3)?;
+    }
+    let (format, extension) = if remote {
+        let format = read
+            .format
+            .or_else(|| FileFormat::of(path))
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "{location}: say the format (parquet, csv or json) for an object-store location"
+                ))
+            })?;
+        // `s3://b/t.csv.gz`, `s3://b/*.csv.gz`: the location's extension; a prefix: the format's, with the
+        // catalog's compression.
+        let extension = match FileFormat::with_compression(path) {
+            Some(_) => extension_of(path),
+            None => {
+                let compression = read
+                    .compression
+                    .unwrap_or(FileCompressionType::UNCOMPRESSED);
+                format!(".{}{}", format.name(), compression.get_ext())
+            }
+        };
+        (format, extension)
+    } else if let Some(format) = read.format {
+        // The catalog says the format: the extension is whatever the files have.
+        let sample = if path.is_dir() {
+            first_file_matching(path, &|_| true)
+        } else {
+            Some(path.to_path_buf())
+        };
+        (
+            format,
+            sample
+                .map(|p: PathBuf| extension_of(&p))
+                .unwrap_or_default(),
+        )
+    } else if is_glob || path.is_file() {
+        let format = FileFormat::of(path).ok_or_else(|| {
+                Error::Usage(format!(
+                    "{location}: unknown file format; expected a .parquet, .csv or .json (.ndjson, .jsonl) file"
+                ))
+            })?;
+        (format, extension_of(path))
+    } else if path.is_dir() {
+        find_format(path).ok_or_else(|| {
+            Error::Usage(format!(
+                "{location}: the folder holds no .parquet, .csv or .json files"
+            ))
+        })?
+    } else {
+        return Err(Error::Usage(format!("{location}: no such file or folder")));
+    };
+    // The compression the catalog says, else the one the files' extension says.
+    let compression = match read.compression {
+        Some(compression) => compression,
+        None => compression_of(extension.rsplit('.').next().unwrap_or_default())
+            .unwrap_or(FileCompressionType::UNCOMPRESSED),
+    };
+    if format == FileFormat::Parquet && compression.is_compressed() {
+        return Err(Error::Usage(format!(
+            "{location}: Parquet files are compressed inside; a compression applies to csv or json only"
+        )));
+    }
+    // Hive-style folders (`year=2024/month=3/...`) give partition columns; filters on them skip folders.
+    let partitions = match &read.partitions {
+        Some(declared) => declared.clone(),
+        None if path.is_dir() => hive_partitions(path),
+        None => Vec::new(),
+    };
+    let config = ctx.copied_config();
+    let table_options = ctx.copied_table_options();
+    let (options, csv) = match format {
+        FileFormat::Parquet => {
+            let options = ParquetReadOptions::default()
+                .file_extension(&extension)
+                .table_partition_cols(partitions);
+            (options.to_listing_options(&config, table_options), None)
+        }
+        FileFormat::Csv => {
+            // Real exports: a header row, quoted values with commas and newlines, empty fields as NULL.
+            // The schema is inferred by cxsql when the table is first used (see `csv_schema`).
+            let null_regex = match &read.null_regex {
+                Some(pattern) => Some(
+                    regex::Regex::new(pattern)
+                        .map_err(|e| Error::Usage(format!("null_regex {pattern:?}: {e}")))?,
+                ),
+                None => None,
+            };
+            let dialect = CsvDialect {
+                header: read.header.unwrap_or(true),
+                delimiter: read.delimiter.unwrap_or(b','),
+                quote: read.quote.unwrap_or(b'"'),
+                null_regex,
+                compression,
+                extension: extension.clone(),
+                timestamp_format: read.timestamp_format.clone(),
+                date_format: read.date_format.clone(),
+            };
+            let options = CsvReadOptions::new()
+                .has_header(dialect.header)
+                .newlines_in_values(read.quoted_newlines.unwrap_or(true))
+                .delimiter(dialect.delimiter)
+                .quote(dialect.quote)
+                .null_regex(read.null_regex.clone())
+                .file_compression_type(compression)
+                .file_extension(&extension)
+                .table_partition_cols(partitions);
+            (
+                options.to_listing_options(&config, table_options),
+                Some(dialect),
+            )
+        }
+        FileFormat::Json => {
+            let options = JsonReadOptions::default()
+                .file_compression_type(compression)
+                .file_extension(&extension)
+                .table_partition_cols(partitions);
+            (options.to_listing_options(&config, table_options), None)
+        }
+    };
+    let url = ListingTableUrl::parse(location).map_err(|e| Error::Query {
+        context: format!("table {name} ({location}): "),
+        source: e,
+        hint: String::new(),
+    })?;
+    // The files are read (schema inference) when a statement first uses the table.
+    let recipe = ListingRecipe {
+        location: location.to_string(),
+        url,
+        options,
+        schema: None,
+        csv,
+    };
+    Ok((recipe, format))
+}
+
+/// Registers the object store of an `s3://bucket/...` location, from `options` and the AWS_* variables.
+fn register_s3(ctx: &SessionContext, location: &str, options: &S3Options) -> Result<()> {
+    use object_store::aws::AmazonS3Builder;
+
+    let url = url::Url::parse(location)
+        .map_err(|e| Error::Usage(format!("{location}: not a URL ({e})")))?;
+    let bucket = url
+        .host_str()
+        .ok_or_else(|| Error::Usage(format!("{location}: no bucket name")))?;
+    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    if let Some(endpoint) = &options.endpoint {
+        builder = builder
+            .with_endpoint(endpoint)
+            .with_allow_http(endpoint.starts_with("http://"));
+    }
+    if let Some(region) = &options.region {
+        builder = builder.with_region(region);
+    }
+    if let Some(key) = &options.access_key_id {
+        builder = builder.with_access_key_id(key);
+    }
+    if let Some(secret) = &options.secret_access_key {
+        builder = builder.with_secret_access_key(secret);
+    }
+    if let Some(token) = &options.session_token {
+        builder = builder.with_token(token);
+    }
+    if let Some(allow) = options.allow_http {
+        builder = builder.with_allow_http(allow);
+    }
+    if options.anonymous == Some(true) {
+        builder = builder.with_skip_signature(true);
+    }
+    // The builder's own message names what is missing, not the secrets.
+    let store = builder
+        .build()
+        .map_err(|e| Error::Usage(format!("{location}: {e}")))?;
+    let root = url::Url::parse(&format!("s3://{bucket}"))
+        .map_err(|e| Error::Usage(format!("{location}: {e}")))?;
+    ctx.register_object_store(&root, Arc::new(store));
+    Ok(())
+}
+
+/// The Hive partition columns of a folder: the `key=value` folder names on the way down to its first file,
+/// typed INT when every value seen at that level is an integer, VARCHAR otherwise.
+fn hive_partitions(dir: &Path) -> Vec<(String, DataType)> {
+    let mut columns = Vec::new();
+    let mut level = dir.to_path_buf();
+    loop {
+        let mut subdirs: Vec<PathBuf> = match std::fs::read_dir(&level) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect(),
+            Err(_) => break,
+        };
+        subdirs.sort();
+        let pairs: Vec<(String, String)> = subdirs
+            .iter()
+            .filter_map(|d| {
+                let name = d.file_name()?.to_str()?;
+                let (k, v) = name.split_once('=')?;
+                Some((k.to_string(), v.to_string()))
+            })
+            .collect();
+        let Some((key, _)) = pairs.first() else { break };
+        if pairs.len() != subdirs.len() || pairs.iter().any(|(k, _)| k != key) {
+            break;
+        }
+        let integer = pairs.iter().all(|(_, v)| v.parse::<i32>().is_ok());
+        columns.push((
+            key.clone(),
+            if integer {
+                DataType::Int32
+            } else {
+                DataType::Utf8
+            },
+        ));
+        level = subdirs[0].clone();
+    }
+    columns
+}
+
+/// The first file of `format` under `dir`, depth-first in name order.
+fn first_file(dir: &Path, format: FileFormat) -> Option<PathBuf> {
+    first_file_matching(dir, &|p| FileFormat::of(p) == Some(format))
+}
+
+/// The first file under `dir` that `wanted` accepts, depth-first in name order (hidden files skipped).
+fn first_file_matching(dir: &Path, wanted: &dyn Fn(&Path) -> bool) -> Option<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    entries.sort();
+    entries
+        .iter()
+        .find(|p| p.is_file() && wanted(p))
+        .cloned()
+        .or_else(|| {
+            entries
+                .iter()
+                .filter(|p| p.is_dir())
+                .find_map(|p| first_file_matching(p, wanted))
+        })
+}
+
+/// The extension with its dot, as DataFusion's listing options want it: `.csv`, or `.csv.gz` for a compressed
+/// file.
+fn extension_of(path: &Path) -> String {
+    let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
+        return String::new();
+    };
+    let inner = Path::new(path.file_stem().unwrap_or_default())
+        .extension()
+        .and_then(|e| e.to_str());
+    match inner {
+        Some(inner)
+            if compression_of(ext).is_some() && FileFormat::with_compression(path).is_some() =>
+        {
+            format!(".{inner}.{ext}")
+        }
+        _ => format!(".{ext}"),
+    }
+}
+
+/// The format and extension of the first data file found in `dir` (searched depth-first, sorted, so Hive-style
+/// `key=value/` sub-folders are found too).
+fn find_format(dir: &Path) -> Option<(FileFormat, String)> {
+    [FileFormat::Parquet, FileFormat::Csv, FileFormat::Json]
+        .into_iter()
+        .find_map(|format| first_file(dir, format))
+        .and_then(|file| Some((FileFormat::of(&file)?, extension_of(&file))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_compressions_come_from_the_file_name() {
+        let of = |name: &str| FileFormat::with_compression(Path::new(name));
+        assert_eq!(
+            of("t.csv"),
+            Some((FileFormat::Csv, FileCompressionType::UNCOMPRESSED))
+        );
+        assert_eq!(
+            of("t.CSV.GZ"),
+            Some((FileFormat::Csv, FileCompressionType::GZIP))
+        );
+        assert_eq!(
+            of("a.b.json.zst"),
+            Some((FileFormat::Json, FileCompressionType::ZSTD))
+        );
+        assert_eq!(
+            of("t.ndjson.bz2"),
+            Some((FileFormat::Json, FileCompressionType::BZIP2))
+        );
+        assert_eq!(
+            of("t.parquet"),
+            Some((FileFormat::Parquet, FileCompressionType::UNCOMPRESSED))
+        );
+        // Parquet compresses inside; a gzip'ed Parquet file is not a table file.
+        assert_eq!(of("t.parquet.gz"), None);
+        assert_eq!(of("t.gz"), None);
+        assert_eq!(of("notes.txt"), None);
+        assert_eq!(extension_of(Path::new("x/t.csv.gz")), ".csv.gz");
+        assert_eq!(extension_of(Path::new("x/t.v2.csv")), ".csv");
+        assert_eq!(extension_of(Path::new("x/backup.tar.gz")), ".gz");
+        assert_eq!(compression_named("XZ"), Some(FileCompressionType::XZ));
+        assert_eq!(
+            compression_named("none"),
+            Some(FileCompressionType::UNCOMPRESSED)
+        );
+        assert_eq!(compression_named("rar"), None);
+    }
+}

@@ -1,0 +1,18 @@
+//! The `cxsql` binary run as a user runs it (spawned processes, real files in temporary folders, exit codes,
+//! standard output and standard error), and the engine API used in-process. One test binary, a module per
+//! topic.
+
+mod catalogs;
+mod commands;
+mod engine;
+mod errors;
+mod external;
+mod generator;
+mod memory;
+mod object_storage;
+mod params;
+mod partitions;
+mod report;
+mod saved_queries;
+mod shell;
+mod util;

@@ -1,0 +1,291 @@
+//! `cxsql report`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::*;
+
+fn manifest(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("manifest.json")).expect("manifest.json");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+#[test]
+fn report_writes_a_result_file_per_query_a_manifest_and_a_page() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("report");
+    let out_arg = out.to_string_lossy().into_owned();
+    ok(&[
+        "report",
+        "--queries",
+        "queries",
+        "--out",
+        &out_arg,
+        "--format",
+        "csv",
+    ]);
+    let m = manifest(&out);
+    let entries = m["queries"].as_array().expect("queries");
+    let query_files = std::fs::read_dir(root().join("queries"))
+        .expect("queries/")
+        .count();
+    assert_eq!(entries.len(), query_files);
+    for e in entries {
+        assert_eq!(e["status"], "ok", "{e}");
+        let file = e["file"].as_str().expect("file");
+        let text = std::fs::read_to_string(out.join(file)).expect("result file");
+        assert_eq!(
+            text.lines().count() as u64,
+            e["rows"].as_u64().expect("rows") + 1,
+            "{file}"
+        );
+        assert!(e["duration_ms"].is_u64() && e["parameters"].is_object());
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).expect("index.html");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        !html.contains("http://")
+            || html.matches("http://").count()
+                == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(),
+        "self-contained: no links out but the SVG namespace"
+    );
+    assert!(
+        html.matches("<svg").count() >= entries.len() - 1,
+        "a chart per query"
+    );
+    assert!(
+        html.contains("<polyline") && html.contains("class=\"bar\""),
+        "line and bar charts"
+    );
+}
+
+#[test]
+fn report_manifest_titles_shared_params_and_per_query_params() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("r");
+    let out_arg = out.to_string_lossy().into_owned();
+    ok(&[
+        "report",
+        "--report",
+        "reports/kpi_review.toml",
+        "--out",
+        &out_arg,
+        "--param",
+        "since=2024-06-01T00:00:00Z",
+    ]);
+    let m = manifest(&out);
+    assert_eq!(m["title"], "Support KPI review");
+    assert_eq!(m["period"], "2024-06-01T00:00:00Z to 2025-01-01T00:00:00Z");
+    let entries = m["queries"].as_array().expect("queries");
+    assert_eq!(entries[0]["title"], "Net Promoter Score by channel");
+    assert_eq!(
+        entries[0]["parameters"]["since"], "2024-06-01T00:00:00Z",
+        "the command line wins"
+    );
+    let sla = entries
+        .iter()
+        .find(|e| e["name"] == "tickets_past_sla")
+        .expect("sla query");
+    assert_eq!(sla["parameters"]["sla"], "2 days");
+    assert!(
+        out.join("nps_by_channel.parquet").is_file(),
+        "Parquet by default"
+    );
+
+    let typo = cxsql(&[
+        "report",
+        "--out",
+        &format!("{out_arg}2"),
+        "--param",
+        "sincee=2024-01-01",
+    ]);
+    assert_eq!(typo.code, 2);
+    assert!(
+        typo.stderr.contains("parameter sincee is declared by none"),
+        "{}",
+        typo.stderr
+    );
+}
+
+#[test]
+fn a_failing_query_is_recorded_and_the_others_still_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("bad.sql"),
+        "-- name: bad\n-- description: scores shifted out of range\nSELECT nps(nps_score + 5) AS nps FROM surveys\n",
+    )
+    .expect("bad.sql");
+    let good = root().join("queries/nps_by_channel.sql");
+    std::fs::write(
+        dir.path().join("r.toml"),
+        format!(
+            "[[query]]\nfile = \"bad.sql\"\n\n[[query]]\nfile = {:?}\n",
+            good.to_string_lossy()
+        ),
+    )
+    .expect("r.toml");
+    let out = dir.path().join("out");
+    let report = dir.path().join("r.toml").to_string_lossy().into_owned();
+    let run = cxsql(&[
+        "report",
+        "--report",
+        &report,
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("some queries of the report failed"),
+        "{}",
+        run.stderr
+    );
+    let m = manifest(&out);
+    assert_eq!(m["queries"][0]["status"], "failed");
+    assert!(
+        m["queries"][0]["error"]
+            .as_str()
+            .expect("error")
+            .contains("is outside the 0..10 scale")
+    );
+    assert_eq!(m["queries"][1]["status"], "ok");
+    assert!(out.join("nps_by_channel.parquet").is_file());
+    let html = std::fs::read_to_string(out.join("index.html")).expect("page");
+    assert!(html.contains("class=\"failed\"") && html.contains("This query failed"));
+}
+
+#[test]
+fn report_output_appears_whole_and_is_replaced_only_with_force() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).expect("out");
+    std::fs::write(out.join("keep.txt"), "mine").expect("keep");
+    let out_arg = out.to_string_lossy().into_owned();
+    let refused = cxsql(&["report", "--out", &out_arg]);
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("use --force"), "{}", refused.stderr);
+    assert_eq!(
+        std::fs::read_to_string(out.join("keep.txt")).expect("kept"),
+        "mine"
+    );
+
+    ok(&["report", "--out", &out_arg, "--force", "--format", "json"]);
+    assert!(!out.join("keep.txt").exists(), "replaced whole");
+    assert!(out.join("manifest.json").is_file() && out.join("nps_by_channel.json").is_file());
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["out"], "no temporary folders left behind");
+}
+
+#[test]
+fn report_progress_is_silent_off_a_terminal_unless_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let quiet = cxsql(&["report", "--out", &out("a")]);
+    assert_eq!(quiet.code, 0);
+    assert_eq!(quiet.stderr, "", "nothing on a non-terminal by default");
+    let loud = cxsql(&["report", "--out", &out("b"), "--progress"]);
+    assert_eq!(loud.code, 0);
+    assert!(
+        loud.stderr.contains("[1/18] queries/backlog_daily.sql: ok"),
+        "{}",
+        loud.stderr
+    );
+    assert_eq!(loud.stderr.lines().count(), 18);
+    let q = cxsql(&["report", "--out", &out("c"), "--quiet"]);
+    assert_eq!(q.stderr, "");
+}
+
+/// Renders a generated report in headless Chromium: the page loads and the charts are drawn (the DOM has the
+/// SVG elements, and a screenshot has the charts' colours). `.ci/run` installs Chromium; elsewhere the test
+/// says so and passes only when CI is unset.
+#[test]
+fn report_renders_in_a_real_browser() {
+    let Some(chromium) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install chromium (see .ci/run)"
+        );
+        eprintln!("SKIPPED: chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("report");
+    ok(&[
+        "report",
+        "--report",
+        "reports/kpi_review.toml",
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    let url = format!("file://{}", out.join("index.html").display());
+    let profile = dir.path().join("profile");
+    let browser = |extra: &[&str]| {
+        let output = Command::new(&chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+                &format!("--user-data-dir={}", profile.display()),
+            ])
+            .args(extra)
+            .arg(&url)
+            .output()
+            .expect("chromium runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let dom = browser(&["--dump-dom"]);
+    assert!(
+        dom.contains("<h1>Support KPI review</h1>"),
+        "the page loaded"
+    );
+    assert!(
+        dom.matches("<svg").count() >= 8,
+        "every chart is in the DOM"
+    );
+    assert!(dom.matches("<polyline").count() >= 5, "lines are drawn");
+
+    let shot = dir.path().join("shot.png");
+    browser(&[
+        "--window-size=1000,2400",
+        &format!("--screenshot={}", shot.display()),
+    ]);
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&shot).expect("screenshot"),
+    ));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut pixels).expect("a frame");
+    let channels = info.color_type.samples();
+    let near = |px: &[u8], rgb: [u8; 3]| px.iter().zip(rgb).all(|(a, b)| a.abs_diff(b) < 12);
+    let (mut blue, mut orange, mut plain) = (0usize, 0usize, 0usize);
+    for px in pixels[..info.buffer_size()].chunks(channels) {
+        if near(px, [0x1f, 0x77, 0xb4]) {
+            blue += 1;
+        } else if near(px, [0xff, 0x7f, 0x0e]) {
+            orange += 1;
+        } else if px[..3].iter().all(|&c| c > 240) {
+            plain += 1;
+        }
+    }
+    let total = pixels[..info.buffer_size()].len() / channels;
+    assert!(blue > 2_000, "blue bars and lines drawn: {blue} pixels");
+    assert!(orange > 200, "a second series drawn: {orange} pixels");
+    assert!(plain < total * 95 / 100, "the page is not blank");
+}

@@ -1,0 +1,540 @@
+//! Saved queries, one test each, against data/.
+
+use crate::util::*;
+
+/// Runs a saved query and checks its columns and that it returns rows.
+fn saved(file: &str, columns: &[&str]) -> Vec<Row> {
+    let rows = json_rows(&["run", &format!("queries/{file}")]);
+    assert!(!rows.is_empty(), "{file} returned no rows");
+    let got: Vec<&String> = rows[0].keys().collect();
+    let mut want: Vec<&str> = columns.to_vec();
+    want.sort();
+    assert_eq!(got, want, "{file} columns");
+    rows
+}
+
+fn in_range(rows: &[Row], column: &str, lo: f64, hi: f64) {
+    for row in rows {
+        if let Some(v @ serde_json::Value::Number(_)) = row.get(column) {
+            let v = v.num();
+            assert!(
+                (lo..=hi).contains(&v),
+                "{column} = {v} outside [{lo}, {hi}]"
+            );
+        }
+    }
+}
+
+#[test]
+fn saved_nps_by_channel_equals_the_plain_sql_formula() {
+    let rows = saved("nps_by_channel.sql", &["channel", "nps", "responses"]);
+    let expected = json_rows(&[
+        "query",
+        "SELECT channel, 100.0 * (count(nps_score) FILTER (WHERE nps_score >= 9) - count(nps_score) FILTER (WHERE nps_score <= 6)) / count(nps_score) AS nps, count(nps_score) AS responses \
+         FROM surveys WHERE submitted_at >= TIMESTAMP '2021-01-01T00:00:00Z' AND submitted_at < TIMESTAMP '2025-01-01T00:00:00Z' GROUP BY channel ORDER BY channel",
+    ]);
+    assert_eq!(rows.len(), 5, "five channels");
+    for (r, e) in rows.iter().zip(&expected) {
+        assert_eq!(r["channel"], e["channel"]);
+        assert_close(r["nps"].num(), e["nps"].num(), "nps");
+        assert_eq!(r["responses"], e["responses"]);
+    }
+    // Parameters narrow the period.
+    let one_year = json_rows(&[
+        "run",
+        "queries/nps_by_channel.sql",
+        "--param",
+        "since=2024-01-01T00:00:00Z",
+        "--param",
+        "until=2025-01-01T00:00:00Z",
+    ]);
+    let total = |rows: &[Row]| rows.iter().map(|r| r["responses"].num()).sum::<f64>();
+    assert!(total(&one_year) > 0.0 && total(&one_year) < total(&rows) / 2.0);
+}
+
+#[test]
+fn saved_nps_monthly_trend() {
+    let rows = saved(
+        "nps_monthly_trend.sql",
+        &[
+            "month",
+            "nps",
+            "responses",
+            "promoters_pct",
+            "detractors_pct",
+        ],
+    );
+    assert_eq!(rows.len(), 48, "four years of months");
+    for row in &rows {
+        assert_close(
+            row["nps"].num(),
+            row["promoters_pct"].num() - row["detractors_pct"].num(),
+            "nps = promoters - detractors",
+        );
+    }
+}
+
+#[test]
+fn saved_csat_by_channel_month() {
+    let rows = saved(
+        "csat_by_channel_month.sql",
+        &["month", "channel", "csat", "responses"],
+    );
+    in_range(&rows, "csat", 0.0, 100.0);
+    assert_eq!(rows.len(), 48 * 5);
+}
+
+#[test]
+fn saved_fcr_by_channel_priority() {
+    let rows = saved(
+        "fcr_by_channel_priority.sql",
+        &["channel", "priority", "fcr", "resolved_tickets"],
+    );
+    assert_eq!(rows.len(), 5 * 4);
+    in_range(&rows, "fcr", 0.0, 100.0);
+}
+
+#[test]
+fn saved_servqual_gaps() {
+    let rows = saved(
+        "servqual_gaps.sql",
+        &["dimension", "gap", "expectation", "perception", "responses"],
+    );
+    assert_eq!(rows.len(), 5);
+    for row in &rows {
+        assert_close(
+            row["gap"].num(),
+            row["perception"].num() - row["expectation"].num(),
+            "gap = perception - expectation",
+        );
+    }
+    let gaps: Vec<f64> = rows.iter().map(|r| r["gap"].num()).collect();
+    assert!(gaps.windows(2).all(|w| w[0] <= w[1]), "worst first");
+}
+
+#[test]
+fn saved_backlog_month_end() {
+    let rows = saved(
+        "backlog_month_end.sql",
+        &["month_end", "channel", "open_tickets"],
+    );
+    assert_eq!(rows.len(), 48 * 5);
+    // The last month's backlog equals the tickets still open at the end of the history.
+    let last: f64 = rows
+        .iter()
+        .filter(|r| r["month_end"].text().starts_with("2024-12-31"))
+        .map(|r| r["open_tickets"].num())
+        .sum();
+    let open = json_rows(&[
+        "query",
+        "SELECT count(*) AS n FROM tickets WHERE resolved_at IS NULL",
+    ]);
+    assert_eq!(last, open[0]["n"].num());
+}
+
+#[test]
+fn saved_tickets_past_sla() {
+    let rows = saved(
+        "tickets_past_sla.sql",
+        &[
+            "channel",
+            "priority",
+            "open_tickets",
+            "past_sla",
+            "past_sla_pct",
+        ],
+    );
+    for row in &rows {
+        assert!(row["past_sla"].num() <= row["open_tickets"].num());
+    }
+    let week = json_rows(&[
+        "run",
+        "queries/tickets_past_sla.sql",
+        "--param",
+        "sla=7 days",
+    ]);
+    let sum = |rows: &[Row]| rows.iter().map(|r| r["past_sla"].num()).sum::<f64>();
+    assert!(
+        sum(&week) < sum(&rows),
+        "a longer SLA leaves fewer tickets past it"
+    );
+}
+
+#[test]
+fn saved_first_response_time() {
+    let rows = saved(
+        "first_response_time.sql",
+        &[
+            "channel",
+            "mean_hours",
+            "median_hours",
+            "p90_hours",
+            "tickets",
+        ],
+    );
+    for row in &rows {
+        assert!(row["median_hours"].num() <= row["p90_hours"].num());
+    }
+    in_range(&rows, "mean_hours", 0.0, 1e4);
+}
+
+#[test]
+fn saved_resolution_time() {
+    let rows = saved(
+        "resolution_time.sql",
+        &[
+            "channel",
+            "priority",
+            "mean_hours",
+            "median_hours",
+            "resolved_tickets",
+        ],
+    );
+    in_range(&rows, "median_hours", 0.0, 1e5);
+}
+
+#[test]
+fn saved_handle_time() {
+    let rows = saved(
+        "handle_time.sql",
+        &[
+            "channel",
+            "team",
+            "mean_minutes",
+            "median_minutes",
+            "tickets",
+        ],
+    );
+    in_range(&rows, "mean_minutes", 0.0, 1e4);
+}
+
+#[test]
+fn saved_wait_time() {
+    let rows = saved(
+        "wait_time.sql",
+        &["channel", "mean_seconds", "p90_seconds", "tickets"],
+    );
+    let channels: Vec<&str> = rows.iter().map(|r| r["channel"].text()).collect();
+    assert_eq!(channels, ["chat", "phone"], "only channels with a queue");
+}
+
+#[test]
+fn saved_goal_completion_rate() {
+    let rows = saved(
+        "goal_completion_rate.sql",
+        &["channel", "goal_completion_pct", "tickets"],
+    );
+    in_range(&rows, "goal_completion_pct", 0.0, 100.0);
+}
+
+#[test]
+fn saved_reopen_rate() {
+    let rows = saved(
+        "reopen_rate.sql",
+        &["channel", "reopen_pct", "resolved_tickets"],
+    );
+    in_range(&rows, "reopen_pct", 0.0, 100.0);
+}
+
+#[test]
+fn saved_backlog_daily_equals_backlog_counted_by_plain_sql() {
+    let rows = saved(
+        "backlog_daily.sql",
+        &["channel", "at", "open_tickets", "past_sla"],
+    );
+    assert_eq!(rows.len(), 366 * 5, "every day of 2024 for five channels");
+    for day in [
+        "2024-01-01T00:00:00Z",
+        "2024-06-15T00:00:00Z",
+        "2024-12-31T00:00:00Z",
+    ] {
+        let expected = json_rows(&[
+            "query",
+            &format!(
+                "SELECT channel, count(*) FILTER (WHERE created_at <= TIMESTAMP '{day}' AND (resolved_at IS NULL \
+                 OR resolved_at > TIMESTAMP '{day}')) AS open, count(*) FILTER (WHERE created_at <= TIMESTAMP '{day}' \
+                 AND (resolved_at IS NULL OR resolved_at > TIMESTAMP '{day}') AND created_at < TIMESTAMP '{day}' - \
+                 INTERVAL '3 days') AS late FROM tickets GROUP BY channel ORDER BY channel"
+            ),
+        ]);
+        let got: Vec<_> = rows
+            .iter()
+            .filter(|r| r["at"].text().starts_with(&day[..10]))
+            .collect();
+        assert_eq!(got.len(), 5, "{day}");
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!(g["channel"], e["channel"]);
+            assert_eq!(g["open_tickets"].num(), e["open"].num(), "{day}");
+            assert_eq!(g["past_sla"].num(), e["late"].num(), "{day}");
+        }
+    }
+}
+
+/// NPS counts per channel from plain SQL: (channel, responses, promoters, detractors).
+fn nps_counts(filter: &str) -> Vec<(String, f64, f64, f64)> {
+    json_rows(&[
+        "query",
+        &format!(
+            "SELECT channel, count(nps_score) AS n, count(*) FILTER (WHERE nps_score >= 9) AS p, \
+             count(*) FILTER (WHERE nps_score <= 6) AS d FROM surveys WHERE {filter} GROUP BY channel ORDER BY channel"
+        ),
+    ])
+    .iter()
+    .map(|r| (r["channel"].text().to_string(), r["n"].num(), r["p"].num(), r["d"].num()))
+    .collect()
+}
+
+#[test]
+fn saved_nps_confidence_is_the_adjusted_wald_interval() {
+    let rows = saved(
+        "nps_confidence.sql",
+        &["channel", "nps", "margin", "ci_low", "ci_high", "responses"],
+    );
+    let counts = nps_counts("submitted_at >= TIMESTAMP '2021-01-01T00:00:00Z'");
+    assert_eq!(rows.len(), counts.len());
+    for (r, (channel, n, p, d)) in rows.iter().zip(&counts) {
+        assert_eq!(r["channel"].text(), channel);
+        // Rocks (2016): add 3 answers, 3/4 promoter and 3/4 detractor.
+        let (n2, p2, d2) = (n + 3.0, (p + 0.75) / (n + 3.0), (d + 0.75) / (n + 3.0));
+        let se = ((p2 + d2 - (p2 - d2).powi(2)) / n2).sqrt();
+        let margin = 100.0 * 1.959_963_984_540_054 * se;
+        assert_close(r["nps"].num(), 100.0 * (p - d) / n, "nps");
+        assert_close(r["margin"].num(), margin, "margin");
+        assert_close(r["ci_low"].num(), 100.0 * (p2 - d2) - margin, "low");
+        assert_close(r["ci_high"].num(), 100.0 * (p2 - d2) + margin, "high");
+    }
+    let wider = json_rows(&[
+        "run",
+        "queries/nps_confidence.sql",
+        "--param",
+        "confidence=0.99",
+    ]);
+    assert!(wider[0]["margin"].num() > rows[0]["margin"].num());
+    let bad = cxsql(&[
+        "run",
+        "queries/nps_confidence.sql",
+        "--param",
+        "confidence=95",
+    ]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("confidence 95 is outside (0, 1)"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn saved_nps_segment_test_matches_the_two_sample_formula() {
+    let rows = saved(
+        "nps_segment_test.sql",
+        &[
+            "segment_a",
+            "segment_b",
+            "nps_a",
+            "nps_b",
+            "diff",
+            "z",
+            "p_value",
+        ],
+    );
+    let counts = nps_counts("channel IN ('email', 'chat')");
+    let share = |name: &str| {
+        let (_, n, p, d) = counts
+            .iter()
+            .find(|c| c.0 == name)
+            .expect("channel")
+            .clone();
+        let (p, d) = (p / n, d / n);
+        (p - d, (p + d - (p - d).powi(2)) / n)
+    };
+    let ((a, va), (b, vb)) = (share("email"), share("chat"));
+    let r = &rows[0];
+    assert_eq!(
+        (r["segment_a"].text(), r["segment_b"].text()),
+        ("email", "chat")
+    );
+    assert_close(r["nps_a"].num(), 100.0 * a, "nps_a");
+    assert_close(r["nps_b"].num(), 100.0 * b, "nps_b");
+    assert_close(r["diff"].num(), 100.0 * (b - a), "diff");
+    assert_close(r["z"].num(), (b - a) / (va + vb).sqrt(), "z");
+    assert!(
+        r["p_value"].num() < 1e-6,
+        "chat and email differ clearly in the sample"
+    );
+    // The same channel on both sides cannot differ: segment A is empty, so the test is NULL.
+    let same = json_rows(&[
+        "run",
+        "queries/nps_segment_test.sql",
+        "--param",
+        "a=web",
+        "--param",
+        "b=web",
+    ]);
+    assert!(
+        same[0]
+            .get("z")
+            .is_none_or(|z| matches!(z, serde_json::Value::Null)),
+        "{:?}",
+        same[0]
+    );
+}
+
+#[test]
+fn saved_first_response_business_hours_is_clock_time_on_a_round_the_clock_calendar() {
+    let rows = saved(
+        "first_response_business_hours.sql",
+        &[
+            "channel",
+            "avg_business_hours",
+            "median_business_hours",
+            "avg_clock_hours",
+            "responded",
+        ],
+    );
+    for r in &rows {
+        assert!(
+            r["avg_business_hours"].num() <= r["avg_clock_hours"].num() + 1e-9,
+            "{r:?}"
+        );
+    }
+    let all_day = json_rows(&[
+        "run",
+        "queries/first_response_business_hours.sql",
+        "--param",
+        "calendar=time_zone=UTC; hours=Mon-Sun 00:00-24:00",
+    ]);
+    for r in &all_day {
+        assert_close(
+            r["avg_business_hours"].num(),
+            r["avg_clock_hours"].num(),
+            "24/7 is clock time",
+        );
+    }
+    let unknown = cxsql(&[
+        "run",
+        "queries/first_response_business_hours.sql",
+        "--param",
+        "calendar=emea",
+    ]);
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("unknown calendar 'emea'"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn saved_sla_compliance_matches_plain_sql_on_clock_policies() {
+    let rows = saved(
+        "sla_compliance.sql",
+        &[
+            "channel",
+            "priority",
+            "tickets",
+            "first_reply_breached_pct",
+            "resolution_breached_pct",
+            "clock",
+        ],
+    );
+    assert_eq!(rows.len(), 20, "five channels, four priorities");
+    let expected = json_rows(&[
+        "query",
+        "SELECT t.channel, t.priority, 100.0 * avg(CASE WHEN date_part('epoch', coalesce(t.first_response_at, \
+         TIMESTAMP '2025-01-01T00:00:00Z') - t.created_at) > p.first_reply_hours * 3600 THEN 1 ELSE 0 END) AS first, \
+         100.0 * avg(CASE WHEN date_part('epoch', coalesce(t.resolved_at, TIMESTAMP '2025-01-01T00:00:00Z') - \
+         t.created_at) > p.resolution_hours * 3600 THEN 1 ELSE 0 END) AS resolution \
+         FROM tickets t JOIN sla_policies p ON p.channel = t.channel AND p.priority = t.priority \
+         WHERE t.created_at >= TIMESTAMP '2024-01-01T00:00:00Z' AND t.created_at < TIMESTAMP '2025-01-01T00:00:00Z' \
+         GROUP BY 1, 2",
+    ]);
+    let mut business_rows = 0;
+    for r in &rows {
+        let e = expected
+            .iter()
+            .find(|e| e["channel"] == r["channel"] && e["priority"] == r["priority"])
+            .expect("same groups");
+        if r["clock"].text() == "calendar" {
+            assert_close(
+                r["first_reply_breached_pct"].num(),
+                e["first"].num(),
+                "first reply",
+            );
+            assert_close(
+                r["resolution_breached_pct"].num(),
+                e["resolution"].num(),
+                "resolution",
+            );
+        } else {
+            // Business time never exceeds clock time: never more breaches than on the clock.
+            business_rows += 1;
+            assert!(
+                r["first_reply_breached_pct"].num() <= e["first"].num() + 1e-9,
+                "{r:?}"
+            );
+            assert!(
+                r["resolution_breached_pct"].num() <= e["resolution"].num() + 1e-9,
+                "{r:?}"
+            );
+        }
+    }
+    assert_eq!(business_rows, 8, "email and web use business hours");
+}
+
+#[test]
+fn a_catalog_calendar_is_usable_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let catalog = dir.path().join("cxsql.toml");
+    std::fs::write(
+        &catalog,
+        "[calendars.paris]\ntime_zone = \"Europe/Paris\"\nhours = [\"Mon-Fri 09:00-17:00\"]\nholidays = [\"2024-01-08\"]\n",
+    )
+    .expect("catalog");
+    let catalog = catalog.to_string_lossy().into_owned();
+    // Friday 16:00 UTC is 17:00 in Paris (closed); Monday is a holiday; Tuesday opens 08:00 UTC: 2 h.
+    let rows = json_rows(&[
+        "--catalog",
+        &catalog,
+        "query",
+        "SELECT business_seconds(TIMESTAMP '2024-01-05T16:00:00Z', TIMESTAMP '2024-01-09T10:00:00Z', 'paris') AS s",
+    ]);
+    assert_eq!(rows[0]["s"].num(), 7200.0);
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[calendars.x]\ntime_zone = \"Nowhere/Land\"\n",
+    )
+    .expect("catalog");
+    let bad = dir.path().join("bad.toml").to_string_lossy().into_owned();
+    let out = cxsql(&["--catalog", &bad, "query", "SELECT 1"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("bad.toml: calendar x: unknown time zone 'Nowhere/Land'"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn every_saved_query_has_a_test_and_a_documented_header() {
+    let source = include_str!("saved_queries.rs");
+    for entry in std::fs::read_dir(root().join("queries")).expect("queries/") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let text = std::fs::read_to_string(&path).expect("readable");
+        assert!(text.starts_with("-- name: "), "{name} opens with -- name:");
+        assert!(
+            text.contains("-- description: "),
+            "{name} has a description"
+        );
+        assert!(
+            source.contains(&format!("\"{name}\"")),
+            "{name} has no test here"
+        );
+    }
+}
