@@ -536,15 +536,32 @@ struct SeriesAccumulator {
     diffs: Vec<i64>,
 }
 
-impl Accumulator for SeriesAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+impl SeriesAccumulator {
+    /// Adds (`sign` 1) or removes (`sign` -1) the rows' openings and closings: the state is a difference
+    /// array, so removing rows is exact.
+    fn add(&mut self, values: &[ArrayRef], sign: i64) -> Result<()> {
         let (diffs, n) = (&mut self.diffs, self.series.len());
         self.series.spans(values, None, |_, first, last| {
-            diffs[first] += 1;
+            diffs[first] += sign;
             if last < n {
-                diffs[last] -= 1;
+                diffs[last] -= sign;
             }
         })
+    }
+}
+
+impl Accumulator for SeriesAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.add(values, 1)
+    }
+
+    /// For sliding window frames: the rows leaving the frame.
+    fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.add(values, -1)
+    }
+
+    fn supports_retract_batch(&self) -> bool {
+        true
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {

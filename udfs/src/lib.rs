@@ -1,10 +1,11 @@
-//! Customer-service KPIs as DataFusion aggregate functions: `nps`, `csat`, `fcr_rate`, `servqual_gap` and
-//! `backlog_at`.
+//! Customer-service KPIs as DataFusion functions: the aggregates `nps`, `nps_moe`, `nps_ci`, `nps_diff_test`,
+//! `csat`, `fcr_rate`, `servqual_gap`, `backlog_at` and `backlog_series`, and the scalar functions
+//! `business_seconds` and `sla_breached`.
 //!
-//! Every function skips NULL inputs, gives NULL for an empty or all-NULL group (except `backlog_at`, a count,
-//! which gives 0), keeps exact additive state (counts and sums), implements DataFusion's grouped fast path
-//! (`GroupsAccumulator`) and supports sliding window frames (`retract_batch`). Bad values in the data fail the
-//! query with a message naming the function, the value and the valid range.
+//! Every aggregate skips NULL inputs, gives NULL for an empty or all-NULL group (except the backlog counts,
+//! which give 0), keeps exact additive state (counts, sums, difference arrays), implements DataFusion's grouped
+//! fast path (`GroupsAccumulator`) and supports sliding window frames (`retract_batch`). Bad values in the data
+//! fail the query with a message naming the function, the value and the valid range.
 //!
 //! ```no_run
 //! # async fn example() -> datafusion::common::Result<()> {
