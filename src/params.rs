@@ -46,6 +46,16 @@ impl std::fmt::Display for ParamValue {
     }
 }
 
+impl ParamValue {
+    /// The value as DataFusion binds it: text as a VARCHAR, a value as it is.
+    pub fn to_scalar(&self) -> ScalarValue {
+        match self {
+            ParamValue::Text(text) => ScalarValue::Utf8(Some(text.clone())),
+            ParamValue::Value(value) => value.clone(),
+        }
+    }
+}
+
 /// Parameter values by name.
 pub type Params = BTreeMap<String, ParamValue>;
 
@@ -76,11 +86,8 @@ pub fn convert(value: &ParamValue, data_type: &DataType) -> Result<ScalarValue, 
         safe: false,
         format_options: FormatOptions::default(),
     };
-    let value = match value {
-        ParamValue::Text(text) => ScalarValue::Utf8(Some(text.clone())),
-        ParamValue::Value(value) => value.clone(),
-    };
     value
+        .to_scalar()
         .cast_to_with_options(data_type, &options)
         .map_err(|e| e.strip_backtrace())
 }

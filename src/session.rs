@@ -272,16 +272,10 @@ impl Session {
         params: &Params,
         sink: &mut dyn ResultSink,
     ) -> Result<u64> {
-        let mut bound = exec::Bound::new();
-        for (name, value) in params {
-            let value = match value {
-                crate::params::ParamValue::Text(text) => {
-                    datafusion::common::ScalarValue::Utf8(Some(text.clone()))
-                }
-                crate::params::ParamValue::Value(value) => value.clone(),
-            };
-            bound.insert(name.clone(), value);
-        }
+        let bound: exec::Bound = params
+            .iter()
+            .map(|(name, value)| (name.clone(), value.to_scalar()))
+            .collect();
         exec::run(&self.ctx, sql, &bound, sink).await
     }
 
