@@ -152,6 +152,18 @@ impl Catalog {
                 read,
             });
         }
+        // A view named like a table (or like an earlier view) would hide it: a mistake in the file.
+        for (i, view) in file.views.iter().enumerate() {
+            if file.tables.contains_key(&view.name) {
+                return Err(fail(format!(
+                    "view {0} has the name of table {0}; give one of them another name",
+                    view.name
+                )));
+            }
+            if file.views[..i].iter().any(|v| v.name == view.name) {
+                return Err(fail(format!("two views are named {}", view.name)));
+            }
+        }
         Ok(Catalog {
             path: path.to_path_buf(),
             tables,

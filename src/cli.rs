@@ -2,7 +2,6 @@
 //! `Params`, `ReportOptions`, `GenOptions`), as ripgrep turns its flags into `HiArgs`. The only module besides
 //! `main.rs` that names clap types or flags.
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
@@ -59,6 +58,15 @@ pub struct GlobalArgs {
     /// Number of partitions queries run in parallel (default: the number of cores).
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
+
+    /// No statement writes files (COPY ... TO, INSERT). Reports always run so.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+
+    /// A script on standard input (cxsql < script.sql) stops at the first statement that fails; without it
+    /// the others still run, and the exit code is 1 if any failed.
+    #[arg(long, global = true)]
+    pub bail: bool,
 }
 
 /// `2G`, `512M`, `64k`, `1.5GB` or a number of bytes.
@@ -105,7 +113,7 @@ pub struct OutputArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Overwrite the output file if it exists.
+    /// Overwrite the output file if it exists; also lets COPY ... TO replace an existing file.
     #[arg(long)]
     pub force: bool,
 }
@@ -278,11 +286,20 @@ impl GlobalArgs {
             memory_limit: self.memory_limit,
             threads: self.threads.map(usize::from),
             temp_dir: self.temp_dir.clone(),
+            read_only: self.read_only,
+            replace_files: false,
         })
     }
 
     async fn open(&self) -> Result<Session> {
         Session::open(&self.session_spec()?).await
+    }
+
+    /// A session whose `COPY ... TO` may replace files when `--force` was given.
+    async fn open_writing(&self, output: &OutputArgs) -> Result<Session> {
+        let mut spec = self.session_spec()?;
+        spec.replace_files = output.force;
+        Session::open(&spec).await
     }
 }
 
@@ -328,7 +345,7 @@ pub fn message(e: &Error) -> String {
 pub async fn run(cli: Cli) -> Result<()> {
     let global = &cli.global;
     match cli.command.unwrap_or(Command::Shell) {
-        Command::Shell => cxsql::shell::run(&global.open().await?).await,
+        Command::Shell => cxsql::shell::run(&global.open().await?, global.bail).await,
         Command::Gen(args) => cxsql::r#gen::generate(&GenOptions {
             out: args.out,
             tickets: args.tickets,
@@ -374,7 +391,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                     (false, false) => Progress::Auto,
                 },
             };
-            let session = global.open().await?;
+            // Reports read: no statement of a report writes files.
+            let mut spec = global.session_spec()?;
+            spec.read_only = true;
+            let session = Session::open(&spec).await?;
             if report::run(&session, &options).await? {
                 Ok(())
             } else {
@@ -387,13 +407,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Query { sql, file, output } => {
             let sql = match (sql, file) {
                 (Some(sql), _) => sql,
-                (None, Some(path)) => {
-                    std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?
-                }
+                (None, Some(path)) => cxsql::saved::read_sql_file(&path)?,
                 (None, None) => read_stdin()?,
             };
             let mut out = output.destination()?;
-            let session = global.open().await?;
+            let session = global.open_writing(&output).await?;
             session.execute(&sql, &Params::new(), &mut out).await?;
             out.finish()
         }
@@ -405,7 +423,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let query = SavedQuery::load(&file)?;
             let given = params(&given)?;
             let mut out = output.destination()?;
-            let session = global.open().await?;
+            let session = global.open_writing(&output).await?;
             session.run_saved(&query, &given, &mut out).await?;
             out.finish()
         }
@@ -413,10 +431,7 @@ pub async fn run(cli: Cli) -> Result<()> {
 }
 
 fn read_stdin() -> Result<String> {
-    let mut sql = String::new();
-    std::io::stdin()
-        .read_to_string(&mut sql)
-        .map_err(|e| Error::io("<stdin>", e))?;
+    let sql = cxsql::saved::read_sql(std::io::stdin().lock(), "<stdin>")?;
     if sql.trim().is_empty() {
         return Err(Error::Usage(
             "no SQL given: pass it as an argument, with --file, or on standard input".into(),

@@ -112,8 +112,14 @@ pub async fn infer(
         .try_collect()
         .await?;
     files.sort_by(|a, b| a.location.cmp(&b.location));
-    let Some(first) = files.first() else {
+    if files.is_empty() {
         return Ok(None);
+    }
+    // An empty file (an export with no rows and no header) says nothing about the columns.
+    let Some(first) = files.iter().find(|f| f.size > 0) else {
+        return exec_err!(
+            "every file of the table is empty (0 bytes); a CSV table needs at least a header line"
+        );
     };
     let root = url.object_store();
     let name = match root.as_str() {

@@ -42,6 +42,10 @@ pub enum Error {
         hint: String,
     },
 
+    /// A signal stopped the work (exit code 128 + the signal's number: 130 for SIGINT).
+    #[error("interrupted by {}", crate::guard::signal_name(*signal))]
+    Interrupted { signal: i32 },
+
     /// A failure of cxsql itself, not of the input: a worker thread that panicked, a result that could not
     /// be serialised (exit code 1).
     #[error("internal error: {0}")]
@@ -54,6 +58,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             _ if self.is_broken_pipe() => 0,
+            Error::Interrupted { signal } => u8::try_from(128 + signal).unwrap_or(1),
             Error::Usage(_) | Error::SavedQuery { .. } | Error::Exists { .. } => 2,
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 2,
             Error::Io { .. }

@@ -4,19 +4,35 @@
 //! statement when there are several, with a hint where DataFusion's message is not enough.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use datafusion::common::ScalarValue;
 use datafusion::dataframe::DataFrame;
+use datafusion::datasource::listing::ListingTable;
+use datafusion::datasource::source_as_provider;
 use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{LogicalPlan, WriteOp};
 use datafusion::prelude::SessionContext;
-use datafusion::sql::parser::{DFParser, Statement};
+use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
 
 use crate::error::{Error, Result};
+use crate::guard;
 use crate::writer::ResultSink;
 
 /// Parameter values bound to `$name` placeholders.
 pub type Bound = HashMap<String, ScalarValue>;
+
+/// What statements may write: `COPY ... TO` and `INSERT INTO` follow the rule of an output file.
+#[derive(Debug, Clone, Default)]
+pub struct Writes {
+    /// No statement writes files.
+    pub read_only: bool,
+    /// An existing file may be replaced (`--force`).
+    pub replace: bool,
+    /// The files and folders tables read (never written), with the table's name.
+    pub protected: Vec<(String, PathBuf)>,
+}
 
 /// Runs `sql` (one or more statements separated by `;`) in order, writing every result that has columns to
 /// `sink`, with `params` bound to the `$name` placeholders. Stops at the first failure. Returns the number of
@@ -25,9 +41,10 @@ pub async fn run(
     ctx: &SessionContext,
     sql: &str,
     params: &Bound,
+    writes: &Writes,
     sink: &mut dyn ResultSink,
 ) -> Result<u64> {
-    let statements = split(ctx, sql)?;
+    let statements = guard::catch("the SQL text", async { split(ctx, sql) }).await?;
     let many = statements.len() > 1;
     let mut rows = 0;
     for (i, statement) in statements.into_iter().enumerate() {
@@ -36,52 +53,202 @@ pub async fn run(
         } else {
             String::new()
         };
-        let wrap = |e: DataFusionError| Error::Query {
-            context: context.clone(),
-            hint: hint(ctx, &e),
-            source: e,
+        let what = if many {
+            format!("statement {}", i + 1)
+        } else {
+            "the statement".to_string()
         };
-        let df = dataframe(ctx, statement, params).await.map_err(wrap)?;
-        if df.schema().fields().is_empty() {
-            // DDL and SET: run for their effect.
-            df.collect().await.map_err(wrap)?;
-            continue;
-        }
-        let stream = df.execute_stream().await.map_err(wrap)?;
-        rows += sink.write(stream).await.map_err(|e| match e {
-            // A failure while the result streamed (a KPI's range error): the statement's failure.
-            Error::Query { source, .. } => wrap(source),
-            other => other,
-        })?;
+        let sink = &mut *sink;
+        rows += guard::catch(&what, async {
+            let wrap = |e: DataFusionError| Error::Query {
+                context: context.clone(),
+                hint: hint(ctx, &e),
+                source: e,
+            };
+            let df = dataframe(ctx, statement, params, writes)
+                .await
+                .map_err(|e| match e {
+                    Error::Query { source, .. } => wrap(source),
+                    other => other.within(&context),
+                })?;
+            if df.schema().fields().is_empty() {
+                // DDL and SET: run for their effect.
+                df.collect().await.map_err(wrap)?;
+                return Ok(0);
+            }
+            let stream = df.execute_stream().await.map_err(wrap)?;
+            sink.write(stream).await.map_err(|e| match e {
+                // A failure while the result streamed (a KPI's range error): the statement's failure.
+                Error::Query { source, .. } => wrap(source),
+                other => other,
+            })
+        })
+        .await?;
     }
     Ok(rows)
 }
 
+/// The most bytes of SQL text one call runs (a script, a query file, a statement): machine-generated SQL
+/// of a few megabytes plans in seconds; far more is a mistake (`cxsql run /dev/zero`).
+pub const MAX_SQL_BYTES: usize = 16 << 20;
+
 /// Splits SQL text into statements with DataFusion's parser (so `;` inside strings and comments is safe).
-fn split(ctx: &SessionContext, sql: &str) -> Result<Vec<Statement>> {
+/// Text that is only comments is "no statement".
+pub fn split(ctx: &SessionContext, sql: &str) -> Result<Vec<Statement>> {
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(Error::Usage(format!(
+            "the SQL text is {} bytes; cxsql runs at most {} MB of SQL at once",
+            sql.len(),
+            MAX_SQL_BYTES >> 20
+        )));
+    }
     let dialect = ctx.state().config().options().sql_parser.dialect;
     let dialect = dialect_from_str(dialect)
         .ok_or_else(|| Error::Usage(format!("unknown SQL dialect {dialect}")))?;
-    let statements = DFParser::parse_sql_with_dialect(sql, dialect.as_ref())?;
+    let limit = usize::from(ctx.state().config().options().sql_parser.recursion_limit);
+    let statements = DFParserBuilder::new(sql)
+        .with_dialect(dialect.as_ref())
+        .with_recursion_limit(limit)
+        .build()
+        .and_then(|mut parser| parser.parse_statements())
+        .map_err(|e| {
+        let message = e.to_string();
+        if message.contains("RecursionLimitExceeded") || message.contains("recursion limit") {
+            Error::Usage(format!(
+                "query too deeply nested: it goes past the parser's limit of {limit} levels of parentheses, subqueries or \
+                 nested expressions"
+            ))
+        } else {
+            e.into()
+        }
+    })?;
     if statements.is_empty() {
         return Err(Error::Usage("no SQL statement given".into()));
     }
     Ok(statements.into_iter().collect())
 }
 
-/// Plans one statement (DDL takes effect here) and binds `params` to its placeholders.
+/// Plans one statement (DDL takes effect here), checks what it would write, and binds `params` to its
+/// placeholders.
 async fn dataframe(
     ctx: &SessionContext,
     statement: Statement,
     params: &Bound,
-) -> datafusion::error::Result<DataFrame> {
+    writes: &Writes,
+) -> Result<DataFrame> {
     let plan = ctx.state().statement_to_plan(statement).await?;
+    check_writes(&plan, writes)?;
     let df = ctx.execute_logical_plan(plan).await?;
     if params.is_empty() {
         Ok(df)
     } else {
-        df.with_param_values(params.clone())
+        Ok(df.with_param_values(params.clone())?)
     }
+}
+
+/// Refuses a `COPY ... TO` or `INSERT INTO` that would write where it must not: anything in a read-only
+/// session, a table's own files always, an existing file or non-empty folder unless replacing is allowed.
+/// Character devices and FIFOs are written as they are. Object-store targets are not checked.
+fn check_writes(plan: &LogicalPlan, writes: &Writes) -> Result<()> {
+    match plan {
+        LogicalPlan::Copy(copy) => {
+            if writes.read_only {
+                return Err(Error::Usage(format!(
+                    "COPY ... TO '{}': this session is read-only (reports run read-only)",
+                    copy.output_url
+                )));
+            }
+            let Some(target) = local_path(&copy.output_url) else {
+                return Ok(());
+            };
+            if let Some((table, location)) = overlapping(&target, &writes.protected) {
+                return Err(Error::Usage(format!(
+                    "COPY ... TO '{}': {} holds the files of table {table}; cxsql never writes over a \
+                     table's own files",
+                    copy.output_url,
+                    location.display()
+                )));
+            }
+            match std::fs::metadata(&target) {
+                Ok(m) if m.is_file() && !writes.replace => Err(Error::Exists {
+                    path: target,
+                    what: "file",
+                }),
+                Ok(m) if m.is_dir() && !writes.replace && !is_empty_dir(&target) => {
+                    Err(Error::Exists {
+                        path: target,
+                        what: "folder",
+                    })
+                }
+                _ => Ok(()),
+            }
+        }
+        LogicalPlan::Dml(dml) => {
+            let verb = match dml.op {
+                WriteOp::Insert(_) => "INSERT INTO",
+                WriteOp::Delete => "DELETE FROM",
+                WriteOp::Update => "UPDATE",
+                WriteOp::Truncate => "TRUNCATE",
+                _ => "writing to",
+            };
+            let files = source_as_provider(&dml.target)
+                .ok()
+                .is_some_and(|provider| provider.is::<ListingTable>());
+            if files {
+                return Err(Error::Usage(format!(
+                    "{verb} {}: the table reads files, and cxsql never writes over a table's own files; \
+                     write a new file with COPY (SELECT ...) TO 'file'",
+                    dml.table_name
+                )));
+            }
+            if writes.read_only {
+                return Err(Error::Usage(format!(
+                    "{verb} {}: this session is read-only (reports run read-only)",
+                    dml.table_name
+                )));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The local path a `COPY` writes, absolute; `None` for object-store URLs.
+fn local_path(url: &str) -> Option<PathBuf> {
+    let path = match url.split_once("://") {
+        Some(("file", rest)) => PathBuf::from(rest),
+        Some(_) => return None,
+        None => PathBuf::from(url),
+    };
+    Some(absolute(&path))
+}
+
+/// `path` made absolute with symbolic links resolved as far as it exists.
+pub fn absolute(path: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) if !parent.as_os_str().is_empty() => absolute(parent).join(name),
+        (_, Some(name)) => std::env::current_dir()
+            .map(|d| absolute(&d).join(name))
+            .unwrap_or_else(|_| path.to_path_buf()),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// The protected location that `target` is, lies in, or contains.
+fn overlapping<'a>(
+    target: &Path,
+    protected: &'a [(String, PathBuf)],
+) -> Option<&'a (String, PathBuf)> {
+    protected
+        .iter()
+        .find(|(_, location)| target.starts_with(location) || location.starts_with(target))
+}
+
+fn is_empty_dir(path: &Path) -> bool {
+    std::fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_none())
 }
 
 /// What the user needs beyond DataFusion's message: an unknown table lists the known ones.

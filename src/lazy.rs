@@ -15,6 +15,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{SchemaProvider, TableProvider};
 use datafusion::common::{DataFusionError, Result, exec_err};
 use datafusion::datasource::TableType;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
@@ -23,6 +24,7 @@ use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::LogicalPlanBuilder;
 
 use crate::csv_schema::{self, CsvDialect};
+use crate::verify;
 
 /// How to build a listing table when it is first used.
 #[derive(Debug, Clone)]
@@ -41,12 +43,20 @@ pub struct ListingRecipe {
 enum Entry {
     Ready(Arc<dyn TableProvider>),
     Pending(Box<ListingRecipe>),
+    /// A name that cannot be a table (an odd entry of a data folder, two files claiming one name): every
+    /// statement that uses it fails with this message, the others run.
+    Broken {
+        location: String,
+        reason: String,
+    },
 }
 
 /// The session's default schema: tables registered ready (views, `CREATE TABLE`) or as recipes.
 #[derive(Debug)]
 pub struct LazySchema {
     tables: RwLock<BTreeMap<String, Entry>>,
+    /// Where each table registered from a recipe reads its files (kept once it is built).
+    origins: RwLock<BTreeMap<String, ListingTableUrl>>,
     state: Weak<parking_lot::RwLock<SessionState>>,
 }
 
@@ -55,14 +65,71 @@ impl LazySchema {
     pub fn new(state: Weak<parking_lot::RwLock<SessionState>>) -> Self {
         Self {
             tables: RwLock::new(BTreeMap::new()),
+            origins: RwLock::new(BTreeMap::new()),
             state,
         }
     }
 
     /// Registers `name` to be built from `recipe` on first use (replacing any table of that name).
     pub fn register_recipe(&self, name: &str, recipe: ListingRecipe) {
+        self.origins
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), recipe.url.clone());
         self.write()
             .insert(name.to_string(), Entry::Pending(Box::new(recipe)));
+    }
+
+    /// Registers a name that fails every statement using it with `reason`.
+    pub fn register_broken(&self, name: &str, location: &str, reason: &str) {
+        self.write().insert(
+            name.to_string(),
+            Entry::Broken {
+                location: location.to_string(),
+                reason: reason.to_string(),
+            },
+        );
+    }
+
+    /// Why `name` cannot be read, when it is a broken entry.
+    pub fn broken(&self, name: &str) -> Option<String> {
+        match self.read().get(name) {
+            Some(Entry::Broken { reason, .. }) => Some(reason.clone()),
+            _ => None,
+        }
+    }
+
+    /// Where a broken entry points.
+    pub fn broken_location(&self, name: &str) -> Option<String> {
+        match self.read().get(name) {
+            Some(Entry::Broken { location, .. }) => Some(location.clone()),
+            _ => None,
+        }
+    }
+
+    /// Where the tables read files: recipes (built or not) and listing tables created with SQL.
+    pub fn file_locations(&self) -> Vec<(String, ListingTableUrl)> {
+        let origins = self.origins.read().unwrap_or_else(|e| e.into_inner());
+        let mut found = Vec::new();
+        for (name, entry) in self.read().iter() {
+            match entry {
+                Entry::Pending(recipe) => found.push((name.clone(), recipe.url.clone())),
+                Entry::Ready(table) => {
+                    if let Some(listing) = table.downcast_ref::<ListingTable>() {
+                        found.extend(
+                            listing
+                                .table_paths()
+                                .iter()
+                                .map(|u| (name.clone(), u.clone())),
+                        );
+                    } else if let Some(url) = origins.get(name) {
+                        found.push((name.clone(), url.clone()));
+                    }
+                }
+                Entry::Broken { .. } => {}
+            }
+        }
+        found
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Entry>> {
@@ -78,6 +145,12 @@ impl LazySchema {
             return exec_err!("table {name}: the session is gone");
         };
         let state = state.read().clone();
+        // Damaged files get an error naming them here, not a panic or a wrong count later.
+        if let Some(dialect) = &recipe.csv {
+            verify::csv_files(&state, &recipe.url, dialect).await?;
+        } else if recipe.options.format.is::<ParquetFormat>() {
+            verify::parquet_footers(&state, &recipe.url, &recipe.options.file_extension).await?;
+        }
         let mut conversions = Vec::new();
         let schema = match (&recipe.schema, &recipe.csv) {
             (Some(schema), _) => Arc::clone(schema),
@@ -121,6 +194,11 @@ impl SchemaProvider for LazySchema {
             None => return Ok(None),
             Some(Entry::Ready(table)) => return Ok(Some(Arc::clone(table))),
             Some(Entry::Pending(recipe)) => recipe.clone(),
+            Some(Entry::Broken { location, reason }) => {
+                return Err(DataFusionError::Execution(format!(
+                    "table {name} ({location}): {reason}"
+                )));
+            }
         };
         let table = self.build(name, &recipe).await.map_err(|e| {
             let reason = match e {
@@ -144,7 +222,7 @@ impl SchemaProvider for LazySchema {
     async fn table_type(&self, name: &str) -> Result<Option<TableType>> {
         let ready = match self.read().get(name) {
             None => return Ok(None),
-            Some(Entry::Pending(_)) => return Ok(Some(TableType::Base)),
+            Some(Entry::Pending(_) | Entry::Broken { .. }) => return Ok(Some(TableType::Base)),
             Some(Entry::Ready(table)) => Arc::clone(table),
         };
         Ok(Some(ready.table_type()))
@@ -161,11 +239,19 @@ impl SchemaProvider for LazySchema {
         if let Some(Entry::Ready(_)) = tables.get(&name) {
             return exec_err!("The table {name} already exists");
         }
+        self.origins
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&name);
         tables.insert(name, Entry::Ready(table));
         Ok(None)
     }
 
     fn deregister_table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        self.origins
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
         Ok(match self.write().remove(name) {
             Some(Entry::Ready(table)) => Some(table),
             // Never built: nothing was read, and there is no provider to hand back.

@@ -98,6 +98,8 @@ pub struct QuerySpec {
 /// One query's entry in `manifest.json`.
 #[derive(Debug, Serialize)]
 struct Entry {
+    /// Unique in the report: the result file's stem and the page section's id.
+    id: String,
     name: String,
     title: String,
     description: String,
@@ -127,12 +129,7 @@ pub async fn run(session: &Session, options: &ReportOptions) -> Result<bool> {
         ));
     }
     let (spec, base) = load_spec(&options.queries)?;
-    if options.out.exists() && !options.replace {
-        return Err(Error::Exists {
-            path: options.out.clone(),
-            what: "folder",
-        });
-    }
+    check_out(&options.out, options.replace)?;
     let mut shared: Params = spec
         .params
         .iter()
@@ -169,6 +166,9 @@ pub async fn run(session: &Session, options: &ReportOptions) -> Result<bool> {
         .prefix(".cxsql-report-")
         .tempdir_in(&parent)
         .map_err(|e| Error::io(&parent, e))?;
+    let _registered = crate::guard::Temporary::register(temp.path());
+    // Result file names, one per entry: the query's name in [A-Za-z0-9_-], made distinct.
+    let mut taken = std::collections::BTreeSet::new();
 
     let total = loaded.len();
     let bar = progress_bar(options, total);
@@ -181,12 +181,32 @@ pub async fn run(session: &Session, options: &ReportOptions) -> Result<bool> {
         let label = spec_q.file.display().to_string();
         bar.set_message(label.clone());
         let t0 = Instant::now();
+        let stem = match &saved {
+            Ok(q) => q.name.clone(),
+            Err(_) => spec_q
+                .file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        let id = distinct(&safe_name(&stem), &mut taken);
         let outcome = match saved {
-            Ok(q) => run_one(session, &q, &spec_q, &shared, temp.path(), options.format).await,
+            Ok(q) => {
+                run_one(
+                    session,
+                    &q,
+                    &spec_q,
+                    &shared,
+                    temp.path(),
+                    options.format,
+                    &id,
+                )
+                .await
+            }
             Err(e) => Err((e, BTreeMap::new())),
         };
         let duration = t0.elapsed();
-        let (entry, section) = describe(&spec_q, outcome, duration, &base);
+        let (entry, section) = describe(&spec_q, outcome, duration, &base, &id);
         if lines {
             eprintln!(
                 "[{}/{total}] {label}: {} ({:.2} s)",
@@ -330,6 +350,7 @@ async fn run_one(
     shared: &Params,
     dir: &Path,
     format: OutputFormat,
+    id: &str,
 ) -> Outcome {
     // Shared parameters apply where declared; the query's own win.
     let mut params: Params = shared
@@ -352,7 +373,7 @@ async fn run_one(
             shown.insert(p.name.clone(), d.clone());
         }
     }
-    let file = format!("{}.{}", query.name, format.extension());
+    let file = format!("{id}.{}", format.extension());
     let mut sink = ReportSink {
         path: dir.join(&file),
         format,
@@ -384,6 +405,7 @@ fn describe(
     outcome: Outcome,
     duration: Duration,
     base: &Path,
+    id: &str,
 ) -> (Entry, String) {
     let query_path = base.join(&spec.file).display().to_string();
     match outcome {
@@ -398,7 +420,7 @@ fn describe(
             let title = spec.title.clone().unwrap_or_else(|| humanize(&q.name));
             let mut section = format!(
                 "<section id=\"{}\"><h2>{}</h2><p class=\"description\">{}</p>",
-                escape(&q.name),
+                escape(id),
                 escape(&title),
                 escape(&q.description)
             );
@@ -421,6 +443,7 @@ fn describe(
                 duration.as_secs_f64()
             ));
             let entry = Entry {
+                id: id.to_string(),
                 name: q.name.clone(),
                 title,
                 description: q.description.clone(),
@@ -441,14 +464,15 @@ fn describe(
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let title = spec.title.clone().unwrap_or_else(|| humanize(&name));
-            let message = error.to_string();
+            let message = crate::guard::redact(&error.to_string()).into_owned();
             let section = format!(
                 "<section id=\"{}\" class=\"failed\"><h2>{}</h2><p class=\"error\">This query failed: {}</p></section>",
-                escape(&name),
+                escape(id),
                 escape(&title),
                 escape(&message)
             );
             let entry = Entry {
+                id: id.to_string(),
                 name,
                 title,
                 description: String::new(),
@@ -610,6 +634,79 @@ fn now_utc() -> String {
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+}
+
+/// A query name made safe as a file name: letters, digits, `_` and `-` kept, anything else (`/`, `.`, spaces)
+/// becomes `_`; never empty. The result file always lands inside the report folder.
+fn safe_name(name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    if safe.trim_matches('_').is_empty() {
+        "result".to_string()
+    } else {
+        safe
+    }
+}
+
+/// `name`, or `name-2`, `name-3`, ... when an earlier entry took it (case-insensitively: some file systems
+/// are).
+fn distinct(name: &str, taken: &mut std::collections::BTreeSet<String>) -> String {
+    let mut candidate = name.to_string();
+    let mut n = 1;
+    while !taken.insert(candidate.to_lowercase()) {
+        n += 1;
+        candidate = format!("{name}-{n}");
+    }
+    candidate
+}
+
+/// Checks `--out` before anything runs: a new folder, or (with `replace`) an empty folder or an earlier
+/// report (it has a manifest.json). Never a file, the current folder or one above it, or a folder of other
+/// things: replacing it would lose them.
+fn check_out(out: &Path, replace: bool) -> Result<()> {
+    let Ok(meta) = std::fs::metadata(out) else {
+        return Ok(());
+    };
+    if !meta.is_dir() {
+        return Err(Error::Usage(format!(
+            "{}: exists and is not a folder; a report is written as a folder",
+            out.display()
+        )));
+    }
+    if !replace {
+        return Err(Error::Exists {
+            path: out.to_path_buf(),
+            what: "folder",
+        });
+    }
+    let real = std::fs::canonicalize(out).map_err(|e| Error::io(out, e))?;
+    if std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .is_ok_and(|cwd| cwd.starts_with(&real))
+    {
+        return Err(Error::Usage(format!(
+            "{}: is the current folder or one above it; write the report to a folder of its own",
+            out.display()
+        )));
+    }
+    let empty = std::fs::read_dir(out).is_ok_and(|mut e| e.next().is_none());
+    if !empty && !out.join("manifest.json").is_file() {
+        return Err(Error::Usage(format!(
+            "{}: holds files that are not a cxsql report (no manifest.json); cxsql replaces only an earlier \
+             report or an empty folder",
+            out.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Moves the finished temporary folder to `out`, replacing an existing one (checked for --force before).

@@ -18,8 +18,11 @@ use crate::exec;
 use crate::lazy::LazySchema;
 use crate::params::Params;
 use crate::saved::SavedQuery;
-use crate::source::{self, FileFormat, TableSource};
+use crate::source::{self, FileFormat, TableSource, Unreadable};
 use crate::writer::ResultSink;
+
+/// Levels of nesting a statement may have (parentheses, subqueries).
+pub const MAX_NESTING: usize = 1000;
 
 /// A file or folder a session reads: one that must exist, or a default used only when it is there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +59,10 @@ pub struct SessionSpec {
     pub threads: Option<usize>,
     /// Folder for spill files (default: the system's temporary folder).
     pub temp_dir: Option<PathBuf>,
+    /// No statement writes files (`COPY`, `INSERT`); reports run so.
+    pub read_only: bool,
+    /// `COPY ... TO` may replace an existing file or write into a non-empty folder.
+    pub replace_files: bool,
 }
 
 impl SessionSpec {
@@ -73,6 +80,10 @@ impl SessionSpec {
 #[derive(Debug, Default)]
 pub struct Sources {
     pub tables: Vec<TableSource>,
+    /// Entries of the data folder that cannot be tables: each fails only the statements that use it.
+    pub unreadable: Vec<Unreadable>,
+    /// The names of `tables` that come from the data folder.
+    pub from_folder: Vec<String>,
     pub views: Vec<View>,
     pub calendars: Vec<(String, cxsql_udfs::Calendar)>,
     /// The catalog file the views come from, for messages.
@@ -90,7 +101,19 @@ pub async fn compose(spec: &SessionSpec) -> Result<Sources> {
                 folder.display()
             )));
         }
-        sources.tables = source::folder_tables(folder)?;
+        let found = source::folder_tables(folder)?;
+        sources.from_folder = found.tables.iter().map(|t| t.name.clone()).collect();
+        sources.tables = found.tables;
+        sources.unreadable = found.unreadable;
+    }
+    // A name given twice on the command line (or by the API) is a mistake, not an override.
+    for (i, table) in spec.tables.iter().enumerate() {
+        if let Some(first) = spec.tables[..i].iter().find(|t| t.name == table.name) {
+            return Err(Error::Usage(format!(
+                "two tables are named {}: {} and {}; give each table its own name",
+                table.name, first.location, table.location
+            )));
+        }
     }
     let catalog = match spec.catalog.as_ref().and_then(|c| c.wanted(Path::is_file)) {
         Some(path) => Some(Catalog::load(path).await?),
@@ -103,6 +126,8 @@ pub async fn compose(spec: &SessionSpec) -> Result<Sources> {
         .chain(catalog.iter().flat_map(|c| c.tables.iter().cloned()));
     for table in later {
         sources.tables.retain(|t| t.name != table.name);
+        sources.unreadable.retain(|u| u.name != table.name);
+        sources.from_folder.retain(|n| n != &table.name);
         sources.tables.push(table);
     }
     if let Some(catalog) = catalog {
@@ -126,6 +151,11 @@ pub struct TableInfo {
 /// A SQL session with the KPI functions and the spec's tables.
 pub struct Session {
     ctx: SessionContext,
+    /// What statements may write.
+    read_only: bool,
+    replace_files: bool,
+    /// The folder spill files go to, removed with the session (and by a signal handler, registered).
+    _spill: Option<(tempfile::TempDir, crate::guard::Temporary)>,
     /// The tables registered from files, with their format.
     files: Vec<(TableSource, FileFormat)>,
     /// The default schema, where file tables wait to be read until first used.
@@ -135,7 +165,11 @@ pub struct Session {
 impl Session {
     /// Opens a session: functions, then the composed tables, calendars and views.
     pub async fn open(spec: &SessionSpec) -> Result<Self> {
-        let mut config = SessionConfig::new().with_information_schema(true);
+        // Nesting (parentheses, subqueries) the parser accepts; DataFusion's recursive passes grow their stack
+        // on the heap, so the limit is about what is sensible, not what fits: 2,000 levels is an error.
+        let mut config = SessionConfig::new()
+            .with_information_schema(true)
+            .set_usize("datafusion.sql_parser.recursion_limit", MAX_NESTING);
         if let Some(n) = spec.threads {
             config = config.with_target_partitions(n.max(1));
         }
@@ -150,10 +184,17 @@ impl Session {
                 .sort_spill_reservation_bytes
                 .min(bytes / 16);
         }
-        if let Some(dir) = &spec.temp_dir {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-            runtime = runtime.with_temp_file_path(dir);
+        // Spill files go to a folder of this session's own, registered so that a signal removes it.
+        let spill_parent = spec.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
+        if spec.temp_dir.is_some() {
+            std::fs::create_dir_all(&spill_parent).map_err(|e| Error::io(&spill_parent, e))?;
         }
+        let spill = tempfile::Builder::new()
+            .prefix(".cxsql-spill-")
+            .tempdir_in(&spill_parent)
+            .map_err(|e| Error::io(&spill_parent, e))?;
+        runtime = runtime.with_temp_file_path(spill.path());
+        let registered = crate::guard::Temporary::register(spill.path());
         let runtime = runtime.build_arc().map_err(Error::from)?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         cxsql_udfs::register_all(&ctx);
@@ -165,12 +206,29 @@ impl Session {
             .register_schema(&defaults.default_schema, Arc::clone(&lazy) as _)?;
         let mut session = Session {
             ctx,
+            read_only: spec.read_only,
+            replace_files: spec.replace_files,
+            _spill: Some((spill, registered)),
             files: Vec::new(),
             lazy,
         };
         let sources = compose(spec).await?;
         for table in &sources.tables {
-            session.register_table(table)?;
+            match session.register_table(table) {
+                Ok(()) => {}
+                // An entry of the data folder that cannot be a table fails only the statements using it.
+                Err(e) if sources.from_folder.contains(&table.name) => {
+                    session
+                        .lazy
+                        .register_broken(&table.name, &table.location, &e.to_string());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        for entry in &sources.unreadable {
+            session
+                .lazy
+                .register_broken(&entry.name, &entry.location, &entry.reason);
         }
         let file = sources.catalog.unwrap_or_default();
         for (name, calendar) in sources.calendars {
@@ -226,6 +284,11 @@ impl Session {
                     kind: format.name().to_string(),
                     location: Some(table.location.clone()),
                 },
+                None if self.lazy.broken(&name).is_some() => TableInfo {
+                    location: self.lazy.broken_location(&name),
+                    name,
+                    kind: "unreadable".to_string(),
+                },
                 None => {
                     let kind = match self.lazy.table_type(&name).await {
                         Ok(Some(TableType::View)) => "view",
@@ -245,7 +308,11 @@ impl Session {
 
     /// A table's schema (this reads the table's files the first time). An unknown name lists the known ones.
     pub async fn schema(&self, table: &str) -> Result<SchemaRef> {
-        match self.ctx.table_provider(table).await {
+        let provider = crate::guard::catch(&format!("table {table}"), async {
+            Ok(self.ctx.table_provider(table).await)
+        })
+        .await?;
+        match provider {
             Ok(provider) => Ok(provider.schema()),
             Err(e) => {
                 let names = self.table_names();
@@ -276,7 +343,26 @@ impl Session {
             .iter()
             .map(|(name, value)| (name.clone(), value.to_scalar()))
             .collect();
-        exec::run(&self.ctx, sql, &bound, sink).await
+        exec::run(&self.ctx, sql, &bound, &self.writes(), sink).await
+    }
+
+    /// What statements may write now: nothing over the files of the tables registered at this moment.
+    fn writes(&self) -> exec::Writes {
+        let protected = self
+            .lazy
+            .file_locations()
+            .into_iter()
+            .filter(|(_, url)| url.scheme() == "file")
+            .filter_map(|(name, url)| {
+                let path = url.get_url().to_file_path().ok()?;
+                Some((name, exec::absolute(&path)))
+            })
+            .collect();
+        exec::Writes {
+            read_only: self.read_only,
+            replace: self.replace_files,
+            protected,
+        }
     }
 
     /// Runs a saved query with `params` converted to the types its header declares (defaults for the rest),
@@ -289,7 +375,7 @@ impl Session {
     ) -> Result<u64> {
         let bound = query.bind(&self.ctx.state(), params).await?;
         let file = query.path.display().to_string();
-        exec::run(&self.ctx, &query.body, &bound, sink)
+        exec::run(&self.ctx, &query.body, &bound, &self.writes(), sink)
             .await
             .map_err(|e| e.within(&format!("{file}: ")))
     }

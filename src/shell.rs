@@ -138,50 +138,165 @@ async fn completion_words(session: &Session) -> BTreeSet<String> {
     words
 }
 
-/// Runs the shell until `\q` or end of input.
-pub async fn run(session: &Session) -> Result<()> {
+/// Where the shell's lines come from: the line editor at a terminal, or standard input read as it is (a
+/// piped script), bounded so that endless input without line breaks cannot fill the memory.
+enum Lines {
+    Editor(Box<Editor<SqlHelper, DefaultHistory>>),
+    Piped(std::io::StdinLock<'static>, u64),
+}
+
+/// One line of input.
+enum Line {
+    Text(String),
+    /// Ctrl-C at the prompt.
+    Interrupted,
+    End,
+}
+
+impl Lines {
+    /// The next line; `pending` bytes of a statement are already waiting for it.
+    fn next(&mut self, prompt: &str, pending: usize) -> Result<Line> {
+        match self {
+            Lines::Editor(editor) => {
+                match tokio::task::block_in_place(|| editor.readline(prompt)) {
+                    Ok(line) => Ok(Line::Text(line)),
+                    Err(ReadlineError::Interrupted) => Ok(Line::Interrupted),
+                    Err(ReadlineError::Eof) => Ok(Line::End),
+                    Err(e) => Err(Error::Usage(format!("shell input: {e}"))),
+                }
+            }
+            Lines::Piped(stdin, number) => {
+                use std::io::{BufRead as _, Read as _};
+
+                *number += 1;
+                let room = crate::MAX_SQL_BYTES.saturating_sub(pending) as u64 + 1;
+                let mut bytes = Vec::new();
+                tokio::task::block_in_place(|| {
+                    stdin.by_ref().take(room).read_until(b'\n', &mut bytes)
+                })
+                .map_err(|e| Error::io("<stdin>", e))?;
+                if bytes.is_empty() {
+                    return Ok(Line::End);
+                }
+                if bytes.len() as u64 >= room && bytes.last() != Some(&b'\n') {
+                    return Err(Error::Usage(format!(
+                        "<stdin>: line {number}: a statement longer than {} MB; cxsql reads at most that much \
+                         SQL text at once",
+                        crate::MAX_SQL_BYTES >> 20
+                    )));
+                }
+                let mut text = String::from_utf8(bytes).map_err(|_| {
+                    Error::Usage(format!(
+                        "<stdin>: line {number}: not UTF-8 text; SQL scripts are read as UTF-8"
+                    ))
+                })?;
+                if *number == 1 && text.starts_with('\u{feff}') {
+                    text.remove(0);
+                }
+                let trimmed = text.trim_end_matches(['\n', '\r']).len();
+                text.truncate(trimmed);
+                Ok(Line::Text(text))
+            }
+        }
+    }
+}
+
+/// Whether the statement text gathered so far is ready to run.
+#[derive(Debug, PartialEq, Eq)]
+enum Gathered {
+    /// It ends with a `;` that is not inside a string or comment.
+    Complete,
+    /// More lines are needed.
+    Incomplete,
+    /// Only comments and blanks: nothing to run.
+    Nothing,
+}
+
+/// Looks at `sql` with the SQL tokenizer, so that `;` inside a string or a comment does not end a statement.
+fn gathered(sql: &str) -> Gathered {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
+        // An open string or comment.
+        return Gathered::Incomplete;
+    };
+    match tokens
+        .iter()
+        .rev()
+        .find(|t| !matches!(t, Token::Whitespace(_)))
+    {
+        None => Gathered::Nothing,
+        Some(Token::SemiColon) => Gathered::Complete,
+        Some(_) => Gathered::Incomplete,
+    }
+}
+
+/// Runs the shell until `\q` or end of input. At a terminal, errors are printed and the shell goes on, and
+/// Ctrl-C cancels the running statement. A piped script (`cxsql < script.sql`) runs every statement and
+/// fails (exit 1) if any failed; with `bail` it stops at the first failure.
+pub async fn run(session: &Session, bail: bool) -> Result<()> {
     let interactive = std::io::stdin().is_terminal();
-    let mut editor: Editor<SqlHelper, DefaultHistory> =
-        Editor::new().map_err(|e| Error::Usage(format!("cannot start the shell: {e}")))?;
-    editor.set_helper(Some(SqlHelper {
-        words: completion_words(session).await,
-    }));
     let history = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cxsql_history"));
-    if interactive {
+    let mut lines = if interactive {
+        let mut editor: Editor<SqlHelper, DefaultHistory> =
+            Editor::new().map_err(|e| Error::Usage(format!("cannot start the shell: {e}")))?;
+        editor.set_helper(Some(SqlHelper {
+            words: completion_words(session).await,
+        }));
         if let Some(h) = &history {
             let _ = editor.load_history(h);
         }
         print(&format!(
-            "cxsql {} — SQL with customer-service KPIs. \\? for help, \\q to quit.",
+            "cxsql {} — SQL with customer-service KPIs. \\? for help, \\q to quit; Ctrl-C cancels a statement.",
             env!("CARGO_PKG_VERSION")
         ))?;
-    }
+        crate::guard::interrupts_cancel_statements(true);
+        Lines::Editor(Box::new(editor))
+    } else {
+        Lines::Piped(std::io::stdin().lock(), 0)
+    };
     let mut format = OutputFormat::Table;
     let mut timing = false;
     let mut buffer = String::new();
+    let (mut ran, mut failed) = (0usize, 0usize);
+    let report = |e: &Error, failed: &mut usize| {
+        *failed += 1;
+        eprintln!("Error: {}", crate::guard::redact(&e.to_string()));
+    };
     loop {
         let prompt = if buffer.is_empty() {
             "cxsql> "
         } else {
             "   ...> "
         };
-        let line = tokio::task::block_in_place(|| editor.readline(prompt));
-        let line = match line {
-            Ok(line) => line,
-            Err(ReadlineError::Interrupted) => {
+        let line = match lines.next(prompt, buffer.len()) {
+            Ok(Line::Text(line)) => line,
+            Ok(Line::Interrupted) => {
                 buffer.clear();
                 continue;
             }
-            Err(ReadlineError::Eof) => break,
-            Err(e) => return Err(Error::Usage(format!("shell input: {e}"))),
+            Ok(Line::End) => break,
+            Err(e) => {
+                report(&e, &mut failed);
+                break;
+            }
         };
         let trimmed = line.trim();
         if buffer.is_empty() && trimmed.starts_with('\\') {
-            let _ = editor.add_history_entry(trimmed);
+            if let Lines::Editor(editor) = &mut lines {
+                let _ = editor.add_history_entry(trimmed);
+            }
+            ran += 1;
             match command(session, trimmed, &mut format, &mut timing).await {
                 Ok(true) => break,
                 Ok(false) => {}
-                Err(e) => eprintln!("Error: {e}"),
+                Err(e) => {
+                    report(&e, &mut failed);
+                    if bail && !interactive {
+                        break;
+                    }
+                }
             }
             continue;
         }
@@ -193,10 +308,21 @@ pub async fn run(session: &Session) -> Result<()> {
         if !trimmed.ends_with(';') {
             continue;
         }
+        match gathered(&buffer) {
+            Gathered::Incomplete => continue,
+            Gathered::Nothing => {
+                buffer.clear();
+                continue;
+            }
+            Gathered::Complete => {}
+        }
         let sql = std::mem::take(&mut buffer);
-        let _ = editor.add_history_entry(sql.trim());
+        if let Lines::Editor(editor) = &mut lines {
+            let _ = editor.add_history_entry(sql.trim());
+        }
+        ran += 1;
         let started = Instant::now();
-        match execute(session, &sql, format).await {
+        match crate::guard::cancellable(execute(session, &sql, format)).await {
             Ok(rows) => {
                 if timing {
                     print(&format!(
@@ -206,21 +332,42 @@ pub async fn run(session: &Session) -> Result<()> {
                     ))?;
                 }
             }
-            Err(e) => eprintln!("Error: {e}"),
+            Err(Error::Interrupted { .. }) if interactive => eprintln!("cancelled"),
+            Err(e) => {
+                report(&e, &mut failed);
+                if bail && !interactive {
+                    break;
+                }
+            }
         }
         // Tables and views may have been created: refresh completion.
-        if let Some(helper) = editor.helper_mut() {
+        if let Lines::Editor(editor) = &mut lines
+            && let Some(helper) = editor.helper_mut()
+        {
             helper.words = completion_words(session).await;
         }
     }
-    if !buffer.trim().is_empty() {
+    if !(buffer.trim().is_empty() || gathered(&buffer) == Gathered::Nothing || (bail && failed > 0))
+    {
         // A last statement without `;` at the end of input still runs.
+        ran += 1;
         if let Err(e) = execute(session, &buffer, format).await {
-            eprintln!("Error: {e}");
+            report(&e, &mut failed);
         }
     }
-    if interactive && let Some(h) = &history {
+    crate::guard::interrupts_cancel_statements(false);
+    if let (Lines::Editor(editor), Some(h)) = (&mut lines, &history) {
         let _ = editor.save_history(h);
+    }
+    if failed > 0 && !interactive {
+        return Err(Error::QueriesFailed(format!(
+            "{failed} of {ran} statements of the script failed{}",
+            if bail {
+                "; stopped at the first (--bail)"
+            } else {
+                ""
+            }
+        )));
     }
     Ok(())
 }

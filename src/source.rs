@@ -119,7 +119,13 @@ pub struct S3Options {
     pub allow_http: Option<bool>,
     /// Unsigned requests, for public buckets.
     pub anonymous: Option<bool>,
+    /// Seconds a request may take, connecting included, and retries of a failed one together (default 30):
+    /// an endpoint that accepts and never answers fails after about this long.
+    pub timeout_seconds: Option<f64>,
 }
+
+/// How long an S3 request, and its retries, may take by default.
+pub const S3_TIMEOUT_SECONDS: f64 = 30.0;
 
 impl std::fmt::Debug for S3Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -128,6 +134,7 @@ impl std::fmt::Debug for S3Options {
             .field("endpoint", &self.endpoint)
             .field("region", &self.region)
             .field("anonymous", &self.anonymous)
+            .field("timeout_seconds", &self.timeout_seconds)
             .finish_non_exhaustive()
     }
 }
@@ -152,17 +159,44 @@ impl TableSource {
     }
 }
 
+/// An entry of a data folder that looks like a table but cannot be one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub name: String,
+    pub location: String,
+    /// What it is, and what to do.
+    pub reason: String,
+}
+
+/// What a data folder holds: its tables, and the entries that cannot be tables.
+#[derive(Debug, Default)]
+pub struct FolderTables {
+    pub tables: Vec<TableSource>,
+    pub unreadable: Vec<Unreadable>,
+}
+
 /// A table of `dir` for every NAME.parquet|csv|json file (compressed too: `t.csv.gz` is table `t`) and every
-/// NAME/ folder of such files, in name order; hidden entries are skipped.
-pub fn folder_tables(dir: &Path) -> Result<Vec<TableSource>> {
+/// NAME/ folder of such files, in name order; hidden entries are skipped. An entry that is not a regular file
+/// or folder (a FIFO, a device, a dangling link), or a name that two entries claim (`x.csv` and
+/// `x.parquet`), is listed as unreadable: statements that use that name fail, naming what is wrong.
+pub fn folder_tables(dir: &Path) -> Result<FolderTables> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
-    let mut tables = Vec::new();
+    // Each name, with every entry claiming it and what is wrong with that entry.
+    let mut claims: Vec<(String, Vec<(PathBuf, Option<String>)>)> = Vec::new();
     for path in paths {
-        let compressed = path.is_file()
-            && FileFormat::with_compression(&path).is_some_and(|(_, c)| c.is_compressed());
-        let unwrapped = if compressed {
+        let named_like_data = FileFormat::with_compression(&path).is_some();
+        let problem = odd_entry(&path);
+        let is_table = match &problem {
+            Some(_) => named_like_data,
+            None => {
+                FileFormat::of(&path).is_some() || (path.is_dir() && find_format(&path).is_some())
+            }
+        };
+        let compressed =
+            FileFormat::with_compression(&path).is_some_and(|(_, c)| c.is_compressed());
+        let unwrapped = if compressed && !path.is_dir() {
             path.with_extension("")
         } else {
             path.clone()
@@ -170,13 +204,82 @@ pub fn folder_tables(dir: &Path) -> Result<Vec<TableSource>> {
         let Some(stem) = unwrapped.file_stem().and_then(|s| s.to_str()) else {
             continue;
         };
-        let is_table =
-            FileFormat::of(&path).is_some() || (path.is_dir() && find_format(&path).is_some());
-        if is_table && !stem.starts_with('.') {
-            tables.push(TableSource::new(stem, path.to_string_lossy()));
+        if !is_table || stem.starts_with('.') {
+            continue;
+        }
+        match claims.iter_mut().find(|(name, _)| name == stem) {
+            Some((_, entries)) => entries.push((path, problem)),
+            None => claims.push((stem.to_string(), vec![(path, problem)])),
         }
     }
-    Ok(tables)
+    let mut found = FolderTables::default();
+    for (name, entries) in claims {
+        let location = entries[0].0.to_string_lossy().into_owned();
+        if entries.len() > 1 {
+            let all: Vec<String> = entries
+                .iter()
+                .map(|(p, _)| p.display().to_string())
+                .collect();
+            found.unreadable.push(Unreadable {
+                name: name.clone(),
+                location: all.join(", "),
+                reason: format!(
+                    "the name {name} is ambiguous: {} {} claim it; rename or remove all but one, or choose \
+                     one with a table of its own (--table {name}=PATH)",
+                    all.join(" and "),
+                    if all.len() == 2 { "both" } else { "all" }
+                ),
+            });
+        } else if let Some(reason) = entries[0].1.clone() {
+            found.unreadable.push(Unreadable {
+                name,
+                location,
+                reason,
+            });
+        } else {
+            found.tables.push(TableSource::new(name, location));
+        }
+    }
+    Ok(found)
+}
+
+/// What is wrong with a data folder entry that is not a regular file or a folder (through links).
+fn odd_entry(path: &Path) -> Option<String> {
+    let link = std::fs::symlink_metadata(path).ok()?;
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if link.file_type().is_symlink() => {
+            let target = std::fs::read_link(path)
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
+            return Some(format!(
+                "a symbolic link to {target}, which cannot be followed ({e})"
+            ));
+        }
+        Err(e) => return Some(format!("cannot be read: {e}")),
+    };
+    if meta.is_file() || meta.is_dir() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        let kind = meta.file_type();
+        let what = if kind.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if kind.is_char_device() {
+            "a character device"
+        } else if kind.is_block_device() {
+            "a block device"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        Some(format!("{what}, not a file cxsql can read as a table"))
+    }
+    #[cfg(not(unix))]
+    Some("not a regular file or folder".to_string())
 }
 
 /// How to build `source`'s listing table when a statement first uses it, and the format of its files.
@@ -239,6 +342,18 @@ pub(crate) fn recipe(
             })?;
         (format, extension_of(path))
     } else if path.is_dir() {
+        let found: Vec<PathBuf> = [FileFormat::Parquet, FileFormat::Csv, FileFormat::Json]
+            .into_iter()
+            .filter_map(|format| first_file(path, format))
+            .collect();
+        if found.len() > 1 {
+            let names: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
+            return Err(Error::Usage(format!(
+                "{location}: the folder holds files of more than one format ({}); a table reads one format: \
+                 move the others out, or choose with a glob (e.g. {location}/*.csv)",
+                names.join(", ")
+            )));
+        }
         find_format(path).ok_or_else(|| {
             Error::Usage(format!(
                 "{location}: the folder holds no .parquet, .csv or .json files"
@@ -333,7 +448,8 @@ pub(crate) fn recipe(
 
 /// Registers the object store of an `s3://bucket/...` location, from `options` and the AWS_* variables.
 fn register_s3(ctx: &SessionContext, location: &str, options: &S3Options) -> Result<()> {
-    use object_store::aws::AmazonS3Builder;
+    use object_store::ClientConfigKey;
+    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 
     let url = url::Url::parse(location)
         .map_err(|e| Error::Usage(format!("{location}: not a URL ({e})")))?;
@@ -364,10 +480,36 @@ fn register_s3(ctx: &SessionContext, location: &str, options: &S3Options) -> Res
     if options.anonymous == Some(true) {
         builder = builder.with_skip_signature(true);
     }
+    let seconds = options.timeout_seconds.unwrap_or(S3_TIMEOUT_SECONDS);
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(Error::Usage(format!(
+            "{location}: timeout_seconds is {seconds}; expected a positive number of seconds"
+        )));
+    }
+    let timeout = std::time::Duration::from_secs_f64(seconds);
+    // Set key by key: the builder's client options hold allow_http and what AWS_* variables said.
+    let millis = |d: std::time::Duration| format!("{}ms", d.as_millis().max(1));
+    builder = builder
+        .with_config(
+            AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
+            millis(timeout.min(std::time::Duration::from_secs(10))),
+        )
+        .with_config(
+            AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
+            millis(timeout),
+        )
+        .with_retry(object_store::RetryConfig {
+            max_retries: 3,
+            retry_timeout: timeout,
+            ..object_store::RetryConfig::default()
+        });
     // The builder's own message names what is missing, not the secrets.
-    let store = builder
-        .build()
-        .map_err(|e| Error::Usage(format!("{location}: {e}")))?;
+    let store = builder.build().map_err(|e| {
+        Error::Usage(format!(
+            "{location}: {}",
+            crate::guard::redact(&e.to_string())
+        ))
+    })?;
     let root = url::Url::parse(&format!("s3://{bucket}"))
         .map_err(|e| Error::Usage(format!("{location}: {e}")))?;
     ctx.register_object_store(&root, Arc::new(store));

@@ -16,7 +16,10 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::csv::{Writer as CsvWriter, WriterBuilder as CsvWriterBuilder};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::error::ArrowError;
-use datafusion::arrow::json::{ArrayWriter, LineDelimitedWriter};
+use datafusion::arrow::json::writer::{JsonArray, LineDelimited};
+use datafusion::arrow::json::{
+    ArrayWriter, LineDelimitedWriter, WriterBuilder as JsonWriterBuilder,
+};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -207,8 +210,17 @@ impl<W: Write + Send> BatchWriter<W> {
             OutputFormat::Csv => Inner::Csv(Box::new(
                 CsvWriterBuilder::new().with_header(true).build(out),
             )),
-            OutputFormat::Json => Inner::Json(ArrayWriter::new(out)),
-            OutputFormat::Ndjson => Inner::Ndjson(LineDelimitedWriter::new(out)),
+            // A NULL is written as `null`, not left out: every object has every column.
+            OutputFormat::Json => Inner::Json(
+                JsonWriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build::<_, JsonArray>(out),
+            ),
+            OutputFormat::Ndjson => Inner::Ndjson(
+                JsonWriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build::<_, LineDelimited>(out),
+            ),
             OutputFormat::Parquet => {
                 // Snappy, as most Parquet writers; row groups of 256k rows keep the writer's buffer small
                 // whatever the number of rows.
@@ -327,6 +339,8 @@ pub async fn write_stream<W: Write + Send>(
 pub struct Destination {
     format: OutputFormat,
     target: Option<PathBuf>,
+    /// The target is a character device or FIFO: written directly, not through a temporary file.
+    direct: bool,
     file: Option<AtomicFile>,
     results: usize,
 }
@@ -344,28 +358,65 @@ impl Destination {
         Ok(Self {
             format,
             target: None,
+            direct: false,
             file: None,
             results: 0,
         })
     }
 
-    /// A file, checked before anything runs: an existing file is replaced only when `replace` is true.
+    /// A file, checked before anything runs: an existing regular file is replaced only when `replace` is
+    /// true (through a symbolic link, the file it points to: the link stays); a character device or a FIFO
+    /// (`/dev/stdout`, a named pipe) is written to as it is, never replaced.
     pub fn file(path: &Path, format: OutputFormat, replace: bool) -> Result<Self> {
-        if path.is_dir() {
-            return Err(Error::Usage(format!("{}: is a folder", path.display())));
-        }
-        if path.exists() && !replace {
-            return Err(Error::Exists {
-                path: path.to_path_buf(),
-                what: "file",
-            });
+        let mut target = path.to_path_buf();
+        let mut direct = false;
+        match std::fs::metadata(path) {
+            Err(_) => {}
+            Ok(meta) if meta.is_dir() => {
+                return Err(Error::Usage(format!("{}: is a folder", path.display())));
+            }
+            Ok(meta) if meta.is_file() => {
+                if !replace {
+                    return Err(Error::Exists {
+                        path: path.to_path_buf(),
+                        what: "file",
+                    });
+                }
+                if let Ok(real) = std::fs::canonicalize(path) {
+                    target = real;
+                }
+            }
+            Ok(meta) => {
+                if !writable_as_is(&meta) {
+                    return Err(Error::Usage(format!(
+                        "{}: is neither a file, a character device nor a FIFO; cxsql writes results only \
+                         to those",
+                        path.display()
+                    )));
+                }
+                direct = true;
+            }
         }
         Ok(Self {
             format,
-            target: Some(path.to_path_buf()),
+            target: Some(target),
+            direct,
             file: None,
             results: 0,
         })
+    }
+
+    /// Opens the target for writing: a temporary file beside it, or the device itself.
+    fn open(&mut self, path: &Path) -> Result<File> {
+        if self.direct {
+            return std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| Error::io(path, e));
+        }
+        let (atomic, file) = AtomicFile::create(path)?;
+        self.file = Some(atomic);
+        Ok(file)
     }
 
     /// Writes one result already in memory (a listing).
@@ -383,10 +434,9 @@ impl Destination {
         match &self.target {
             None => print(text),
             Some(path) => {
-                let (file_out, mut file) = AtomicFile::create(path)?;
-                writeln!(file, "{text}").map_err(|e| Error::io(path, e))?;
-                self.file = Some(file_out);
-                Ok(())
+                let path = path.clone();
+                let mut file = self.open(&path)?;
+                writeln!(file, "{text}").map_err(|e| Error::io(&path, e))
             }
         }
     }
@@ -421,13 +471,26 @@ impl ResultSink for Destination {
                         path.display()
                     )));
                 }
-                let (file_out, file) = AtomicFile::create(path)?;
-                let out = BufWriter::new(file);
-                let (rows, _) = write_stream(stream, self.format, out, path).await?;
-                self.file = Some(file_out);
+                let path = path.clone();
+                let out = BufWriter::new(self.open(&path)?);
+                let (rows, _) = write_stream(stream, self.format, out, &path).await?;
                 Ok(rows)
             }
         }
+    }
+}
+
+/// Whether an existing non-regular file is one results may be written into as it is.
+fn writable_as_is(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        meta.file_type().is_char_device() || meta.file_type().is_fifo()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
     }
 }
 
@@ -445,6 +508,8 @@ pub fn print(text: &str) -> Result<()> {
 pub struct AtomicFile {
     path: PathBuf,
     temp: NamedTempFile,
+    /// Registered so that a signal removes the temporary file too.
+    _registered: crate::guard::Temporary,
 }
 
 impl AtomicFile {
@@ -461,10 +526,12 @@ impl AtomicFile {
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
         let temp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
         let file = temp.reopen().map_err(|e| Error::io(temp.path(), e))?;
+        let registered = crate::guard::Temporary::register(temp.path());
         Ok((
             AtomicFile {
                 path: path.to_path_buf(),
                 temp,
+                _registered: registered,
             },
             file,
         ))
@@ -533,12 +600,12 @@ mod tests {
         assert_eq!(written(OutputFormat::Csv, &[]), "channel,n\n");
         assert_eq!(
             written(OutputFormat::Json, std::slice::from_ref(&b)),
-            "[{\"channel\":\"chat\",\"n\":3},{\"n\":4}]\n"
+            "[{\"channel\":\"chat\",\"n\":3},{\"channel\":null,\"n\":4}]\n"
         );
         assert_eq!(written(OutputFormat::Json, &[]), "[]\n");
         assert_eq!(
             written(OutputFormat::Ndjson, std::slice::from_ref(&b)),
-            "{\"channel\":\"chat\",\"n\":3}\n{\"n\":4}\n"
+            "{\"channel\":\"chat\",\"n\":3}\n{\"channel\":null,\"n\":4}\n"
         );
         let table = written(OutputFormat::Table, &[b]);
         assert!(table.contains("| channel | n |"), "{table}");

@@ -8,6 +8,7 @@ mod engine;
 mod errors;
 mod external;
 mod generator;
+mod hostile;
 mod memory;
 mod object_storage;
 mod params;

@@ -158,6 +158,8 @@ fn report_output_appears_whole_and_is_replaced_only_with_force() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     std::fs::create_dir(&out).expect("out");
+    // An earlier report (it has a manifest.json), with a file of the user's added.
+    std::fs::write(out.join("manifest.json"), "{}").expect("manifest");
     std::fs::write(out.join("keep.txt"), "mine").expect("keep");
     let out_arg = out.to_string_lossy().into_owned();
     let refused = cxsql(&["report", "--out", &out_arg]);

@@ -8,7 +8,14 @@ fn shell_runs_statements_and_commands_from_its_input() {
                   \\timing\n\\format csv\nSELECT nps(12);\nSELECT 41 + 1 AS answer;\n\\d\n\\d servqual\n\\f fcr_rate\n\
                   \\nonsense\nCREATE VIEW chat AS SELECT * FROM surveys WHERE channel = 'chat';\n\\d\n\\q\nSELECT 'after quit';\n";
     let out = cxsql_in(&root(), &["shell"], Some(script));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Two statements failed: the others ran, and the script's exit code says so.
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("2 of 12 statements of the script failed"),
+        "{}",
+        out.stderr
+    );
     assert!(
         out.stdout.contains("| channel | nps"),
         "multi-line statement as a table: {}",

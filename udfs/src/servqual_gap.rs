@@ -31,7 +31,7 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          Negative means service below expectations. Use `GROUP BY dimension` for the five SERVQUAL \
          dimensions (tangibles, reliability, responsiveness, assurance, empathy). Result Float64, in the \
          units of the scale (e.g. -6..6 for 1–7 items). An empty or all-NULL group gives NULL, and so does a \
-         group whose weights are all 0. A negative or NaN weight is an error; perceptions and expectations \
+         group whose weights are all 0. A negative, infinite or NaN weight is an error; perceptions and expectations \
          are not range-checked (a NaN makes the result NaN).",
         "servqual_gap(perception, expectation [, weight])",
     )
@@ -205,8 +205,8 @@ impl Kpi<3> for ServqualWeighted {
         let mut bad = None;
         for_each_valid(p.len(), valid.as_ref(), |row| {
             let weight = wv[row];
-            // Written so that NaN fails too.
-            if weight >= 0.0 {
+            // Written so that NaN fails too; an infinite weight would make the mean NaN.
+            if weight >= 0.0 && weight.is_finite() {
                 f(row, [weight * (pv[row] - ev[row]), weight, 1.0]);
             } else if bad.is_none() {
                 bad = Some(weight);
@@ -215,7 +215,7 @@ impl Kpi<3> for ServqualWeighted {
         match bad {
             None => Ok(()),
             Some(weight) => exec_err!(
-                "servqual_gap: weight {weight} is invalid; weights must be non-negative numbers"
+                "servqual_gap: weight {weight} is invalid; weights must be finite non-negative numbers"
             ),
         }
     }
@@ -293,7 +293,7 @@ mod tests {
     }
 
     #[test]
-    fn negative_or_nan_weight_is_an_error() {
+    fn negative_infinite_or_nan_weight_is_an_error() {
         let neg = cols(&[&[Some(1.0)], &[Some(3.0)], &[Some(-2.0)]]);
         let err = eval_plain(&ServqualWeighted, &[neg]).unwrap_err();
         assert!(
@@ -303,5 +303,8 @@ mod tests {
         );
         let nan = cols(&[&[Some(1.0)], &[Some(3.0)], &[Some(f64::NAN)]]);
         assert!(eval_plain(&ServqualWeighted, &[nan]).is_err());
+        let inf = cols(&[&[Some(1.0)], &[Some(3.0)], &[Some(f64::INFINITY)]]);
+        let err = eval_plain(&ServqualWeighted, &[inf]).unwrap_err();
+        assert!(err.to_string().contains("weight inf is invalid"), "{err}");
     }
 }

@@ -1,0 +1,98 @@
+//! CSV damage that used to lose rows silently or name no file: an error with the file and the line.
+
+use crate::util::cxsql_in;
+
+fn count(files: &[(&str, &[u8])], table: &str) -> crate::util::Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join(name), bytes).expect("write");
+    }
+    cxsql_in(
+        dir.path(),
+        &[
+            "--data",
+            ".",
+            "query",
+            &format!("SELECT count(*) AS n FROM {table}"),
+            "--format",
+            "csv",
+        ],
+        None,
+    )
+}
+
+#[test]
+fn an_unterminated_quote_is_an_error_not_one_row() {
+    let out = count(&[("t.csv", b"id,txt\n1,\"abc\n2,x\n3,y\n")], "t");
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("t.csv: line 2: unterminated quote"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_ragged_row_and_invalid_utf8_name_file_and_line() {
+    let out = count(&[("r.csv", b"a,b\n1,2\n3,4\n5,6,7\n")], "r");
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("r.csv: line 4: 3 fields where the first line has 2"),
+        "{}",
+        out.stderr
+    );
+    let out = count(&[("l.csv", b"a,b\n1,ok\n2,caf\xe9\n")], "l");
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("l.csv: line 3: invalid UTF-8 (byte E9)"),
+        "{}",
+        out.stderr
+    );
+    // In a folder, the damaged file among good ones is the one named.
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("f")).expect("mkdir");
+    std::fs::write(dir.path().join("f/a.csv"), "a,b\n1,2\n").expect("write");
+    std::fs::write(dir.path().join("f/b.csv"), "a,b\n1,2,3\n").expect("write");
+    let out = cxsql_in(
+        dir.path(),
+        &["--data", ".", "query", "SELECT count(*) FROM f"],
+        None,
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("f/b.csv: line 2: 3 fields"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn what_exports_do_is_read() {
+    let out = count(
+        &[("ok.csv", b"\xEF\xBB\xBFid,txt\r\n1,\"multi\nline, \"\"quoted\"\"\"\r\n\r\n2,5\" screen\r\n3,last")],
+        "ok",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "n\n3\n");
+}
+
+#[test]
+fn empty_files_have_clear_messages() {
+    let out = count(&[("e.csv", b"")], "e");
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("every file of the table is empty"),
+        "{}",
+        out.stderr
+    );
+    let out = count(&[("z.csv.gz", b"")], "z");
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("every file of the table is empty"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("Requested range"), "{}", out.stderr);
+}
