@@ -65,12 +65,22 @@ pub async fn run(
                 hint: hint(ctx, &e),
                 source: e,
             };
-            let df = dataframe(ctx, statement, params, writes)
+            let (df, copy_to) = dataframe(ctx, statement, params, writes)
                 .await
                 .map_err(|e| match e {
                     Error::Query { source, .. } => wrap(source),
                     other => other.within(&context),
                 })?;
+            // DataFusion reports a failed COPY write (a full disk) as an internal error, "a bug in
+            // DataFusion": say what it is.
+            let wrap = |e: DataFusionError| match (&copy_to, e) {
+                (Some(url), DataFusionError::Internal(message)) => wrap(DataFusionError::Execution(format!(
+                    "COPY ... TO '{url}': writing failed (is the disk full, or the target not writable?): \
+                     {}",
+                    message.lines().next().unwrap_or_default()
+                ))),
+                (_, other) => wrap(other),
+            };
             if df.schema().fields().is_empty() {
                 // DDL and SET: run for their effect.
                 df.collect().await.map_err(wrap)?;
@@ -135,14 +145,18 @@ async fn dataframe(
     statement: Statement,
     params: &Bound,
     writes: &Writes,
-) -> Result<DataFrame> {
+) -> Result<(DataFrame, Option<String>)> {
     let plan = ctx.state().statement_to_plan(statement).await?;
     check_writes(&plan, writes)?;
+    let copy_to = match &plan {
+        LogicalPlan::Copy(copy) => Some(copy.output_url.clone()),
+        _ => None,
+    };
     let df = ctx.execute_logical_plan(plan).await?;
     if params.is_empty() {
-        Ok(df)
+        Ok((df, copy_to))
     } else {
-        Ok(df.with_param_values(params.clone())?)
+        Ok((df.with_param_values(params.clone())?, copy_to))
     }
 }
 

@@ -465,7 +465,7 @@ pub fn generate(options: &GenOptions) -> Result<()> {
         return Err(Error::Usage(format!(
             "--tickets {}: at most {MAX_TICKETS} tickets are generated (about {} GB of {})",
             options.tickets,
-            MAX_TICKETS * bytes_per_ticket(options.format) >> 30,
+            (MAX_TICKETS * bytes_per_ticket(options.format)) >> 30,
             options.format
         )));
     }

@@ -235,6 +235,49 @@ fn unquote(v: &str) -> String {
         .unwrap_or_else(|| v.to_string())
 }
 
+/// Reads SQL text from `path`: at most [`crate::MAX_SQL_BYTES`] (a device or a huge file is refused
+/// without reading it all), UTF-8, without a leading byte-order mark.
+pub fn read_sql_file(path: &Path) -> Result<String> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(Error::Usage(format!(
+            "{}: is a folder, not a SQL file",
+            path.display()
+        )));
+    }
+    read_sql(file, &path.display().to_string())
+}
+
+/// Reads SQL text from `reader` (named `label` in errors), as [`read_sql_file`] does.
+pub fn read_sql(reader: impl std::io::Read, label: &str) -> Result<String> {
+    use std::io::Read as _;
+
+    let limit = crate::exec::MAX_SQL_BYTES;
+    let mut bytes = Vec::new();
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(label, e))?;
+    if bytes.len() > limit {
+        return Err(Error::Usage(format!(
+            "{label}: more than {} MB of SQL; cxsql reads at most that much SQL text at once",
+            limit >> 20
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        Error::Usage(format!(
+            "{label}: line {line}: not UTF-8 text (byte {:02X}); SQL files are read as UTF-8",
+            e.as_bytes()[at]
+        ))
+    })?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,47 +321,4 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("declared twice"), "{err}");
     }
-}
-
-/// Reads SQL text from `path`: at most [`crate::MAX_SQL_BYTES`] (a device or a huge file is refused
-/// without reading it all), UTF-8, without a leading byte-order mark.
-pub fn read_sql_file(path: &Path) -> Result<String> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(Error::Usage(format!(
-            "{}: is a folder, not a SQL file",
-            path.display()
-        )));
-    }
-    read_sql(file, &path.display().to_string())
-}
-
-/// Reads SQL text from `reader` (named `label` in errors), as [`read_sql_file`] does.
-pub fn read_sql(reader: impl std::io::Read, label: &str) -> Result<String> {
-    use std::io::Read as _;
-
-    let limit = crate::exec::MAX_SQL_BYTES;
-    let mut bytes = Vec::new();
-    reader
-        .take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(label, e))?;
-    if bytes.len() > limit {
-        return Err(Error::Usage(format!(
-            "{label}: more than {} MB of SQL; cxsql reads at most that much SQL text at once",
-            limit >> 20
-        )));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-        Error::Usage(format!(
-            "{label}: line {line}: not UTF-8 text (byte {:02X}); SQL files are read as UTF-8",
-            e.as_bytes()[at]
-        ))
-    })?;
-    Ok(match text.strip_prefix('\u{feff}') {
-        Some(rest) => rest.to_string(),
-        None => text,
-    })
 }

@@ -184,7 +184,7 @@ pub fn folder_tables(dir: &Path) -> Result<FolderTables> {
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     // Each name, with every entry claiming it and what is wrong with that entry.
-    let mut claims: Vec<(String, Vec<(PathBuf, Option<String>)>)> = Vec::new();
+    let mut claims: Vec<(String, Claims)> = Vec::new();
     for path in paths {
         let named_like_data = FileFormat::with_compression(&path).is_some();
         let problem = odd_entry(&path);
@@ -242,6 +242,9 @@ pub fn folder_tables(dir: &Path) -> Result<FolderTables> {
     }
     Ok(found)
 }
+
+/// The entries claiming one table name, each with what is wrong with it (if anything).
+type Claims = Vec<(PathBuf, Option<String>)>;
 
 /// What is wrong with a data folder entry that is not a regular file or a folder (through links).
 fn odd_entry(path: &Path) -> Option<String> {

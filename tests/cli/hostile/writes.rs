@@ -58,6 +58,16 @@ fn copy_and_insert_never_replace_what_the_user_has() {
         "a\n1\n"
     );
 
+    // A full disk: said as such, not as "a bug in DataFusion".
+    let out = run(&["query", "COPY (SELECT 1 AS a) TO '/dev/full' STORED AS CSV"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("writing failed (is the disk full"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("bug in DataFusion"), "{}", out.stderr);
+
     let out = run(&["--read-only", "query", "COPY (SELECT 1 AS a) TO 'new.csv'"]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("read-only"), "{}", out.stderr);
