@@ -23,8 +23,9 @@ use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::{Expr, cast, lit};
 use datafusion::prelude::SessionContext;
-use futures::TryStreamExt;
 use object_store::ObjectStoreExt as _;
+
+use crate::verify::{self, TableFiles};
 
 /// Bytes of the first file read to infer the schema (before decompression).
 const SAMPLE_BYTES: u64 = 8 << 20;
@@ -42,8 +43,6 @@ pub struct CsvDialect {
     /// What reads as NULL (default: empty fields).
     pub null_regex: Option<regex::Regex>,
     pub compression: FileCompressionType,
-    /// The extension the table's files end with (`.csv`, `.csv.gz`).
-    pub extension: String,
     /// chrono format of text timestamps (`%d/%m/%Y %H:%M`).
     pub timestamp_format: Option<String>,
     /// chrono format of text dates (`%d/%m/%Y`).
@@ -103,15 +102,10 @@ fn has_zone(format: &str) -> bool {
 pub async fn infer(
     state: &SessionState,
     url: &ListingTableUrl,
+    listed: &TableFiles,
     dialect: &CsvDialect,
 ) -> Result<Option<Inferred>> {
-    let store = state.runtime_env().object_store(url.object_store())?;
-    let mut files: Vec<_> = url
-        .list_all_files(state, store.as_ref(), &dialect.extension)
-        .await?
-        .try_collect()
-        .await?;
-    files.sort_by(|a, b| a.location.cmp(&b.location));
+    let (store, files) = (&listed.store, &listed.files);
     if files.is_empty() {
         return Ok(None);
     }
@@ -121,11 +115,7 @@ pub async fn infer(
             "every file of the table is empty (0 bytes); a CSV table needs at least a header line"
         );
     };
-    let root = url.object_store();
-    let name = match root.as_str() {
-        "file:///" => format!("/{}", first.location),
-        root => format!("{root}{}", first.location),
-    };
+    let name = verify::display_name(url, first);
     let fail = |e: &dyn std::fmt::Display| {
         DataFusionError::Execution(format!("{name}: cannot read it as CSV: {e}"))
     };

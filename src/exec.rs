@@ -18,20 +18,37 @@ use datafusion::sql::sqlparser::dialect::dialect_from_str;
 
 use crate::error::{Error, Result};
 use crate::guard;
+use crate::lazy::LazySchema;
 use crate::writer::ResultSink;
 
 /// Parameter values bound to `$name` placeholders.
 pub type Bound = HashMap<String, ScalarValue>;
 
 /// What statements may write: `COPY ... TO` and `INSERT INTO` follow the rule of an output file.
-#[derive(Debug, Clone, Default)]
-pub struct Writes {
+#[derive(Debug, Clone, Copy)]
+pub struct Writes<'a> {
     /// No statement writes files.
     pub read_only: bool,
     /// An existing file may be replaced (`--force`).
     pub replace: bool,
-    /// The files and folders tables read (never written), with the table's name.
-    pub protected: Vec<(String, PathBuf)>,
+    /// The session's tables: the files and folders they read are never written (looked up only for a
+    /// statement that writes).
+    pub tables: &'a LazySchema,
+}
+
+impl Writes<'_> {
+    /// The local files and folders the tables read, absolute, with the table's name.
+    fn protected(&self) -> Vec<(String, PathBuf)> {
+        self.tables
+            .file_locations()
+            .into_iter()
+            .filter(|(_, url)| url.scheme() == "file")
+            .filter_map(|(name, url)| {
+                let path = url.get_url().to_file_path().ok()?;
+                Some((name, absolute(&path)))
+            })
+            .collect()
+    }
 }
 
 /// Runs `sql` (one or more statements separated by `;`) in order, writing every result that has columns to
@@ -41,7 +58,7 @@ pub async fn run(
     ctx: &SessionContext,
     sql: &str,
     params: &Bound,
-    writes: &Writes,
+    writes: &Writes<'_>,
     sink: &mut dyn ResultSink,
 ) -> Result<u64> {
     let statements = guard::catch("the SQL text", async { split(ctx, sql) }).await?;
@@ -144,7 +161,7 @@ async fn dataframe(
     ctx: &SessionContext,
     statement: Statement,
     params: &Bound,
-    writes: &Writes,
+    writes: &Writes<'_>,
 ) -> Result<(DataFrame, Option<String>)> {
     let plan = ctx.state().statement_to_plan(statement).await?;
     check_writes(&plan, writes)?;
@@ -163,7 +180,7 @@ async fn dataframe(
 /// Refuses a `COPY ... TO` or `INSERT INTO` that would write where it must not: anything in a read-only
 /// session, a table's own files always, an existing file or non-empty folder unless replacing is allowed.
 /// Character devices and FIFOs are written as they are. Object-store targets are not checked.
-fn check_writes(plan: &LogicalPlan, writes: &Writes) -> Result<()> {
+fn check_writes(plan: &LogicalPlan, writes: &Writes<'_>) -> Result<()> {
     match plan {
         LogicalPlan::Copy(copy) => {
             if writes.read_only {
@@ -175,7 +192,8 @@ fn check_writes(plan: &LogicalPlan, writes: &Writes) -> Result<()> {
             let Some(target) = local_path(&copy.output_url) else {
                 return Ok(());
             };
-            if let Some((table, location)) = overlapping(&target, &writes.protected) {
+            let protected = writes.protected();
+            if let Some((table, location)) = overlapping(&target, &protected) {
                 return Err(Error::Usage(format!(
                     "COPY ... TO '{}': {} holds the files of table {table}; cxsql never writes over a \
                      table's own files",
@@ -238,7 +256,7 @@ fn local_path(url: &str) -> Option<PathBuf> {
 }
 
 /// `path` made absolute with symbolic links resolved as far as it exists.
-pub fn absolute(path: &Path) -> PathBuf {
+fn absolute(path: &Path) -> PathBuf {
     if let Ok(real) = std::fs::canonicalize(path) {
         return real;
     }

@@ -24,7 +24,7 @@ use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::LogicalPlanBuilder;
 
 use crate::csv_schema::{self, CsvDialect};
-use crate::verify;
+use crate::verify::{self, TableFiles};
 
 /// How to build a listing table when it is first used.
 #[derive(Debug, Clone)]
@@ -145,23 +145,34 @@ impl LazySchema {
             return exec_err!("table {name}: the session is gone");
         };
         let state = state.read().clone();
-        // Damaged files get an error naming them here, not a panic or a wrong count later.
-        if let Some(dialect) = &recipe.csv {
-            verify::csv_files(&state, &recipe.url, dialect).await?;
-        } else if recipe.options.format.is::<ParquetFormat>() {
-            verify::parquet_footers(&state, &recipe.url, &recipe.options.file_extension).await?;
+        // Damaged files get an error naming them here, not a panic or a wrong count later. The files are
+        // listed once, for these checks and for CSV inference.
+        let parquet = recipe.options.format.is::<ParquetFormat>();
+        let listed = if recipe.csv.is_some() || parquet {
+            Some(TableFiles::list(&state, &recipe.url, &recipe.options.file_extension).await?)
+        } else {
+            None
+        };
+        match (&listed, &recipe.csv) {
+            (Some(listed), Some(dialect)) => {
+                verify::csv_files(&recipe.url, listed, dialect).await?
+            }
+            (Some(listed), None) => verify::parquet_footers(&recipe.url, listed).await?,
+            (None, _) => {}
         }
         let mut conversions = Vec::new();
-        let schema = match (&recipe.schema, &recipe.csv) {
-            (Some(schema), _) => Arc::clone(schema),
-            (None, Some(dialect)) => match csv_schema::infer(&state, &recipe.url, dialect).await? {
-                Some(inferred) => {
-                    conversions = inferred.conversions;
-                    inferred.schema
+        let schema = match (&recipe.schema, &recipe.csv, &listed) {
+            (Some(schema), _, _) => Arc::clone(schema),
+            (None, Some(dialect), Some(listed)) => {
+                match csv_schema::infer(&state, &recipe.url, listed, dialect).await? {
+                    Some(inferred) => {
+                        conversions = inferred.conversions;
+                        inferred.schema
+                    }
+                    None => recipe.options.infer_schema(&state, &recipe.url).await?,
                 }
-                None => recipe.options.infer_schema(&state, &recipe.url).await?,
-            },
-            (None, None) => recipe.options.infer_schema(&state, &recipe.url).await?,
+            }
+            (None, _, _) => recipe.options.infer_schema(&state, &recipe.url).await?,
         };
         let config = ListingTableConfig::new(recipe.url.clone())
             .with_listing_options(recipe.options.clone())

@@ -346,22 +346,12 @@ impl Session {
         exec::run(&self.ctx, sql, &bound, &self.writes(), sink).await
     }
 
-    /// What statements may write now: nothing over the files of the tables registered at this moment.
-    fn writes(&self) -> exec::Writes {
-        let protected = self
-            .lazy
-            .file_locations()
-            .into_iter()
-            .filter(|(_, url)| url.scheme() == "file")
-            .filter_map(|(name, url)| {
-                let path = url.get_url().to_file_path().ok()?;
-                Some((name, exec::absolute(&path)))
-            })
-            .collect();
+    /// What statements may write: nothing over the files of the tables registered when a statement runs.
+    fn writes(&self) -> exec::Writes<'_> {
         exec::Writes {
             read_only: self.read_only,
             replace: self.replace_files,
-            protected,
+            tables: &self.lazy,
         }
     }
 

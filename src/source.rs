@@ -407,7 +407,6 @@ pub(crate) fn recipe(
                 quote: read.quote.unwrap_or(b'"'),
                 null_regex,
                 compression,
-                extension: extension.clone(),
                 timestamp_format: read.timestamp_format.clone(),
                 date_format: read.date_format.clone(),
             };

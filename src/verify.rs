@@ -23,20 +23,29 @@ use crate::csv_schema::CsvDialect;
 /// Files checked at once (object stores answer many small requests in parallel).
 const CONCURRENCY: usize = 16;
 
-/// The files of a table, in name order, with the store they are in.
-async fn files(
-    state: &SessionState,
-    url: &ListingTableUrl,
-    extension: &str,
-) -> Result<(Arc<dyn ObjectStore>, Vec<ObjectMeta>)> {
-    let store = state.runtime_env().object_store(url.object_store())?;
-    let mut files: Vec<ObjectMeta> = url
-        .list_all_files(state, store.as_ref(), extension)
-        .await?
-        .try_collect()
-        .await?;
-    files.sort_by(|a, b| a.location.cmp(&b.location));
-    Ok((store, files))
+/// The files of a table, in name order, with the store they are in: listed once when the table is first
+/// used, for the checks here and for CSV schema inference.
+pub struct TableFiles {
+    pub store: Arc<dyn ObjectStore>,
+    pub files: Vec<ObjectMeta>,
+}
+
+impl TableFiles {
+    /// Lists the files of the table at `url` ending in `extension`.
+    pub async fn list(
+        state: &SessionState,
+        url: &ListingTableUrl,
+        extension: &str,
+    ) -> Result<Self> {
+        let store = state.runtime_env().object_store(url.object_store())?;
+        let mut files: Vec<ObjectMeta> = url
+            .list_all_files(state, store.as_ref(), extension)
+            .await?
+            .try_collect()
+            .await?;
+        files.sort_by(|a, b| a.location.cmp(&b.location));
+        Ok(Self { store, files })
+    }
 }
 
 /// A file's name as the user knows it: a local path, or the store's URL.
@@ -48,15 +57,10 @@ pub fn display_name(url: &ListingTableUrl, file: &ObjectMeta) -> String {
 }
 
 /// Checks the footer of every Parquet file of the table at `url`.
-pub async fn parquet_footers(
-    state: &SessionState,
-    url: &ListingTableUrl,
-    extension: &str,
-) -> Result<()> {
-    let (store, files) = files(state, url, extension).await?;
-    futures::stream::iter(files)
+pub async fn parquet_footers(url: &ListingTableUrl, listed: &TableFiles) -> Result<()> {
+    futures::stream::iter(listed.files.iter().cloned())
         .map(|file| {
-            let store = Arc::clone(&store);
+            let store = Arc::clone(&listed.store);
             async move {
                 let name = display_name(url, &file);
                 let tail = if file.size >= 12 {
@@ -103,14 +107,13 @@ fn footer_problem(size: u64, tail: Option<&[u8]>) -> Option<String> {
 
 /// Checks every CSV file of the table at `url` (see the module documentation).
 pub async fn csv_files(
-    state: &SessionState,
     url: &ListingTableUrl,
+    listed: &TableFiles,
     dialect: &CsvDialect,
 ) -> Result<()> {
-    let (store, files) = files(state, url, &dialect.extension).await?;
-    futures::stream::iter(files)
+    futures::stream::iter(listed.files.iter().cloned())
         .map(|file| {
-            let store = Arc::clone(&store);
+            let store = Arc::clone(&listed.store);
             async move {
                 let name = display_name(url, &file);
                 let fail =
@@ -140,6 +143,7 @@ pub async fn csv_files(
                 scan.finish().map_err(fail)
             }
         })
+        // Whole files are read here: fewer at once than footers.
         .buffer_unordered(CONCURRENCY.min(4))
         .try_collect::<Vec<()>>()
         .await?;
