@@ -82,7 +82,7 @@ pub async fn run(
                 hint: hint(ctx, &e),
                 source: e,
             };
-            let (df, copy_to) = dataframe(ctx, statement, params, writes)
+            let (df, copy_to, staged) = dataframe(ctx, statement, params, writes)
                 .await
                 .map_err(|e| match e {
                     Error::Query { source, .. } => wrap(source),
@@ -102,6 +102,16 @@ pub async fn run(
                 // DDL and SET: run for their effect.
                 df.collect().await.map_err(wrap)?;
                 return Ok(0);
+            }
+            if let Some(staged) = staged {
+                // COPY to a local file or folder: written beside it, then moved into place.
+                let stream = df.execute_stream().await.map_err(wrap)?;
+                let rows = sink.write(stream).await.map_err(|e| match e {
+                    Error::Query { source, .. } => wrap(source),
+                    other => other,
+                })?;
+                staged.publish()?;
+                return Ok(rows);
             }
             let stream = df.execute_stream().await.map_err(wrap)?;
             sink.write(stream).await.map_err(|e| match e {
@@ -156,25 +166,145 @@ pub fn split(ctx: &SessionContext, sql: &str) -> Result<Vec<Statement>> {
 }
 
 /// Plans one statement (DDL takes effect here), checks what it would write, and binds `params` to its
-/// placeholders.
+/// placeholders. A `COPY` to a local path is redirected to a staging folder beside it (see [`Staged`]).
 async fn dataframe(
     ctx: &SessionContext,
     statement: Statement,
     params: &Bound,
     writes: &Writes<'_>,
-) -> Result<(DataFrame, Option<String>)> {
-    let plan = ctx.state().statement_to_plan(statement).await?;
+) -> Result<(DataFrame, Option<String>, Option<Staged>)> {
+    let mut plan = ctx.state().statement_to_plan(statement).await?;
     check_writes(&plan, writes)?;
     let copy_to = match &plan {
         LogicalPlan::Copy(copy) => Some(copy.output_url.clone()),
         _ => None,
     };
+    let mut staged = None;
+    if let LogicalPlan::Copy(copy) = &plan
+        && let Some(stage) = Staged::new(&copy.output_url)?
+    {
+        let mut copy = copy.clone();
+        copy.output_url = stage.staging_url();
+        plan = LogicalPlan::Copy(copy);
+        staged = Some(stage);
+    }
     let df = ctx.execute_logical_plan(plan).await?;
     if params.is_empty() {
-        Ok((df, copy_to))
+        Ok((df, copy_to, staged))
     } else {
-        Ok((df.with_param_values(params.clone())?, copy_to))
+        Ok((df.with_param_values(params.clone())?, copy_to, staged))
     }
+}
+
+/// A `COPY ... TO` a local file or folder, written first inside a hidden staging folder beside the target
+/// (`.cxsql-copy-XXXXXX/<target's name>`: the same last path segment, so DataFusion decides file or folder
+/// output exactly as for the target) and moved into place only when the statement succeeded. A failed or
+/// interrupted COPY (full disk, Ctrl-C) leaves the target as it was and nothing partial: the staging folder
+/// is removed when this is dropped, and on a signal. Character devices and FIFOs are written directly.
+struct Staged {
+    /// The URL the user wrote (for messages).
+    url: String,
+    target: PathBuf,
+    staging: Option<tempfile::TempDir>,
+    _registered: guard::Temporary,
+    /// The target ended with `/` (folder output).
+    collection: bool,
+}
+
+impl Staged {
+    /// `None` for object-store URLs and for targets that are neither missing, a file nor a folder.
+    fn new(url: &str) -> Result<Option<Self>> {
+        let Some(target) = local_path(url) else {
+            return Ok(None);
+        };
+        match std::fs::metadata(&target) {
+            Ok(m) if !m.is_file() && !m.is_dir() => return Ok(None),
+            _ => {}
+        }
+        let (Some(parent), Some(_)) = (target.parent(), target.file_name()) else {
+            return Ok(None);
+        };
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".cxsql-copy-")
+            .tempdir_in(parent)
+            .map_err(|e| Error::io(parent, e))?;
+        let registered = guard::Temporary::register(staging.path());
+        Ok(Some(Self {
+            url: url.to_string(),
+            collection: url.ends_with('/'),
+            target,
+            staging: Some(staging),
+            _registered: registered,
+        }))
+    }
+
+    /// Where the COPY writes instead of the target.
+    fn staged_path(&self) -> PathBuf {
+        let staging = self
+            .staging
+            .as_ref()
+            .expect("staging folder until published");
+        staging
+            .path()
+            .join(self.target.file_name().expect("checked in new"))
+    }
+
+    fn staging_url(&self) -> String {
+        let mut url = self.staged_path().to_string_lossy().into_owned();
+        if self.collection {
+            url.push('/');
+        }
+        url
+    }
+
+    /// Moves what the COPY wrote to the target. A file replaces a file in one rename (`check_writes` allowed
+    /// it); a folder's files go into the target folder, next to what is already there (DataFusion names them
+    /// uniquely), so that nothing in an existing folder is lost.
+    fn publish(mut self) -> Result<()> {
+        let written = self.staged_path();
+        let Some(staging) = self.staging.take() else {
+            return Ok(());
+        };
+        let target = &self.target;
+        match (
+            std::fs::symlink_metadata(&written),
+            std::fs::metadata(target),
+        ) {
+            // Nothing written (DataFusion writes no folder for zero rows): the target stays as it was.
+            (Err(_), _) => {}
+            (Ok(new), Ok(old)) if new.is_dir() && old.is_dir() => merge(&written, target)?,
+            (Ok(new), Ok(old)) if new.is_dir() != old.is_dir() => {
+                let (new, old) = if new.is_dir() {
+                    ("a folder", "a file")
+                } else {
+                    ("a file", "a folder")
+                };
+                return Err(Error::Usage(format!(
+                    "COPY ... TO '{}': the statement writes {new} and {} is {old}; nothing was written",
+                    self.url,
+                    target.display()
+                )));
+            }
+            _ => std::fs::rename(&written, target).map_err(|e| Error::io(target, e))?,
+        }
+        drop(staging);
+        Ok(())
+    }
+}
+
+/// Moves everything in folder `from` into folder `into`, merging sub-folders (partitions) that exist in both.
+fn merge(from: &Path, into: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(from).map_err(|e| Error::io(from, e))? {
+        let entry = entry.map_err(|e| Error::io(from, e))?;
+        let there = into.join(entry.file_name());
+        if entry.path().is_dir() && there.is_dir() {
+            merge(&entry.path(), &there)?;
+        } else {
+            std::fs::rename(entry.path(), &there).map_err(|e| Error::io(&there, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a `COPY ... TO` or `INSERT INTO` that would write where it must not: anything in a read-only

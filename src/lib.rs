@@ -38,6 +38,7 @@
 pub mod catalog;
 mod chart;
 pub mod commands;
+mod csv_read;
 mod csv_schema;
 pub mod error;
 mod exec;

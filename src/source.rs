@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::GetExt as _;
+use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::datasource::file_format::options::{
     CsvReadOptions, JsonReadOptions, ParquetReadOptions, ReadOptions as _,
@@ -14,6 +15,7 @@ use datafusion::datasource::file_format::options::{
 use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::prelude::SessionContext;
 
+use crate::csv_read::CsvFiles;
 use crate::csv_schema::CsvDialect;
 use crate::error::{Error, Result};
 use crate::lazy::ListingRecipe;
@@ -419,10 +421,14 @@ pub(crate) fn recipe(
                 .file_compression_type(compression)
                 .file_extension(&extension)
                 .table_partition_cols(partitions);
-            (
-                options.to_listing_options(&config, table_options),
-                Some(dialect),
-            )
+            let mut options = options.to_listing_options(&config, table_options);
+            // Read through cxsql's CSV source, whose errors name the file (see `csv_read`).
+            if let Some(csv) = options.format.downcast_ref::<CsvFormat>() {
+                options.format = Arc::new(CsvFiles::new(
+                    CsvFormat::default().with_options(csv.options().clone()),
+                ));
+            }
+            (options, Some(dialect))
         }
         FileFormat::Json => {
             let options = JsonReadOptions::default()

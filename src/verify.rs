@@ -50,7 +50,12 @@ impl TableFiles {
 
 /// A file's name as the user knows it: a local path, or the store's URL.
 pub fn display_name(url: &ListingTableUrl, file: &ObjectMeta) -> String {
-    match url.object_store().as_str() {
+    display_name_in(url.object_store().as_str(), file)
+}
+
+/// A file's name as the user knows it, from the URL of the store it is in (`file:///`, `s3://bucket/`).
+pub fn display_name_in(root: &str, file: &ObjectMeta) -> String {
+    match root {
         "file:///" => format!("/{}", file.location),
         root => format!("{root}{}", file.location),
     }

@@ -96,3 +96,23 @@ fn empty_files_have_clear_messages() {
     );
     assert!(!out.stderr.contains("Requested range"), "{}", out.stderr);
 }
+
+#[test]
+fn files_of_a_folder_that_disagree_on_a_type_name_the_file_column_and_value() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("t")).expect("mkdir");
+    std::fs::write(dir.path().join("t/a.csv"), "id,score\n1,5\n2,7\n").expect("write");
+    std::fs::write(dir.path().join("t/b.csv"), "id,score\n3,9\n4,high\n").expect("write");
+    let out = cxsql_in(
+        dir.path(),
+        &["--data", ".", "query", "SELECT sum(score) AS s FROM t"],
+        None,
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("t/b.csv: record 3, column score: 'high' is not a Int64"),
+        "{}",
+        out.stderr
+    );
+}

@@ -144,3 +144,24 @@ fn gen_and_report_clean_up_on_a_signal() {
     assert_eq!(temporaries(dir.path()), Vec::<String>::new());
     assert!(!dir.path().join("r").exists());
 }
+
+#[test]
+fn an_interrupted_copy_leaves_neither_a_partial_file_nor_its_staging_folder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("out.csv"), "earlier").expect("write");
+    let copy = format!("COPY ({ENDLESS}) TO 'out.csv' STORED AS CSV");
+    let child = spawn(dir.path(), &["query", &copy, "--force"]);
+    wait_until("the COPY's staging folder", || {
+        !temporaries(dir.path()).is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&child, "INT");
+    let (exit, err) = exit_of(child);
+    assert_eq!(exit, 130, "{err}");
+    assert_eq!(temporaries(dir.path()), Vec::<String>::new());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.csv")).expect("kept"),
+        "earlier",
+        "the file the COPY would have replaced is untouched"
+    );
+}

@@ -58,6 +58,46 @@ fn copy_and_insert_never_replace_what_the_user_has() {
         "a\n1\n"
     );
 
+    // A folder target: the new files join what is there (with --force), partitions included; nothing staged
+    // is left behind.
+    std::fs::create_dir(dir.path().join("out")).expect("mkdir");
+    std::fs::write(dir.path().join("out/notes.txt"), "mine").expect("write");
+    let out = run(&[
+        "query",
+        "COPY (SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS t(n, k)) TO 'out' STORED AS CSV PARTITIONED BY (k)",
+        "--force",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out/notes.txt")).expect("kept"),
+        "mine"
+    );
+    for partition in ["k=a", "k=b"] {
+        let files = std::fs::read_dir(dir.path().join("out").join(partition))
+            .expect("partition folder")
+            .count();
+        assert_eq!(files, 1, "{partition}");
+    }
+    let out = run(&["query", "COPY (SELECT 1 AS n) TO 'fresh/one.csv'"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("fresh/one.csv")).expect("written"),
+        "n\n1\n"
+    );
+    let out = run(&[
+        "query",
+        "COPY (SELECT 1 AS n) TO 'mine.csv/' STORED AS CSV",
+        "--force",
+    ]);
+    assert_eq!(
+        out.code, 2,
+        "a folder's files never replace a file: {}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("is a file"), "{}", out.stderr);
+    assert!(dir.path().join("mine.csv").is_file());
+    assert_eq!(super::temporaries(dir.path()), Vec::<String>::new());
+
     // A full disk: said as such, not as "a bug in DataFusion".
     let out = run(&["query", "COPY (SELECT 1 AS a) TO '/dev/full' STORED AS CSV"]);
     assert_eq!(out.code, 1, "{}", out.stderr);

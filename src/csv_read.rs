@@ -1,0 +1,298 @@
+//! How cxsql reads a CSV table's files: DataFusion's CSV format and reader, behind a file format and source of
+//! cxsql's own so that every error met while reading names the file it came from. Arrow's reader knows
+//! neither the file nor the column's name ("Error while parsing value 'abc' as type 'Int64' for column 1 at
+//! line 1"); a table of many files whose later files disagree with the types inferred from the first left
+//! the user searching. Here the same failure reads
+//! "data/t/b.csv, record 2, column score: 'abc' is not a Int64 (...)".
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::error::ArrowError;
+use datafusion::catalog::Session;
+use datafusion::common::{DataFusionError, Result, Statistics};
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{
+    CsvSource, FileOpenFuture, FileOpener, FileScanConfig, FileScanConfigBuilder, FileSinkConfig,
+    FileSource,
+};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::physical_expr::{LexRequirement, PhysicalExpr};
+use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
+use datafusion::physical_plan::projection::ProjectionExprs;
+use datafusion::physical_plan::{DisplayFormatType, ExecutionPlan};
+use futures::{StreamExt, TryStreamExt};
+use object_store::{ObjectMeta, ObjectStore};
+
+/// DataFusion's CSV format, reading through [`NamingCsvSource`].
+#[derive(Debug)]
+pub struct CsvFiles {
+    inner: CsvFormat,
+}
+
+impl CsvFiles {
+    pub fn new(inner: CsvFormat) -> Self {
+        Self { inner }
+    }
+}
+
+#[async_trait]
+impl FileFormat for CsvFiles {
+    fn get_ext(&self) -> String {
+        self.inner.get_ext()
+    }
+
+    fn get_ext_with_compression(&self, compression: &FileCompressionType) -> Result<String> {
+        self.inner.get_ext_with_compression(compression)
+    }
+
+    fn compression_type(&self) -> Option<FileCompressionType> {
+        self.inner.compression_type()
+    }
+
+    async fn infer_schema(
+        &self,
+        state: &dyn Session,
+        store: &Arc<dyn ObjectStore>,
+        objects: &[ObjectMeta],
+    ) -> Result<SchemaRef> {
+        self.inner.infer_schema(state, store, objects).await
+    }
+
+    async fn infer_stats(
+        &self,
+        state: &dyn Session,
+        store: &Arc<dyn ObjectStore>,
+        table_schema: SchemaRef,
+        object: &ObjectMeta,
+    ) -> Result<Statistics> {
+        self.inner
+            .infer_stats(state, store, table_schema, object)
+            .await
+    }
+
+    async fn create_physical_plan(
+        &self,
+        state: &dyn Session,
+        conf: FileScanConfig,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        // As CsvFormat does it (the session's defaults fill what the options leave open), with the source
+        // wrapped.
+        let mut options = self.inner.options().clone();
+        let catalog = &state.config_options().catalog;
+        options.has_header = Some(options.has_header.unwrap_or(catalog.has_header));
+        options.newlines_in_values = Some(
+            options
+                .newlines_in_values
+                .unwrap_or(catalog.newlines_in_values),
+        );
+        let csv = match conf.file_source.downcast_ref::<NamingCsvSource>() {
+            Some(naming) => naming.inner.clone(),
+            None => CsvSource::new(conf.file_source.table_schema().clone()),
+        };
+        let source = NamingCsvSource {
+            inner: csv.with_csv_options(options.clone()),
+        };
+        let config = FileScanConfigBuilder::from(conf)
+            .with_file_compression_type(options.compression.into())
+            .with_source(Arc::new(source))
+            .build();
+        Ok(DataSourceExec::from_data_source(config))
+    }
+
+    async fn create_writer_physical_plan(
+        &self,
+        input: Arc<dyn ExecutionPlan>,
+        state: &dyn Session,
+        conf: FileSinkConfig,
+        order_requirements: Option<LexRequirement>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.inner
+            .create_writer_physical_plan(input, state, conf, order_requirements)
+            .await
+    }
+
+    fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {
+        let mut options = self.inner.options().clone();
+        options.has_header = Some(options.has_header.unwrap_or(true));
+        Arc::new(NamingCsvSource {
+            inner: CsvSource::new(table_schema).with_csv_options(options),
+        })
+    }
+}
+
+/// DataFusion's [`CsvSource`], with an opener that names the file in every error.
+#[derive(Clone)]
+pub struct NamingCsvSource {
+    inner: CsvSource,
+}
+
+impl NamingCsvSource {
+    /// Wraps a source that `inner` made from this one's CsvSource.
+    fn rewrap(source: Arc<dyn FileSource>) -> Arc<dyn FileSource> {
+        match source.downcast_ref::<CsvSource>() {
+            Some(csv) => Arc::new(NamingCsvSource { inner: csv.clone() }),
+            None => source,
+        }
+    }
+}
+
+impl FileSource for NamingCsvSource {
+    fn create_file_opener(
+        &self,
+        object_store: Arc<dyn ObjectStore>,
+        base_config: &FileScanConfig,
+        partition: usize,
+    ) -> Result<Arc<dyn FileOpener>> {
+        Ok(Arc::new(NamingOpener {
+            inner: self
+                .inner
+                .create_file_opener(object_store, base_config, partition)?,
+            root: base_config.object_store_url.as_str().to_string(),
+            schema: Arc::clone(self.inner.table_schema().file_schema()),
+        }))
+    }
+
+    fn table_schema(&self) -> &TableSchema {
+        self.inner.table_schema()
+    }
+
+    fn with_batch_size(&self, batch_size: usize) -> Arc<dyn FileSource> {
+        Self::rewrap(self.inner.with_batch_size(batch_size))
+    }
+
+    fn projection(&self) -> Option<&ProjectionExprs> {
+        self.inner.projection()
+    }
+
+    fn metrics(&self) -> &ExecutionPlanMetricsSet {
+        self.inner.metrics()
+    }
+
+    fn file_type(&self) -> &str {
+        self.inner.file_type()
+    }
+
+    fn fmt_extra(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        self.inner.fmt_extra(t, f)
+    }
+
+    fn supports_repartitioning(&self) -> bool {
+        self.inner.supports_repartitioning()
+    }
+
+    fn try_pushdown_projection(
+        &self,
+        projection: &ProjectionExprs,
+    ) -> Result<Option<Arc<dyn FileSource>>> {
+        Ok(self
+            .inner
+            .try_pushdown_projection(projection)?
+            .map(Self::rewrap))
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(
+            &Arc<dyn PhysicalExpr>,
+        ) -> Result<datafusion::common::tree_node::TreeNodeRecursion>,
+    ) -> Result<datafusion::common::tree_node::TreeNodeRecursion> {
+        self.inner.apply_expressions(f)
+    }
+}
+
+/// Opens a file with DataFusion's CSV opener and names the file in its errors.
+struct NamingOpener {
+    inner: Arc<dyn FileOpener>,
+    /// The object store's URL (`file:///`, `s3://bucket/`), before the file's location.
+    root: String,
+    /// The files' columns, in file order (Arrow's errors give a column's position).
+    schema: SchemaRef,
+}
+
+impl FileOpener for NamingOpener {
+    fn open(&self, file: PartitionedFile) -> Result<FileOpenFuture> {
+        let name = crate::verify::display_name_in(&self.root, &file.object_meta);
+        let schema = Arc::clone(&self.schema);
+        let opening = self.inner.open(file)?;
+        Ok(Box::pin(async move {
+            let named = move |e| naming(&name, &schema, e);
+            let stream = opening.await.map_err(&named)?;
+            Ok(stream.map_err(named).boxed())
+        }))
+    }
+}
+
+/// `e`, met while reading the file `name`, as an error that names it.
+fn naming(name: &str, schema: &SchemaRef, e: DataFusionError) -> DataFusionError {
+    let message = match &e {
+        DataFusionError::ArrowError(arrow, _) => match arrow.as_ref() {
+            ArrowError::ParseError(text) => {
+                parse_error(text, schema).unwrap_or_else(|| text.clone())
+            }
+            ArrowError::CsvError(text) => text.clone(),
+            other => other.to_string(),
+        },
+        DataFusionError::ObjectStore(store) => format!("cannot read it: {store}"),
+        DataFusionError::IoError(io) => format!("cannot read it: {io}"),
+        _ => return e,
+    };
+    DataFusionError::Execution(format!("{name}: {message}"))
+}
+
+/// Arrow's "Error while parsing value 'abc' as type 'Int64' for column 1 at line 1. Row data: '[3,abc]'",
+/// said with the column's name and the record's number in the file (1-based, the header included: Arrow's
+/// line counts records from 0 with the header as 0, or from 0 without one, so the next number either way).
+fn parse_error(text: &str, schema: &SchemaRef) -> Option<String> {
+    let rest = text.strip_prefix("Error while parsing value '")?;
+    let (value, rest) = rest.split_once("' as type '")?;
+    let (data_type, rest) = rest.split_once("' for column ")?;
+    let (column, rest) = rest.split_once(" at line ")?;
+    let line: usize = rest.split(['.', ' ']).next()?.parse().ok()?;
+    let column: usize = column.parse().ok()?;
+    let field = schema.fields().get(column)?;
+    Some(format!(
+        "record {}, column {}: '{value}' is not a {data_type}; the table's column types were inferred from \
+         the first records of its first file, and this value does not fit",
+        line + 1,
+        field.name()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    #[test]
+    fn arrow_parse_errors_get_the_column_name_and_record_number() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("score", DataType::Int64, true),
+        ]));
+        let said = parse_error(
+            "Error while parsing value 'abc' as type 'Int64' for column 1 at line 1. Row data: '[3,abc]'",
+            &schema,
+        );
+        assert_eq!(
+            said.as_deref()
+                .map(|s| s.split(';').next().unwrap_or_default()),
+            Some("record 2, column score: 'abc' is not a Int64")
+        );
+        assert_eq!(parse_error("something else", &schema), None);
+        assert_eq!(
+            parse_error(
+                "Error while parsing value 'x' as type 'Int64' for column 9 at line 1. Row data: ''",
+                &schema
+            ),
+            None,
+            "a column outside the schema keeps Arrow's text"
+        );
+    }
+}
