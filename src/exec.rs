@@ -416,6 +416,12 @@ fn is_empty_dir(path: &Path) -> bool {
 /// What the user needs beyond DataFusion's message: an unknown table lists the known ones.
 fn hint(ctx: &SessionContext, e: &DataFusionError) -> String {
     let message = e.to_string();
+    if message.contains("error sending request") || message.contains("operation timed out") {
+        // object_store's HTTP client says the same for a refused connection and for no answer in time.
+        return "; the endpoint could not be reached, or did not answer within the table's timeout_seconds \
+                (30 by default; S3_TIMEOUT_SECONDS sets it for every table)"
+            .into();
+    }
     if message.contains("table '") && message.contains("not found") {
         let names = table_names(ctx);
         if names.is_empty() {

@@ -79,5 +79,11 @@ fn a_stalled_endpoint_fails_after_the_timeout() {
         "names the endpoint: {}",
         out.stderr
     );
+    assert!(
+        out.stderr
+            .contains("did not answer within the table's timeout_seconds"),
+        "says what may have happened: {}",
+        out.stderr
+    );
     drop(held);
 }
