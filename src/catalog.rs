@@ -7,7 +7,7 @@
 //! location = "exports/customer_support_tickets.csv"   # a file, a folder or a glob; relative to this file
 //! format = "csv"                                        # parquet, csv or json; default: from the extension
 //! partitions = ["year INT", "month INT"]                # Hive partition columns, in folder order
-//! options = { delimiter = ",", header = true, quoted_newlines = true,
+//! options = { delimiter = ",", header = true, quoted_newlines = true, escape = "\\", comment = "#",
 //!             compression = "gzip",                      # gzip, bzip2, xz, zstd, none; default: extension
 //!             timestamp_format = "%d/%m/%Y %H:%M",       # text columns that all parse become timestamps
 //!             date_format = "%d/%m/%Y" }                 # ... dates
@@ -101,6 +101,10 @@ struct TableEntry {
 struct CsvEntry {
     delimiter: Option<String>,
     quote: Option<String>,
+    /// The escape before a quote inside a quoted value (`\\`); `""`: quotes are doubled (the default).
+    escape: Option<String>,
+    /// Lines starting with it are skipped (`#`); `""`: none.
+    comment: Option<String>,
     header: Option<bool>,
     quoted_newlines: Option<bool>,
     null_regex: Option<String>,
@@ -207,6 +211,17 @@ fn one_byte(what: &str, value: &Option<String>) -> std::result::Result<Option<u8
     }
 }
 
+/// An option that is one character or, given as `""`, none.
+fn none_or_byte(
+    what: &str,
+    value: &Option<String>,
+) -> std::result::Result<Option<Option<u8>>, String> {
+    match value.as_deref() {
+        Some("") => Ok(Some(None)),
+        _ => Ok(one_byte(what, value)?.map(Some)),
+    }
+}
+
 async fn read_options(table: &TableEntry) -> std::result::Result<ReadOptions, String> {
     let format = match table.format.as_deref() {
         None => None,
@@ -255,6 +270,8 @@ async fn read_options(table: &TableEntry) -> std::result::Result<ReadOptions, St
         format,
         delimiter: one_byte("delimiter", &o.delimiter)?,
         quote: one_byte("quote", &o.quote)?,
+        escape: none_or_byte("escape", &o.escape)?,
+        comment: none_or_byte("comment", &o.comment)?,
         header: o.header,
         quoted_newlines: o.quoted_newlines,
         null_regex: o.null_regex.clone(),

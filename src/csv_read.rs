@@ -40,6 +40,17 @@ impl CsvFiles {
     pub fn new(inner: CsvFormat) -> Self {
         Self { inner }
     }
+
+    /// This format, reading files written in `dialect`, with or without a header.
+    pub fn with_dialect(&self, dialect: &crate::sniff::Dialect, header: bool) -> Self {
+        let mut options = self.inner.options().clone();
+        options.delimiter = dialect.delimiter;
+        options.quote = dialect.quote;
+        options.escape = dialect.escape;
+        options.comment = dialect.comment;
+        options.has_header = Some(header);
+        Self::new(CsvFormat::default().with_options(options))
+    }
 }
 
 #[async_trait]

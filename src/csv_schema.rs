@@ -25,6 +25,7 @@ use datafusion::logical_expr::{Expr, cast, lit};
 use datafusion::prelude::SessionContext;
 use object_store::ObjectStoreExt as _;
 
+use crate::sniff;
 use crate::verify::{self, TableFiles};
 
 /// Bytes of the first file read to infer the schema (before decompression).
@@ -34,12 +35,13 @@ const SAMPLE_MAX_BYTES: u64 = 512 << 20;
 /// Records read to infer the schema.
 const SAMPLE_RECORDS: usize = 10_000;
 
-/// How a CSV table's files are written.
+/// How a CSV table's files are written, as far as the user said; sniffing decides the rest (see `sniff`).
 #[derive(Debug, Clone)]
 pub struct CsvDialect {
-    pub header: bool,
-    pub delimiter: u8,
-    pub quote: u8,
+    /// Whether the first record is a header; `None`: sniffed.
+    pub header: Option<bool>,
+    /// Delimiter, quote, escape, comment given by the user.
+    pub fixed: sniff::Fixed,
     /// What reads as NULL (default: empty fields).
     pub null_regex: Option<regex::Regex>,
     pub compression: FileCompressionType,
@@ -47,6 +49,18 @@ pub struct CsvDialect {
     pub timestamp_format: Option<String>,
     /// chrono format of text dates (`%d/%m/%Y`).
     pub date_format: Option<String>,
+}
+
+impl CsvDialect {
+    /// The dialect as given, with the defaults (`,`, `"`, quotes doubled, no comments) for what was not.
+    pub fn fixed_or_default(&self) -> sniff::Dialect {
+        sniff::Dialect {
+            delimiter: self.fixed.delimiter.unwrap_or(b','),
+            quote: self.fixed.quote.unwrap_or(b'"'),
+            escape: self.fixed.escape.flatten(),
+            comment: self.fixed.comment.flatten(),
+        }
+    }
 }
 
 /// A column read as text and converted.
@@ -97,14 +111,13 @@ fn has_zone(format: &str) -> bool {
         .any(|spec| format.contains(spec))
 }
 
-/// Infers the schema of the CSV table at `url` from its first file (in name order). `None` when the table has
-/// no file yet.
-pub async fn infer(
-    state: &SessionState,
+/// Reads the first bytes of the first file (in name order) of the CSV table at `url` and sniffs its dialect,
+/// header and column names. `None` when the table has no file yet.
+pub async fn sample(
     url: &ListingTableUrl,
     listed: &TableFiles,
     dialect: &CsvDialect,
-) -> Result<Option<Inferred>> {
+) -> Result<Option<Sample>> {
     let (store, files) = (&listed.store, &listed.files);
     if files.is_empty() {
         return Ok(None);
@@ -122,7 +135,7 @@ pub async fn infer(
     // The first SAMPLE_BYTES, cut after the last whole record; more (4x at a time) while not even one record
     // (beyond the header) fits.
     let mut want = SAMPLE_BYTES;
-    let text = loop {
+    let (text, complete) = loop {
         let whole = first.size <= want;
         let bytes = store
             .get_range(&first.location, 0..first.size.min(want))
@@ -135,25 +148,107 @@ pub async fn infer(
         )
         .map_err(|e| fail(&e))?;
         if complete {
-            break text;
+            break (text, true);
         }
-        let (end, records) = record_ends(&text, dialect.quote);
-        if records > usize::from(dialect.header) || want >= SAMPLE_MAX_BYTES {
+        let quote = dialect.fixed.quote.unwrap_or(b'"');
+        let (end, records) = record_ends(&text, quote);
+        if records > usize::from(dialect.header.unwrap_or(true)) || want >= SAMPLE_MAX_BYTES {
             text.truncate(end);
-            break text;
+            break (text, false);
         }
         want *= 4;
     };
+    // The dialect, the header and the names, from the sample (decoded for sniffing only: the files are read
+    // as UTF-8 until the reader decodes other encodings).
+    let cut = !complete;
+    let encoding = sniff::detect_encoding(&text, cut);
+    let (decoded, _, _) = encoding.encoding.decode(&text);
+    let sniffed = sniff::sniff_dialect(&decoded, cut, dialect.fixed);
+    let d = sniffed.dialect;
+    let decimal_comma = d.delimiter != b',';
+    let header = match dialect.header {
+        Some(given) => given,
+        None => sniff::has_header(&sniffed.records, decimal_comma).0,
+    };
+    let fields = sniffed.records.first().map_or(0, Vec::len);
+    let names = match (header, sniffed.records.first()) {
+        (true, Some(first)) => sniff::column_names(first),
+        _ => sniff::numbered_names(fields),
+    };
+    Ok(Some(Sample {
+        name,
+        text,
+        dialect: d,
+        header,
+        names,
+    }))
+}
+
+/// The first bytes of a table's first file, cut after a whole record, and what sniffing found in them.
+#[derive(Debug)]
+pub struct Sample {
+    /// The file, for messages.
+    name: String,
+    text: Vec<u8>,
+    pub dialect: sniff::Dialect,
+    pub header: bool,
+    names: Vec<String>,
+}
+
+/// Infers the schema of a CSV table from the sample of its first file (in name order).
+pub async fn infer(state: &SessionState, sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
+    let Sample {
+        name,
+        text,
+        dialect: d,
+        header,
+        names,
+    } = sample;
+    let fail = |e: &dyn std::fmt::Display| {
+        DataFusionError::Execution(format!("{name}: cannot read it as CSV: {e}"))
+    };
     let mut format = Format::default()
-        .with_header(dialect.header)
-        .with_delimiter(dialect.delimiter)
-        .with_quote(dialect.quote);
+        .with_header(header)
+        .with_delimiter(d.delimiter)
+        .with_quote(d.quote);
+    if let Some(escape) = d.escape {
+        format = format.with_escape(escape);
+    }
+    if let Some(comment) = d.comment {
+        format = format.with_comment(comment);
+    }
     if let Some(regex) = &dialect.null_regex {
         format = format.with_null_regex(regex.clone());
     }
+    // A UTF-8 byte order mark is no part of the first name.
+    let text = text
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .map(<[u8]>::to_vec)
+        .unwrap_or(text);
     let (schema, _) = format
         .infer_schema(Cursor::new(&text), Some(SAMPLE_RECORDS))
         .map_err(|e| fail(&e))?;
+    // Arrow names the columns from the header as it is; cxsql's names are trimmed, numbered and distinct.
+    let schema = Schema::new(
+        schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, field)| {
+                let name = names
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| format!("column{}", i + 1));
+                // A column empty throughout the sample is text (Arrow says Null, which no later value fits).
+                let field = field.as_ref().clone().with_name(name);
+                if field.data_type() == &DataType::Null {
+                    field.with_data_type(DataType::Utf8)
+                } else {
+                    field
+                }
+            })
+            .collect::<Vec<_>>(),
+    );
     let schema = Arc::new(schema);
     let mut conversions = Vec::new();
     if dialect.timestamp_format.is_some() || dialect.date_format.is_some() {
@@ -167,10 +262,10 @@ pub async fn infer(
             conversions = convertible_columns(state, &sample, dialect).await?;
         }
     }
-    Ok(Some(Inferred {
+    Ok(Inferred {
         schema,
         conversions,
-    }))
+    })
 }
 
 /// Decompresses `bytes`, stopping after `limit` bytes of output. With `whole` false the input is a prefix of the file, and the decoder's complaint

@@ -23,6 +23,7 @@ use datafusion::datasource::{ViewTable, provider_as_source};
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::LogicalPlanBuilder;
 
+use crate::csv_read::CsvFiles;
 use crate::csv_schema::{self, CsvDialect};
 use crate::verify::{self, TableFiles};
 
@@ -153,29 +154,37 @@ impl LazySchema {
         } else {
             None
         };
-        match (&listed, &recipe.csv) {
-            (Some(listed), Some(dialect)) => {
-                verify::csv_files(&recipe.url, listed, dialect).await?
-            }
-            (Some(listed), None) => verify::parquet_footers(&recipe.url, listed).await?,
-            (None, _) => {}
+        if let (Some(listed), None) = (&listed, &recipe.csv) {
+            verify::parquet_footers(&recipe.url, listed).await?;
         }
+        let mut options = recipe.options.clone();
         let mut conversions = Vec::new();
-        let schema = match (&recipe.schema, &recipe.csv, &listed) {
-            (Some(schema), _, _) => Arc::clone(schema),
-            (None, Some(dialect), Some(listed)) => {
-                match csv_schema::infer(&state, &recipe.url, listed, dialect).await? {
-                    Some(inferred) => {
-                        conversions = inferred.conversions;
-                        inferred.schema
-                    }
-                    None => recipe.options.infer_schema(&state, &recipe.url).await?,
-                }
+        // CSV: the dialect is sniffed from a sample of the first file; the files are checked with it (a damaged
+        // file gets an error naming its line before inference meets it), then the types are inferred and the
+        // files read with it.
+        let mut sample = None;
+        if let (Some(listed), Some(dialect)) = (&listed, &recipe.csv) {
+            sample = csv_schema::sample(&recipe.url, listed, dialect).await?;
+            let (written, header) = match &sample {
+                Some(sample) => (sample.dialect, sample.header),
+                None => (dialect.fixed_or_default(), dialect.header.unwrap_or(true)),
+            };
+            verify::csv_files(&recipe.url, listed, dialect, &written, header).await?;
+            if let Some(csv) = options.format.downcast_ref::<CsvFiles>() {
+                options.format = Arc::new(csv.with_dialect(&written, header));
             }
-            (None, _, _) => recipe.options.infer_schema(&state, &recipe.url).await?,
+        }
+        let schema = match (&recipe.schema, &recipe.csv, sample) {
+            (Some(schema), _, _) => Arc::clone(schema),
+            (None, Some(dialect), Some(sample)) => {
+                let inferred = csv_schema::infer(&state, sample, dialect).await?;
+                conversions = inferred.conversions;
+                inferred.schema
+            }
+            (None, _, _) => options.infer_schema(&state, &recipe.url).await?,
         };
         let config = ListingTableConfig::new(recipe.url.clone())
-            .with_listing_options(recipe.options.clone())
+            .with_listing_options(options)
             .with_schema(schema);
         let table = Arc::new(
             ListingTable::try_new(config)?

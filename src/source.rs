@@ -86,11 +86,15 @@ pub fn compression_named(name: &str) -> Option<FileCompressionType> {
 pub struct ReadOptions {
     /// The format, when the extension does not tell.
     pub format: Option<FileFormat>,
-    /// CSV: the field delimiter (default `,`).
+    /// CSV: the field delimiter (default: sniffed, see `sniff`).
     pub delimiter: Option<u8>,
-    /// CSV: the quote character (default `"`).
+    /// CSV: the quote character (default: sniffed, `"` or `'`).
     pub quote: Option<u8>,
-    /// CSV: whether the first row is a header (default true).
+    /// CSV: the escape before a quote in a quoted value; `Some(None)`: quotes are doubled (default: sniffed).
+    pub escape: Option<Option<u8>>,
+    /// CSV: lines starting with this byte are skipped; `Some(None)`: none (default: sniffed, `#`).
+    pub comment: Option<Option<u8>>,
+    /// CSV: whether the first row is a header (default: sniffed).
     pub header: Option<bool>,
     /// CSV: whether quoted values may contain newlines (default true).
     pub quoted_newlines: Option<bool>,
@@ -404,19 +408,24 @@ pub(crate) fn recipe(
                 None => None,
             };
             let dialect = CsvDialect {
-                header: read.header.unwrap_or(true),
-                delimiter: read.delimiter.unwrap_or(b','),
-                quote: read.quote.unwrap_or(b'"'),
+                header: read.header,
+                fixed: crate::sniff::Fixed {
+                    delimiter: read.delimiter,
+                    quote: read.quote,
+                    escape: read.escape,
+                    comment: read.comment,
+                },
                 null_regex,
                 compression,
                 timestamp_format: read.timestamp_format.clone(),
                 date_format: read.date_format.clone(),
             };
+            // Delimiter, quote and header are set from the sniffed dialect when the table is first used.
             let options = CsvReadOptions::new()
-                .has_header(dialect.header)
+                .has_header(read.header.unwrap_or(true))
                 .newlines_in_values(read.quoted_newlines.unwrap_or(true))
-                .delimiter(dialect.delimiter)
-                .quote(dialect.quote)
+                .delimiter(read.delimiter.unwrap_or(b','))
+                .quote(read.quote.unwrap_or(b'"'))
                 .null_regex(read.null_regex.clone())
                 .file_compression_type(compression)
                 .file_extension(&extension)

@@ -19,6 +19,8 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt as _};
 
 use crate::csv_schema::CsvDialect;
+use crate::csv_split::Fields;
+use crate::sniff::Dialect;
 
 /// Files checked at once (object stores answer many small requests in parallel).
 const CONCURRENCY: usize = 16;
@@ -115,7 +117,10 @@ pub async fn csv_files(
     url: &ListingTableUrl,
     listed: &TableFiles,
     dialect: &CsvDialect,
+    written: &Dialect,
+    header: bool,
 ) -> Result<()> {
+    let written = *written;
     futures::stream::iter(listed.files.iter().cloned())
         .map(|file| {
             let store = Arc::clone(&listed.store);
@@ -133,7 +138,7 @@ pub async fn csv_files(
                     .map_err(DataFusionError::from)
                     .boxed();
                 let mut bytes = dialect.compression.convert_stream(bytes)?;
-                let mut scan = CsvScan::new(dialect.delimiter, dialect.quote);
+                let mut scan = CsvScan::new(&written, header);
                 while let Some(chunk) = bytes.next().await {
                     let chunk = chunk.map_err(|e| {
                         let verb = if dialect.compression.is_compressed() {
@@ -155,34 +160,20 @@ pub async fn csv_files(
     Ok(())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// At the start of a field.
-    Start,
-    /// Inside an unquoted field.
-    Unquoted,
-    /// Inside a quoted field.
-    Quoted,
-    /// A quote inside a quoted field: the field's end, or the first half of `""`.
-    QuoteInQuoted,
-}
-
-/// A CSV scanner fed chunk by chunk.
+/// A CSV scanner fed chunk by chunk: the records' field counts (with the reader's quoting rules, see
+/// [`Fields`]), the line of each record, quoted values still open at the end, and UTF-8.
 #[derive(Debug)]
 struct CsvScan {
-    delimiter: u8,
-    quote: u8,
-    state: State,
+    fields: Fields,
     /// The current line (1-based, counting every line break, also inside quoted values).
     line: u64,
     /// Where the current record and the current quoted value started.
     record_line: u64,
     quote_line: u64,
-    /// Fields so far in the current record; whether it has any byte.
-    fields: u64,
-    record_bytes: bool,
     /// The number of fields of the first record.
-    expected: Option<u64>,
+    expected: Option<usize>,
+    /// What the first record is, for messages.
+    first: &'static str,
     /// Bytes of a UTF-8 character cut by the end of the last chunk.
     carry: Vec<u8>,
     /// Whether the very first bytes have been seen (a BOM is skipped).
@@ -190,17 +181,18 @@ struct CsvScan {
 }
 
 impl CsvScan {
-    fn new(delimiter: u8, quote: u8) -> Self {
+    fn new(dialect: &Dialect, header: bool) -> Self {
         Self {
-            delimiter,
-            quote,
-            state: State::Start,
+            fields: Fields::new(dialect),
             line: 1,
             record_line: 1,
             quote_line: 1,
-            fields: 0,
-            record_bytes: false,
             expected: None,
+            first: if header {
+                "the header"
+            } else {
+                "the first line"
+            },
             carry: Vec::new(),
             started: false,
         }
@@ -214,74 +206,43 @@ impl CsvScan {
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         }
         for &b in bytes {
+            if self.fields.at_record_start() {
+                self.record_line = self.line;
+            }
+            let quoted = self.fields.in_quotes();
+            if let Some(n) = self.fields.push(b) {
+                self.end_record(n)?;
+            }
+            if !quoted && self.fields.in_quotes() {
+                self.quote_line = self.line;
+            }
             if b == b'\n' {
                 self.line += 1;
-            }
-            match self.state {
-                State::Start | State::Unquoted => {
-                    if b == b'\n' {
-                        self.end_record()?;
-                    } else if b == self.delimiter {
-                        self.fields += 1;
-                        self.record_bytes = true;
-                        self.state = State::Start;
-                    } else if b == self.quote && self.state == State::Start {
-                        self.record_bytes = true;
-                        self.quote_line = self.line;
-                        self.state = State::Quoted;
-                    } else if b != b'\r' {
-                        self.record_bytes = true;
-                        self.state = State::Unquoted;
-                    }
-                }
-                State::Quoted => {
-                    if b == self.quote {
-                        self.state = State::QuoteInQuoted;
-                    }
-                }
-                State::QuoteInQuoted => {
-                    if b == self.quote {
-                        self.state = State::Quoted;
-                    } else if b == b'\n' {
-                        self.end_record()?;
-                    } else if b == self.delimiter {
-                        self.fields += 1;
-                        self.state = State::Start;
-                    } else if b != b'\r' {
-                        self.state = State::Unquoted;
-                    }
-                }
             }
         }
         Ok(())
     }
 
-    /// A line break outside quotes: the record ends (blank lines are skipped).
-    fn end_record(&mut self) -> Result<(), String> {
-        if self.record_bytes {
-            let fields = self.fields + 1;
-            match self.expected {
-                None => self.expected = Some(fields),
-                Some(expected) if expected != fields => {
-                    return Err(format!(
-                        "line {}: {fields} field{} where the first line has {expected}; a row must have as many \
-                         fields as the header (is a delimiter or a quote missing?)",
-                        self.record_line,
-                        if fields == 1 { "" } else { "s" }
-                    ));
-                }
-                Some(_) => {}
+    /// A record of `fields` fields ended.
+    fn end_record(&mut self, fields: usize) -> Result<(), String> {
+        match self.expected {
+            None => self.expected = Some(fields),
+            Some(expected) if expected != fields => {
+                return Err(format!(
+                    "line {}: {fields} field{} where {} has {expected}; a row must have as many fields as the \
+                     header (is a delimiter or a quote missing?)",
+                    self.record_line,
+                    if fields == 1 { "" } else { "s" },
+                    self.first
+                ));
             }
+            Some(_) => {}
         }
-        self.fields = 0;
-        self.record_bytes = false;
-        self.state = State::Start;
-        self.record_line = self.line;
         Ok(())
     }
 
     fn finish(mut self) -> Result<(), String> {
-        if matches!(self.state, State::Quoted) {
+        if self.fields.in_quotes() {
             return Err(format!(
                 "line {}: unterminated quote: the quoted value that starts there never ends, so every line \
                  after it would be read as part of it",
@@ -294,7 +255,10 @@ impl CsvScan {
                 self.line
             ));
         }
-        self.end_record()
+        match self.fields.finish() {
+            Some(n) => self.end_record(n),
+            None => Ok(()),
+        }
     }
 
     /// Checks that `chunk` continues valid UTF-8, carrying a character cut at its end to the next chunk.
@@ -338,7 +302,13 @@ mod tests {
     use super::*;
 
     fn scan(text: &[u8], chunk: usize) -> Result<(), String> {
-        let mut scan = CsvScan::new(b',', b'"');
+        let dialect = Dialect {
+            delimiter: b',',
+            quote: b'"',
+            escape: None,
+            comment: None,
+        };
+        let mut scan = CsvScan::new(&dialect, true);
         for part in text.chunks(chunk.max(1)) {
             scan.feed(part)?;
         }
@@ -357,7 +327,7 @@ mod tests {
     fn ragged_rows_are_found_with_their_line() {
         let err = scan(b"a,b\n1,2\n3,4,5\n", 2).expect_err("ragged");
         assert!(
-            err.starts_with("line 3: 3 fields where the first line has 2"),
+            err.starts_with("line 3: 3 fields where the header has 2"),
             "{err}"
         );
         let err = scan(b"a,b\n1,\"x\ny\",2\n", 4).expect_err("ragged after a quoted newline");

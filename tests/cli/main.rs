@@ -6,6 +6,7 @@ mod catalogs;
 mod commands;
 mod engine;
 mod errors;
+mod exports;
 mod external;
 mod generator;
 mod hostile;

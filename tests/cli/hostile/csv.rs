@@ -38,7 +38,7 @@ fn a_ragged_row_and_invalid_utf8_name_file_and_line() {
     assert_eq!(out.code, 1);
     assert!(
         out.stderr
-            .contains("r.csv: line 4: 3 fields where the first line has 2"),
+            .contains("r.csv: line 4: 3 fields where the header has 2"),
         "{}",
         out.stderr
     );
