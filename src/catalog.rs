@@ -105,6 +105,8 @@ struct CsvEntry {
     escape: Option<String>,
     /// Lines starting with it are skipped (`#`); `""`: none.
     comment: Option<String>,
+    /// The text encoding (`utf-8`, `windows-1252`, `latin1`, `utf-16le`, ...); default: detected.
+    encoding: Option<String>,
     header: Option<bool>,
     quoted_newlines: Option<bool>,
     null_regex: Option<String>,
@@ -272,6 +274,12 @@ async fn read_options(table: &TableEntry) -> std::result::Result<ReadOptions, St
         quote: one_byte("quote", &o.quote)?,
         escape: none_or_byte("escape", &o.escape)?,
         comment: none_or_byte("comment", &o.comment)?,
+        encoding: match &o.encoding {
+            None => None,
+            Some(label) => Some(crate::sniff::encoding_for_label(label).ok_or_else(|| {
+                format!("unknown encoding {label:?}; expected e.g. utf-8, windows-1252, latin1, utf-16le")
+            })?),
+        },
         header: o.header,
         quoted_newlines: o.quoted_newlines,
         null_regex: o.null_regex.clone(),

@@ -28,28 +28,38 @@ use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use datafusion::physical_plan::projection::ProjectionExprs;
 use datafusion::physical_plan::{DisplayFormatType, ExecutionPlan};
 use futures::{StreamExt, TryStreamExt};
+
+use crate::csv_source::{CsvReading, CsvTableSource};
 use object_store::{ObjectMeta, ObjectStore};
 
 /// DataFusion's CSV format, reading through [`NamingCsvSource`].
 #[derive(Debug)]
 pub struct CsvFiles {
     inner: CsvFormat,
+    /// How the files are read, once the table's first use decided it: then cxsql's reader reads them.
+    reading: Option<Arc<CsvReading>>,
 }
 
 impl CsvFiles {
     pub fn new(inner: CsvFormat) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            reading: None,
+        }
     }
 
-    /// This format, reading files written in `dialect`, with or without a header.
-    pub fn with_dialect(&self, dialect: &crate::sniff::Dialect, header: bool) -> Self {
+    /// This format, read by cxsql's reader as `reading` says.
+    pub fn reading(&self, reading: Arc<CsvReading>) -> Self {
         let mut options = self.inner.options().clone();
-        options.delimiter = dialect.delimiter;
-        options.quote = dialect.quote;
-        options.escape = dialect.escape;
-        options.comment = dialect.comment;
-        options.has_header = Some(header);
-        Self::new(CsvFormat::default().with_options(options))
+        options.delimiter = reading.dialect.delimiter;
+        options.quote = reading.dialect.quote;
+        options.escape = reading.dialect.escape;
+        options.comment = reading.dialect.comment;
+        options.has_header = Some(reading.header);
+        Self {
+            inner: CsvFormat::default().with_options(options),
+            reading: Some(reading),
+        }
     }
 }
 
@@ -93,6 +103,13 @@ impl FileFormat for CsvFiles {
         state: &dyn Session,
         conf: FileScanConfig,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        if conf.file_source.downcast_ref::<CsvTableSource>().is_some() {
+            // cxsql's reader decompresses itself; the compression tells DataFusion not to split the files.
+            let config = FileScanConfigBuilder::from(conf)
+                .with_file_compression_type(self.inner.options().compression.into())
+                .build();
+            return Ok(DataSourceExec::from_data_source(config));
+        }
         // As CsvFormat does it (the session's defaults fill what the options leave open), with the source
         // wrapped.
         let mut options = self.inner.options().clone();
@@ -130,6 +147,9 @@ impl FileFormat for CsvFiles {
     }
 
     fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {
+        if let Some(reading) = &self.reading {
+            return Arc::new(CsvTableSource::new(Arc::clone(reading), table_schema));
+        }
         let mut options = self.inner.options().clone();
         options.has_header = Some(options.has_header.unwrap_or(true));
         Arc::new(NamingCsvSource {

@@ -6,24 +6,24 @@
 //! alike, decompressing `.gz`/`.bz2`/`.xz`/`.zst`), cuts the sample after its last complete record, and lets
 //! Arrow's CSV reader infer the types.
 //!
-//! With a `timestamp_format` or `date_format`, a column that Arrow reads as text becomes a timestamp (a date)
-//! when every value of the sample parses with that format. The check uses the very function the table then
-//! applies (`to_timestamp_micros`, `to_date`), so a column is converted only if its sample converts.
+//! The sample is decoded from the file's encoding and sniffed (`sniff`); Arrow infers the standard types, and
+//! the columns it leaves as text are decided by the catalog's `timestamp_format`/`date_format` and by the
+//! locale rules (see [`infer`]). The conversion used when reading (`csv_part::Convert`) is the very parser
+//! that accepted the sample, so a column is converted only if its whole sample converts.
 
 use std::io::{Cursor, Read};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, RecordBatch};
-use datafusion::arrow::csv::ReaderBuilder;
 use datafusion::arrow::csv::reader::Format;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use datafusion::common::{Column, DataFusionError, Result, exec_err};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::{DataFusionError, Result, exec_err};
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::datasource::listing::ListingTableUrl;
-use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::{Expr, cast, lit};
-use datafusion::prelude::SessionContext;
 use object_store::ObjectStoreExt as _;
+
+use crate::csv_part::Convert;
+use crate::csv_source::CsvReading;
+use crate::sniff::Locale;
 
 use crate::sniff;
 use crate::verify::{self, TableFiles};
@@ -49,62 +49,18 @@ pub struct CsvDialect {
     pub timestamp_format: Option<String>,
     /// chrono format of text dates (`%d/%m/%Y`).
     pub date_format: Option<String>,
+    /// The files' encoding; `None`: detected.
+    pub encoding: Option<&'static encoding_rs::Encoding>,
 }
 
-impl CsvDialect {
-    /// The dialect as given, with the defaults (`,`, `"`, quotes doubled, no comments) for what was not.
-    pub fn fixed_or_default(&self) -> sniff::Dialect {
-        sniff::Dialect {
-            delimiter: self.fixed.delimiter.unwrap_or(b','),
-            quote: self.fixed.quote.unwrap_or(b'"'),
-            escape: self.fixed.escape.flatten(),
-            comment: self.fixed.comment.flatten(),
-        }
-    }
-}
-
-/// A column read as text and converted.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Conversion {
-    /// `to_timestamp_micros(column, format)`; in UTC when the format carries an offset or zone.
-    Timestamp { format: String, utc: bool },
-    /// `to_date(column, format)`.
-    Date { format: String },
-}
-
-/// What inference found: the schema of the files, and the columns to convert.
-#[derive(Debug, Clone)]
+/// What inference found: the table's file schema (the types of its columns) and how to read its files.
+#[derive(Debug)]
 pub struct Inferred {
     pub schema: SchemaRef,
-    pub conversions: Vec<(String, Conversion)>,
+    pub reading: CsvReading,
 }
 
-impl Conversion {
-    /// The expression that converts `column`, named as the column.
-    pub fn expr(&self, state: &SessionState, column: &str) -> Result<Expr> {
-        let text = Expr::Column(Column::from_name(column));
-        let converted = match self {
-            Conversion::Timestamp { format, utc } => {
-                let parsed = function(state, "to_timestamp_micros")?.call(vec![text, lit(format)]);
-                let zone = utc.then(|| Arc::from("UTC"));
-                cast(parsed, DataType::Timestamp(TimeUnit::Microsecond, zone))
-            }
-            Conversion::Date { format } => {
-                function(state, "to_date")?.call(vec![text, lit(format)])
-            }
-        };
-        Ok(converted.alias(column))
-    }
-}
-
-fn function(state: &SessionState, name: &str) -> Result<Arc<datafusion::logical_expr::ScalarUDF>> {
-    match state.scalar_functions().get(name) {
-        Some(udf) => Ok(Arc::clone(udf)),
-        None => exec_err!("the session has no {name} function"),
-    }
-}
-
-/// Whether a chrono format reads an offset or a zone, so that its instants are absolute.
+/// Whether a chrono format reads an offset or a zone (the values are then instants, in UTC).
 fn has_zone(format: &str) -> bool {
     ["%z", "%:z", "%::z", "%:::z", "%#z", "%Z", "%+", "%s"]
         .iter()
@@ -158,11 +114,24 @@ pub async fn sample(
         }
         want *= 4;
     };
-    // The dialect, the header and the names, from the sample (decoded for sniffing only: the files are read
-    // as UTF-8 until the reader decodes other encodings).
+    // The encoding, the dialect, the header and the names, from the sample.
     let cut = !complete;
-    let encoding = sniff::detect_encoding(&text, cut);
-    let (decoded, _, _) = encoding.encoding.decode(&text);
+    let encoding = match &dialect.encoding {
+        Some(given) => sniff::DetectedEncoding {
+            encoding: given,
+            bom: 0,
+            reason: "given".into(),
+        },
+        None => sniff::detect_encoding(&text, cut),
+    };
+    // Decoded (the byte order mark dropped); a character cut by the sample's end is dropped with it.
+    let (decoded, _) = encoding
+        .encoding
+        .decode_with_bom_removal(&text[encoding.bom.min(text.len())..]);
+    let mut decoded = decoded.into_owned();
+    if cut && decoded.ends_with('\u{fffd}') {
+        decoded.pop();
+    }
     let sniffed = sniff::sniff_dialect(&decoded, cut, dialect.fixed);
     let d = sniffed.dialect;
     let decimal_comma = d.delimiter != b',';
@@ -175,12 +144,19 @@ pub async fn sample(
         (true, Some(first)) => sniff::column_names(first),
         _ => sniff::numbered_names(fields),
     };
+    let mut records = sniffed.records;
+    if header && !records.is_empty() {
+        records.remove(0);
+    }
+    records.truncate(SAMPLE_RECORDS);
     Ok(Some(Sample {
         name,
-        text,
+        text: decoded.into_bytes(),
+        encoding: encoding.encoding,
         dialect: d,
         header,
         names,
+        records,
     }))
 }
 
@@ -189,20 +165,31 @@ pub async fn sample(
 pub struct Sample {
     /// The file, for messages.
     name: String,
+    /// The sample decoded to UTF-8.
     text: Vec<u8>,
+    pub encoding: &'static encoding_rs::Encoding,
     pub dialect: sniff::Dialect,
     pub header: bool,
     names: Vec<String>,
+    /// The sample's data records, as text.
+    records: Vec<Vec<String>>,
 }
 
-/// Infers the schema of a CSV table from the sample of its first file (in name order).
-pub async fn infer(state: &SessionState, sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
+/// Infers the schema of a CSV table from the sample of its first file (in name order), and how to read its
+/// files: Arrow's types where Arrow recognises the values; for the columns it leaves as text, the catalog's
+/// timestamp or date format when every value of the sample parses with it, else the locale rules of `sniff`
+/// (decimal commas, day- or month-first dates and timestamps, durations). Date columns whose day and month
+/// cannot be told apart follow another date column of the file that could, else day-first when the file
+/// writes decimal commas (a European export), else stay text.
+pub fn infer(sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
     let Sample {
         name,
         text,
+        encoding,
         dialect: d,
         header,
         names,
+        records,
     } = sample;
     let fail = |e: &dyn std::fmt::Display| {
         DataFusionError::Execution(format!("{name}: cannot read it as CSV: {e}"))
@@ -220,51 +207,140 @@ pub async fn infer(state: &SessionState, sample: Sample, dialect: &CsvDialect) -
     if let Some(regex) = &dialect.null_regex {
         format = format.with_null_regex(regex.clone());
     }
-    // A UTF-8 byte order mark is no part of the first name.
-    let text = text
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .map(<[u8]>::to_vec)
-        .unwrap_or(text);
-    let (schema, _) = format
-        .infer_schema(Cursor::new(&text), Some(SAMPLE_RECORDS))
-        .map_err(|e| fail(&e))?;
-    // Arrow names the columns from the header as it is; cxsql's names are trimmed, numbered and distinct.
-    let schema = Schema::new(
-        schema
-            .fields()
-            .iter()
-            .enumerate()
-            .map(|(i, field)| {
-                let name = names
-                    .get(i)
-                    .cloned()
-                    .unwrap_or_else(|| format!("column{}", i + 1));
-                // A column empty throughout the sample is text (Arrow says Null, which no later value fits).
-                let field = field.as_ref().clone().with_name(name);
-                if field.data_type() == &DataType::Null {
-                    field.with_data_type(DataType::Utf8)
-                } else {
-                    field
+    let (schema, _) = match format.infer_schema(Cursor::new(&text), Some(SAMPLE_RECORDS)) {
+        Ok(inferred) => inferred,
+        Err(e) => {
+            // Say where and what, as the reader would (a ragged row, a quote left open).
+            let fields = names.len();
+            let mut check = crate::csv_part::Checker::new(&d, fields, header);
+            let found = check.feed(&text).and_then(|()| check.finish(true));
+            return Err(match found {
+                Err((line, message)) => {
+                    DataFusionError::Execution(format!("{name}: line {line}: {message}"))
                 }
-            })
-            .collect::<Vec<_>>(),
-    );
-    let schema = Arc::new(schema);
-    let mut conversions = Vec::new();
-    if dialect.timestamp_format.is_some() || dialect.date_format.is_some() {
-        let sample = ReaderBuilder::new(Arc::clone(&schema))
-            .with_format(format)
-            .with_batch_size(SAMPLE_RECORDS)
-            .build(Cursor::new(&text))
-            .and_then(|mut reader| reader.next().transpose())
-            .map_err(|e| fail(&e))?;
-        if let Some(sample) = sample {
-            conversions = convertible_columns(state, &sample, dialect).await?;
+                Ok(()) => fail(&e),
+            });
+        }
+    };
+    // Arrow names the columns from the header as it is; cxsql's names are trimmed, numbered and distinct. A
+    // column empty throughout the sample is text (Arrow says Null, which no later value fits).
+    let read: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, field)| {
+            let name = names
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("column{}", i + 1));
+            let field = field.as_ref().clone().with_name(name);
+            if field.data_type() == &DataType::Null {
+                field.with_data_type(DataType::Utf8)
+            } else {
+                field
+            }
+        })
+        .collect();
+    let is_null =
+        |v: &str| v.trim().is_empty() || dialect.null_regex.as_ref().is_some_and(|r| r.is_match(v));
+    let decimal_comma = d.delimiter != b',';
+    let mut converts: Vec<Option<Convert>> = vec![None; read.len()];
+    let mut ambiguous = Vec::new();
+    for (i, field) in read.iter().enumerate() {
+        if field.data_type() != &DataType::Utf8 {
+            continue;
+        }
+        let values: Vec<&str> = records
+            .iter()
+            .filter_map(|r| r.get(i).map(String::as_str))
+            .filter(|v| !is_null(v))
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        if let Some(format) = &dialect.timestamp_format {
+            let utc = has_zone(format);
+            let parses = |v: &&str| {
+                if utc {
+                    chrono::DateTime::parse_from_str(v.trim(), format).is_ok()
+                } else {
+                    chrono::NaiveDateTime::parse_from_str(v.trim(), format).is_ok()
+                }
+            };
+            if values.iter().all(parses) {
+                converts[i] = Some(Convert::Timestamp {
+                    format: format.clone(),
+                    utc,
+                });
+                continue;
+            }
+        }
+        if let Some(format) = &dialect.date_format
+            && values
+                .iter()
+                .all(|v| chrono::NaiveDate::parse_from_str(v.trim(), format).is_ok())
+        {
+            converts[i] = Some(Convert::Date {
+                format: format.clone(),
+            });
+            continue;
+        }
+        match sniff::decide(&values, decimal_comma) {
+            sniff::Decision::Locale(locale) => converts[i] = Some(Convert::Locale(locale)),
+            sniff::Decision::AmbiguousDates { timestamp } => ambiguous.push((i, timestamp)),
+            sniff::Decision::Text => {}
         }
     }
+    let decided: Vec<sniff::Order> = converts
+        .iter()
+        .filter_map(|c| match c {
+            Some(Convert::Locale(Locale::Date(o) | Locale::Timestamp(o)))
+                if *o != sniff::Order::YearFirst =>
+            {
+                Some(*o)
+            }
+            _ => None,
+        })
+        .collect();
+    let file_order = match decided.first() {
+        Some(first) if decided.iter().all(|o| o == first) => Some(*first),
+        Some(_) => None,
+        None if converts
+            .iter()
+            .any(|c| c == &Some(Convert::Locale(Locale::DecimalComma))) =>
+        {
+            Some(sniff::Order::DayFirst)
+        }
+        None => None,
+    };
+    if let Some(order) = file_order {
+        for (i, timestamp) in ambiguous {
+            converts[i] = Some(Convert::Locale(if timestamp {
+                Locale::Timestamp(order)
+            } else {
+                Locale::Date(order)
+            }));
+        }
+    }
+    let table: Vec<Field> = read
+        .iter()
+        .zip(&converts)
+        .map(|(field, convert)| match convert {
+            Some(c) => field.clone().with_data_type(c.data_type()),
+            None => field.clone(),
+        })
+        .collect();
     Ok(Inferred {
-        schema,
-        conversions,
+        schema: Arc::new(Schema::new(table)),
+        reading: CsvReading {
+            dialect: d,
+            header,
+            encoding,
+            compression: dialect.compression,
+            null_regex: dialect.null_regex.clone(),
+            read_schema: Arc::new(Schema::new(read)),
+            converts,
+        },
     })
 }
 
@@ -315,72 +391,6 @@ fn record_ends(text: &[u8], quote: u8) -> (usize, usize) {
         }
     }
     (end, records)
-}
-
-/// The text columns of `sample` whose every value converts with the dialect's timestamp (else date) format.
-async fn convertible_columns(
-    state: &SessionState,
-    sample: &RecordBatch,
-    dialect: &CsvDialect,
-) -> Result<Vec<(String, Conversion)>> {
-    let mut candidates = Vec::new();
-    if let Some(format) = &dialect.timestamp_format {
-        candidates.push(Conversion::Timestamp {
-            format: format.clone(),
-            utc: has_zone(format),
-        });
-    }
-    if let Some(format) = &dialect.date_format {
-        candidates.push(Conversion::Date {
-            format: format.clone(),
-        });
-    }
-    let ctx = SessionContext::new_with_state(state.clone());
-    let mut found = Vec::new();
-    for (index, field) in sample.schema().fields().iter().enumerate() {
-        let column = sample.column(index);
-        if field.data_type() != &DataType::Utf8 || column.null_count() == column.len() {
-            continue;
-        }
-        let single = RecordBatch::try_new(
-            Arc::new(Schema::new(vec![Field::new(
-                field.name(),
-                DataType::Utf8,
-                true,
-            )])),
-            vec![Arc::clone(column)],
-        )?;
-        for conversion in &candidates {
-            let expr = conversion.expr(state, field.name())?;
-            let converts = match ctx.read_batch(single.clone())?.select(vec![expr]) {
-                Ok(df) => df.collect().await.is_ok(),
-                Err(_) => false,
-            };
-            if converts {
-                found.push((field.name().clone(), conversion.clone()));
-                break;
-            }
-        }
-    }
-    Ok(found)
-}
-
-/// The projection that reads a table of `schema` with `conversions` applied, in column order.
-pub fn projection(
-    state: &SessionState,
-    schema: &Schema,
-    conversions: &[(String, Conversion)],
-) -> Result<Vec<Expr>> {
-    schema
-        .fields()
-        .iter()
-        .map(
-            |field| match conversions.iter().find(|(name, _)| name == field.name()) {
-                Some((name, conversion)) => conversion.expr(state, name),
-                None => Ok(Expr::Column(Column::from_name(field.name()))),
-            },
-        )
-        .collect()
 }
 
 #[cfg(test)]

@@ -19,9 +19,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::datasource::{ViewTable, provider_as_source};
 use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::LogicalPlanBuilder;
 
 use crate::csv_read::CsvFiles;
 use crate::csv_schema::{self, CsvDialect};
@@ -158,27 +156,20 @@ impl LazySchema {
             verify::parquet_footers(&recipe.url, listed).await?;
         }
         let mut options = recipe.options.clone();
-        let mut conversions = Vec::new();
-        // CSV: the dialect is sniffed from a sample of the first file; the files are checked with it (a damaged
-        // file gets an error naming its line before inference meets it), then the types are inferred and the
-        // files read with it.
+        // CSV: encoding, dialect, header and names sniffed from a sample of the first file; the types
+        // inferred; the files then read by cxsql's reader, which checks every record as it reads (see
+        // `csv_part`).
         let mut sample = None;
         if let (Some(listed), Some(dialect)) = (&listed, &recipe.csv) {
             sample = csv_schema::sample(&recipe.url, listed, dialect).await?;
-            let (written, header) = match &sample {
-                Some(sample) => (sample.dialect, sample.header),
-                None => (dialect.fixed_or_default(), dialect.header.unwrap_or(true)),
-            };
-            verify::csv_files(&recipe.url, listed, dialect, &written, header).await?;
-            if let Some(csv) = options.format.downcast_ref::<CsvFiles>() {
-                options.format = Arc::new(csv.with_dialect(&written, header));
-            }
         }
         let schema = match (&recipe.schema, &recipe.csv, sample) {
             (Some(schema), _, _) => Arc::clone(schema),
             (None, Some(dialect), Some(sample)) => {
-                let inferred = csv_schema::infer(&state, sample, dialect).await?;
-                conversions = inferred.conversions;
+                let inferred = csv_schema::infer(sample, dialect)?;
+                if let Some(csv) = options.format.downcast_ref::<CsvFiles>() {
+                    options.format = Arc::new(csv.reading(Arc::new(inferred.reading)));
+                }
                 inferred.schema
             }
             (None, _, _) => options.infer_schema(&state, &recipe.url).await?,
@@ -190,16 +181,7 @@ impl LazySchema {
             ListingTable::try_new(config)?
                 .with_cache(state.runtime_env().cache_manager.get_file_statistic_cache()),
         );
-        if conversions.is_empty() {
-            return Ok(table);
-        }
-        // Text columns read with the catalog's timestamp/date format: a view over the files that converts
-        // them (filters and projections still reach the files through the optimizer).
-        let exprs = csv_schema::projection(&state, &table.schema(), &conversions)?;
-        let plan = LogicalPlanBuilder::scan(name, provider_as_source(table), None)?
-            .project(exprs)?
-            .build()?;
-        Ok(Arc::new(ViewTable::new(plan, None)))
+        Ok(table)
     }
 }
 

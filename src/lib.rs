@@ -38,8 +38,10 @@
 pub mod catalog;
 mod chart;
 pub mod commands;
+mod csv_part;
 mod csv_read;
 mod csv_schema;
+mod csv_source;
 mod csv_split;
 pub mod error;
 mod exec;

@@ -102,6 +102,8 @@ pub struct ReadOptions {
     pub null_regex: Option<String>,
     /// CSV, JSON: how the files are compressed; default from their extension (`.csv.gz`), else none.
     pub compression: Option<FileCompressionType>,
+    /// CSV: the files' text encoding (`windows-1252`, `utf-16le`, ...); default: detected.
+    pub encoding: Option<&'static encoding_rs::Encoding>,
     /// CSV: the chrono format of text timestamps; columns whose values all parse with it become timestamps.
     pub timestamp_format: Option<String>,
     /// CSV: the chrono format of text dates; columns whose values all parse with it become dates.
@@ -419,6 +421,7 @@ pub(crate) fn recipe(
                 compression,
                 timestamp_format: read.timestamp_format.clone(),
                 date_format: read.date_format.clone(),
+                encoding: read.encoding,
             };
             // Delimiter, quote and header are set from the sniffed dialect when the table is first used.
             let options = CsvReadOptions::new()

@@ -145,3 +145,126 @@ fn a_ragged_row_in_a_sniffed_file_names_file_line_and_header() {
         out.stderr
     );
 }
+
+/// A French export, as Excel writes it: `;`, decimal commas with thousands spaces, day-first timestamps,
+/// durations, accented headers.
+const FRENCH: &str = "Référence;Date de création;Note;Durée;Montant\n\
+    T1;05/01/2024 09:12;3,5;0:02:23;1 234,50\n\
+    T2;31/01/2024 10:00;4;1:00:05;12\n\
+    T3;;;;-3,25\n";
+
+/// `FRENCH` in UTF-16 LE with its byte order mark (Excel's "Unicode text").
+fn utf16le(text: &str) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xFE];
+    for unit in text.encode_utf16() {
+        bytes.extend_from_slice(&unit.to_le_bytes());
+    }
+    bytes
+}
+
+/// `FRENCH` in Windows-1252 (its accents are all in Latin-1).
+fn windows_1252(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("a Latin-1 character"))
+        .collect()
+}
+
+#[test]
+fn a_french_export_loads_with_no_options_in_every_encoding() {
+    let bom: Vec<u8> = [b"\xEF\xBB\xBF".as_slice(), FRENCH.as_bytes()].concat();
+    let encodings: [(&str, Vec<u8>); 4] = [
+        ("utf8", FRENCH.as_bytes().to_vec()),
+        ("bom", bom),
+        ("latin", windows_1252(FRENCH)),
+        ("wide", utf16le(FRENCH)),
+    ];
+    for (table, bytes) in encodings {
+        let file = format!("{table}.csv");
+        let files = [(file.as_str(), bytes.as_slice())];
+        assert_eq!(
+            schema(&files, table),
+            [
+                ("Référence".to_string(), "Utf8".to_string()),
+                ("Date de création".to_string(), "Timestamp(µs)".to_string()),
+                ("Note".to_string(), "Float64".to_string()),
+                ("Durée".to_string(), "Interval(MonthDayNano)".to_string()),
+                ("Montant".to_string(), "Float64".to_string()),
+            ],
+            "{table}"
+        );
+        let got = rows(
+            &files,
+            &format!(
+                "SELECT \"Référence\" AS r, CAST(\"Date de création\" AS VARCHAR) AS created, \"Note\" AS note, \
+                 CAST(date_part('second', \"Durée\") AS BIGINT) + 60 * CAST(date_part('minute', \"Durée\") AS BIGINT) \
+                 + 3600 * CAST(date_part('hour', \"Durée\") AS BIGINT) AS seconds, \"Montant\" AS amount \
+                 FROM {table} ORDER BY r"
+            ),
+        );
+        assert_eq!(got.len(), 3, "{table}");
+        assert_eq!(got[0]["r"], "T1", "{table}");
+        // 05/01 is the 5th of January: 31/01 in the same column decides day-first.
+        assert_eq!(got[0]["created"], "2024-01-05T09:12:00", "{table}");
+        assert_eq!(got[0]["note"], 3.5, "{table}");
+        assert_eq!(got[0]["seconds"], 143, "{table}");
+        assert_eq!(got[0]["amount"], 1234.5, "{table}");
+        assert_eq!(got[1]["seconds"], 3605, "{table}");
+        assert_eq!(got[1]["amount"], 12.0, "{table}");
+        assert_eq!(got[2]["created"], serde_json::Value::Null, "{table}");
+        assert_eq!(got[2]["amount"], -3.25, "{table}");
+    }
+}
+
+#[test]
+fn day_first_month_first_and_ambiguous_dates() {
+    let types = |text: &str| -> Vec<String> {
+        schema(&[("d.csv", text.as_bytes())], "d")
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
+    };
+    assert_eq!(
+        types("a;b\n31/03/2021;x\n01/04/2021;y\n"),
+        ["Date32", "Utf8"]
+    );
+    assert_eq!(
+        types("a,b\n03/31/2021,x\n04/01/2021,y\n"),
+        ["Date32", "Utf8"]
+    );
+    // No day above 12 and nothing else to go by: text.
+    assert_eq!(types("a,b\n05/01/2024,x\n06/01/2024,y\n"), ["Utf8", "Utf8"]);
+    let got = rows(
+        &[("m.csv", b"a,b\n03/31/2021,x\n04/01/2021,y\n".as_slice())],
+        "SELECT CAST(a AS VARCHAR) AS a FROM m ORDER BY a",
+    );
+    assert_eq!(got[1]["a"], "2021-04-01", "month-first: April 1st");
+}
+
+#[test]
+fn a_value_that_does_not_fit_its_column_names_file_line_column_and_value() {
+    // The first 10,000 records decide the type; the value after them does not fit.
+    let mut text = String::from("id;amount\n");
+    for i in 0..10_050 {
+        let amount = if i == 10_040 {
+            "n/a".to_string()
+        } else {
+            format!("{i},5")
+        };
+        text.push_str(&format!("{i};{amount}\n"));
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("big.csv"), text).expect("write");
+    let out = cxsql_in(
+        dir.path(),
+        &["--data", ".", "query", "SELECT sum(amount) FROM big"],
+        None,
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stderr.contains(
+            "big.csv: line 10042, column amount: 'n/a' is not a number with a decimal comma (3,5)"
+        ),
+        "{}",
+        out.stderr
+    );
+}
