@@ -188,6 +188,13 @@ pub enum Command {
         output: OutputArgs,
     },
 
+    /// Show how a CSV file is read: its encoding, delimiter, quote, header, each column's type and why, its
+    /// first rows, and a catalog entry that pins that reading (paste it into cxsql.toml).
+    Sniff {
+        /// The CSV file (or folder of CSV files, or s3:// location).
+        file: String,
+    },
+
     /// Run a set of saved queries into one folder: a result file per query, manifest.json and index.html
     /// (charts and tables). Exits 1 if any query failed; the others still run.
     Report(ReportArgs),
@@ -372,6 +379,53 @@ pub async fn run(cli: Cli) -> Result<()> {
             let session = global.open().await?;
             let listing: Listing = commands::schema(&session, &table).await?;
             listing.write_to(&mut out).await?;
+            out.finish()
+        }
+        Command::Sniff { file } => {
+            // Only this file: no data folder, no catalog.
+            let stem = std::path::Path::new(file.trim_end_matches('/'))
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let stem = stem.split('.').next().unwrap_or_default();
+            let name: String = stem
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let name = if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+                format!("t_{name}")
+            } else {
+                name
+            };
+            let mut spec = global.session_spec()?;
+            spec.data = None;
+            spec.catalog = None;
+            spec.read_only = true;
+            spec.tables = vec![TableSource::new(name.clone(), file.clone())];
+            let session = Session::open(&spec).await?;
+            let sniffed = commands::sniff(&session, &name).await?;
+            let mut out = Destination::stdout(OutputFormat::Table)?;
+            out.write_text(&sniffed.summary)?;
+            out.write_text("\ncolumns\n")?;
+            sniffed.columns.write_to(&mut out).await?;
+            out.write_text("\nfirst rows\n")?;
+            session
+                .execute(
+                    &format!("SELECT * FROM \"{name}\" LIMIT 5"),
+                    &Params::new(),
+                    &mut out,
+                )
+                .await?;
+            out.write_text(&format!(
+                "\ncatalog entry (pins this reading)\n{}",
+                sniffed.catalog_entry
+            ))?;
             out.finish()
         }
         Command::Report(args) => {

@@ -130,3 +130,95 @@ pub fn functions(name: Option<&str>) -> Result<Listing> {
         }
     }
 }
+
+/// What `cxsql sniff` shows of a CSV table: what was detected and why, the columns (name, type, why), and a
+/// catalog entry that pins the detected reading.
+pub struct Sniffed {
+    pub summary: String,
+    pub columns: Listing,
+    pub catalog_entry: String,
+}
+
+/// What sniffing found in CSV table `table` of `session`.
+pub async fn sniff(session: &Session, table: &str) -> Result<Sniffed> {
+    let report = session.sniff(table).await?;
+    let d = &report.dialect;
+    let one = |b: u8| match b {
+        b'\t' => "\\t".to_string(),
+        b'"' => "\\\"".to_string(),
+        b'\\' => "\\\\".to_string(),
+        b => (b as char).to_string(),
+    };
+    let mut summary = String::new();
+    summary.push_str(&format!("file       {}\n", report.location));
+    summary.push_str(&format!(
+        "encoding   {}: {}\n",
+        report.encoding.name(),
+        report.reasons.encoding
+    ));
+    summary.push_str(&format!(
+        "dialect    delimiter {}, quote {}, {}, {}: {}\n",
+        crate::sniff::delimiter_name(d.delimiter),
+        crate::sniff::delimiter_name(d.quote),
+        match d.escape {
+            None => "quotes doubled inside quoted values".to_string(),
+            Some(e) => format!("escape {}", crate::sniff::delimiter_name(e)),
+        },
+        match d.comment {
+            None => "no comment lines".to_string(),
+            Some(c) => format!(
+                "comment lines start with {}",
+                crate::sniff::delimiter_name(c)
+            ),
+        },
+        report.reasons.dialect
+    ));
+    summary.push_str(&format!(
+        "header     {}: {}\n",
+        if report.header { "yes" } else { "no" },
+        report.reasons.header
+    ));
+    let columns = Listing::Rows(text_rows(&[
+        (
+            "column_name",
+            report
+                .columns
+                .iter()
+                .map(|(n, _, _)| Some(n.clone()))
+                .collect(),
+        ),
+        (
+            "data_type",
+            report
+                .columns
+                .iter()
+                .map(|(_, t, _)| Some(t.to_string()))
+                .collect(),
+        ),
+        (
+            "why",
+            report
+                .columns
+                .iter()
+                .map(|(_, _, w)| Some(w.clone()))
+                .collect(),
+        ),
+    ])?);
+    let catalog_entry = format!(
+        "[tables.{table}]\nlocation = {location:?}\nformat = \"csv\"\noptions = {{ delimiter = \"{delimiter}\", \
+         quote = \"{quote}\", escape = \"{escape}\", comment = \"{comment}\", header = {header}, \
+         encoding = \"{encoding}\" }}\n",
+        location = report.location,
+        delimiter = one(d.delimiter),
+        quote = one(d.quote),
+        escape = d.escape.map(one).unwrap_or_default(),
+        comment = d.comment.map(one).unwrap_or_default(),
+        header = report.header,
+        encoding = report.encoding.name().to_lowercase(),
+    );
+    Ok(Sniffed {
+        summary,
+        columns,
+        catalog_entry,
+    })
+}

@@ -56,6 +56,8 @@ pub struct CsvDialect {
 /// What inference found: the table's file schema (the types of its columns) and how to read its files.
 #[derive(Debug)]
 pub struct Inferred {
+    /// For each column, why it has its type.
+    pub why: Vec<String>,
     pub schema: SchemaRef,
     pub reading: CsvReading,
 }
@@ -135,9 +137,9 @@ pub async fn sample(
     let sniffed = sniff::sniff_dialect(&decoded, cut, dialect.fixed);
     let d = sniffed.dialect;
     let decimal_comma = d.delimiter != b',';
-    let header = match dialect.header {
-        Some(given) => given,
-        None => sniff::has_header(&sniffed.records, decimal_comma).0,
+    let (header, header_reason) = match dialect.header {
+        Some(given) => (given, "given".to_string()),
+        None => sniff::has_header(&sniffed.records, decimal_comma),
     };
     let fields = sniffed.records.first().map_or(0, Vec::len);
     let names = match (header, sniffed.records.first()) {
@@ -149,7 +151,13 @@ pub async fn sample(
         records.remove(0);
     }
     records.truncate(SAMPLE_RECORDS);
+    let reasons = Reasons {
+        encoding: encoding.reason.clone(),
+        dialect: sniffed.reason.clone(),
+        header: header_reason,
+    };
     Ok(Some(Sample {
+        reasons,
         name,
         text: decoded.into_bytes(),
         encoding: encoding.encoding,
@@ -160,9 +168,30 @@ pub async fn sample(
     }))
 }
 
+/// What sniffing and inference found in a CSV table, and why (`cxsql sniff`).
+#[derive(Debug, Clone)]
+pub struct SniffReport {
+    pub location: String,
+    pub encoding: &'static encoding_rs::Encoding,
+    pub dialect: sniff::Dialect,
+    pub header: bool,
+    pub reasons: Reasons,
+    /// Name, type, why.
+    pub columns: Vec<(String, DataType, String)>,
+}
+
+/// Why sniffing decided what it did, for `cxsql sniff`.
+#[derive(Debug, Clone, Default)]
+pub struct Reasons {
+    pub encoding: String,
+    pub dialect: String,
+    pub header: String,
+}
+
 /// The first bytes of a table's first file, cut after a whole record, and what sniffing found in them.
 #[derive(Debug)]
 pub struct Sample {
+    pub reasons: Reasons,
     /// The file, for messages.
     name: String,
     /// The sample decoded to UTF-8.
@@ -183,6 +212,7 @@ pub struct Sample {
 /// writes decimal commas (a European export), else stay text.
 pub fn infer(sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
     let Sample {
+        reasons: _,
         name,
         text,
         encoding,
@@ -245,6 +275,13 @@ pub fn infer(sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
         |v: &str| v.trim().is_empty() || dialect.null_regex.as_ref().is_some_and(|r| r.is_match(v));
     let decimal_comma = d.delimiter != b',';
     let mut converts: Vec<Option<Convert>> = vec![None; read.len()];
+    let mut why: Vec<String> = read
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => "text".to_string(),
+            other => format!("every sample value reads as {other}"),
+        })
+        .collect();
     let mut ambiguous = Vec::new();
     for (i, field) in read.iter().enumerate() {
         if field.data_type() != &DataType::Utf8 {
@@ -256,6 +293,7 @@ pub fn infer(sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
             .filter(|v| !is_null(v))
             .collect();
         if values.is_empty() {
+            why[i] = "empty throughout the sample: text".into();
             continue;
         }
         if let Some(format) = &dialect.timestamp_format {
@@ -287,7 +325,12 @@ pub fn infer(sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
         }
         match sniff::decide(&values, decimal_comma) {
             sniff::Decision::Locale(locale) => converts[i] = Some(Convert::Locale(locale)),
-            sniff::Decision::AmbiguousDates { timestamp } => ambiguous.push((i, timestamp)),
+            sniff::Decision::AmbiguousDates { timestamp } => {
+                why[i] = "dates whose day and month cannot be told apart (no value above 12), and nothing \
+                          else in the file decides: text"
+                    .into();
+                ambiguous.push((i, timestamp));
+            }
             sniff::Decision::Text => {}
         }
     }
@@ -314,12 +357,25 @@ pub fn infer(sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
         None => None,
     };
     if let Some(order) = file_order {
+        for &(i, _) in &ambiguous {
+            why[i] = format!(
+                "dates with no day above 12: {} like the file's other dates (or its decimal commas)",
+                order.name()
+            );
+        }
         for (i, timestamp) in ambiguous {
             converts[i] = Some(Convert::Locale(if timestamp {
                 Locale::Timestamp(order)
             } else {
                 Locale::Date(order)
             }));
+        }
+    }
+    for (i, convert) in converts.iter().enumerate() {
+        if let Some(c) = convert
+            && !why[i].starts_with("dates with no day")
+        {
+            why[i] = format!("every sample value is {}", c.expected());
         }
     }
     let table: Vec<Field> = read
@@ -331,6 +387,7 @@ pub fn infer(sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
         })
         .collect();
     Ok(Inferred {
+        why,
         schema: Arc::new(Schema::new(table)),
         reading: CsvReading {
             dialect: d,

@@ -56,6 +56,8 @@ pub struct LazySchema {
     tables: RwLock<BTreeMap<String, Entry>>,
     /// Where each table registered from a recipe reads its files (kept once it is built).
     origins: RwLock<BTreeMap<String, ListingTableUrl>>,
+    /// What sniffing found for each CSV table built so far (`cxsql sniff`).
+    sniffed: RwLock<BTreeMap<String, csv_schema::SniffReport>>,
     state: Weak<parking_lot::RwLock<SessionState>>,
 }
 
@@ -65,8 +67,18 @@ impl LazySchema {
         Self {
             tables: RwLock::new(BTreeMap::new()),
             origins: RwLock::new(BTreeMap::new()),
+            sniffed: RwLock::new(BTreeMap::new()),
             state,
         }
+    }
+
+    /// What sniffing found in CSV table `name`, once it has been built.
+    pub fn sniffed(&self, name: &str) -> Option<csv_schema::SniffReport> {
+        self.sniffed
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
     }
 
     /// Registers `name` to be built from `recipe` on first use (replacing any table of that name).
@@ -166,7 +178,31 @@ impl LazySchema {
         let schema = match (&recipe.schema, &recipe.csv, sample) {
             (Some(schema), _, _) => Arc::clone(schema),
             (None, Some(dialect), Some(sample)) => {
+                let (reasons, encoding, written, header) = (
+                    sample.reasons.clone(),
+                    sample.encoding,
+                    sample.dialect,
+                    sample.header,
+                );
                 let inferred = csv_schema::infer(sample, dialect)?;
+                let report = csv_schema::SniffReport {
+                    location: recipe.location.clone(),
+                    encoding,
+                    dialect: written,
+                    header,
+                    reasons,
+                    columns: inferred
+                        .schema
+                        .fields()
+                        .iter()
+                        .zip(&inferred.why)
+                        .map(|(f, why)| (f.name().clone(), f.data_type().clone(), why.clone()))
+                        .collect(),
+                };
+                self.sniffed
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(name.to_string(), report);
                 if let Some(csv) = options.format.downcast_ref::<CsvFiles>() {
                     options.format = Arc::new(csv.reading(Arc::new(inferred.reading)));
                 }

@@ -59,6 +59,8 @@ mod utc_trunc;
 mod verify;
 pub mod writer;
 
+pub use csv_schema::{Reasons, SniffReport};
+
 pub use error::{Error, Result};
 pub use exec::MAX_SQL_BYTES;
 pub use params::{ParamValue, Params};

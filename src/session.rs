@@ -330,6 +330,16 @@ impl Session {
         }
     }
 
+    /// What sniffing found in CSV table `table` (read now if it was not yet).
+    pub async fn sniff(&self, table: &str) -> Result<crate::SniffReport> {
+        self.schema(table).await?;
+        self.lazy.sniffed(table).ok_or_else(|| {
+            Error::Usage(format!(
+                "{table}: not a CSV table read from files; cxsql sniff reads CSV files"
+            ))
+        })
+    }
+
     /// Runs SQL (one or more statements separated by `;`), `$name` placeholders bound from `params` (typed or
     /// text values, taken as given), writing every result that has columns to `sink`. Returns the rows
     /// written.

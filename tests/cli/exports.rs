@@ -302,3 +302,51 @@ fn a_large_export_with_quoted_line_breaks_reads_every_record_exactly() {
     assert_eq!(got[0]["chars"], chars);
     assert_eq!(got[0]["amounts"].as_f64(), Some(amounts));
 }
+
+#[test]
+fn sniff_says_what_was_detected_and_gives_a_catalog_entry_that_pins_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("export.csv"), windows_1252(FRENCH)).expect("write");
+    let out = cxsql_in(dir.path(), &["sniff", "export.csv"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for expected in [
+        "encoding   windows-1252: not UTF-8 (byte 0xE9 at offset 1)",
+        "dialect    delimiter ';', quote '\"'",
+        "5 fields in each of 4 records with ';'",
+        "header     yes",
+        "| Montant          | Float64                | every sample value is a number with a decimal comma (3,5) |",
+        "| T1        | 2024-01-05T09:12:00 |",
+        "options = { delimiter = \";\", quote = \"\\\"\", escape = \"\", comment = \"\", header = true, \
+         encoding = \"windows-1252\" }",
+    ] {
+        assert!(
+            out.stdout.contains(expected),
+            "{expected:?} in\n{}",
+            out.stdout
+        );
+    }
+    // The entry, pasted into a catalog, reads the file the same way.
+    let entry = out
+        .stdout
+        .split("catalog entry (pins this reading)\n")
+        .nth(1)
+        .expect("an entry");
+    std::fs::write(dir.path().join("cxsql.toml"), entry).expect("catalog");
+    let out = cxsql_in(
+        dir.path(),
+        &[
+            "query",
+            "SELECT sum(\"Montant\") AS s FROM export",
+            "--format",
+            "csv",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "s\n1243.25\n");
+    // Not a CSV file: said so.
+    std::fs::write(dir.path().join("x.json"), "{\"a\": 1}\n").expect("write");
+    let out = cxsql_in(dir.path(), &["sniff", "x.json"], None);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stderr.contains("not a CSV table"), "{}", out.stderr);
+}
