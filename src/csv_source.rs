@@ -419,7 +419,7 @@ impl Part {
             let name = self.read_schema.fields().get(column)?.name().clone();
             Some(format!(
                 "line {line}, column {name}: '{value}' is not a {data_type}; the table's column types come \
-                 from the first records of its first file (declare the column's type in a catalog)"
+                 from the first 10,000 records of its first file, and this value does not fit"
             ))
         })();
         file_error(&self.name, parsed.unwrap_or(text))
