@@ -253,18 +253,16 @@ mod tests {
         decide(&text[from..to], offset, to == text.len(), &CSV, fields)
     }
 
-    #[test]
-    fn every_offset_finds_the_next_true_record_start() {
-        // Line breaks inside quotes, and quoted lines that look like records of three fields.
-        let text = file(200);
-        let starts = record_starts(&text);
+    /// Every offset of `text` finds the first record that starts at or after it, as read from the start.
+    fn assert_every_offset_finds_the_next_record(text: &[u8]) {
+        let starts = record_starts(text);
         for offset in 1..text.len() as u64 {
             let expected = *starts
                 .iter()
                 .find(|&&s| s >= offset)
                 .unwrap_or(&(text.len() as u64));
             assert_eq!(
-                decide_at(&text, offset),
+                decide_at(text, offset),
                 Start::At(expected),
                 "offset {offset}"
             );
@@ -272,20 +270,14 @@ mod tests {
     }
 
     #[test]
+    fn every_offset_finds_the_next_true_record_start() {
+        // Line breaks inside quotes, and quoted lines that look like records of three fields.
+        assert_every_offset_finds_the_next_record(&file(200));
+    }
+
+    #[test]
     fn a_short_tail_is_decided_by_the_end_of_the_file() {
-        let text = file(3);
-        let starts = record_starts(&text);
-        for offset in 1..text.len() as u64 {
-            let expected = *starts
-                .iter()
-                .find(|&&s| s >= offset)
-                .unwrap_or(&(text.len() as u64));
-            assert_eq!(
-                decide_at(&text, offset),
-                Start::At(expected),
-                "offset {offset}"
-            );
-        }
+        assert_every_offset_finds_the_next_record(&file(3));
     }
 
     #[test]
