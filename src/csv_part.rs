@@ -169,6 +169,34 @@ impl Convert {
     }
 }
 
+/// Arrow's CSV parse error, "Error while parsing value 'abc' as type 'Int64' for column 1 at line 3. Row
+/// data: ...", taken apart: Arrow names neither the file nor the column, and counts its lines in records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArrowParseError<'a> {
+    pub value: &'a str,
+    pub data_type: &'a str,
+    /// The column's position among the file's columns.
+    pub column: usize,
+    /// Arrow's line: the decoder's record number (the header counted when there is one).
+    pub line: usize,
+}
+
+impl<'a> ArrowParseError<'a> {
+    /// The parts of `text`, if it is such an error (anywhere in it: DataFusion may prefix it).
+    pub fn parse(text: &'a str) -> Option<Self> {
+        let rest = text.split_once("Error while parsing value '")?.1;
+        let (value, rest) = rest.split_once("' as type '")?;
+        let (data_type, rest) = rest.split_once("' for column ")?;
+        let (column, rest) = rest.split_once(" at line ")?;
+        Some(Self {
+            value,
+            data_type,
+            column: column.parse().ok()?,
+            line: rest.split(['.', ' ']).next()?.parse().ok()?,
+        })
+    }
+}
+
 /// Checks the UTF-8 text of a part as it streams by: every record's field count against the table's, the
 /// line each record starts on (for messages), quoted values left open, and where the part ends.
 #[derive(Debug)]
@@ -353,6 +381,25 @@ mod tests {
             out.value(0),
             IntervalMonthDayNano::new(0, 0, 143_000_000_000)
         );
+    }
+
+    #[test]
+    fn arrow_parse_errors_are_taken_apart() {
+        let text = "Error while parsing value 'abc' as type 'Int64' for column 1 at line 3. Row data: '[3,abc]'";
+        assert_eq!(
+            ArrowParseError::parse(text),
+            Some(ArrowParseError {
+                value: "abc",
+                data_type: "Int64",
+                column: 1,
+                line: 3
+            })
+        );
+        assert_eq!(
+            ArrowParseError::parse(&format!("Arrow error: Parser error: {text}")).map(|e| e.line),
+            Some(3)
+        );
+        assert_eq!(ArrowParseError::parse("something else"), None);
     }
 
     #[test]

@@ -29,6 +29,7 @@ use datafusion::physical_plan::projection::ProjectionExprs;
 use datafusion::physical_plan::{DisplayFormatType, ExecutionPlan};
 use futures::{StreamExt, TryStreamExt};
 
+use crate::csv_part::ArrowParseError;
 use crate::csv_source::{CsvReading, CsvTableSource};
 use object_store::{ObjectMeta, ObjectStore};
 
@@ -281,18 +282,15 @@ fn naming(name: &str, schema: &SchemaRef, e: DataFusionError) -> DataFusionError
 /// said with the column's name and the record's number in the file (1-based, the header included: Arrow's
 /// line counts records from 0 with the header as 0, or from 0 without one, so the next number either way).
 fn parse_error(text: &str, schema: &SchemaRef) -> Option<String> {
-    let rest = text.strip_prefix("Error while parsing value '")?;
-    let (value, rest) = rest.split_once("' as type '")?;
-    let (data_type, rest) = rest.split_once("' for column ")?;
-    let (column, rest) = rest.split_once(" at line ")?;
-    let line: usize = rest.split(['.', ' ']).next()?.parse().ok()?;
-    let column: usize = column.parse().ok()?;
-    let field = schema.fields().get(column)?;
+    let e = ArrowParseError::parse(text)?;
+    let field = schema.fields().get(e.column)?;
     Some(format!(
-        "record {}, column {}: '{value}' is not a {data_type}; the table's column types were inferred from \
-         the first records of its first file, and this value does not fit",
-        line + 1,
-        field.name()
+        "record {}, column {}: '{}' is not a {}; the table's column types were inferred from the first records \
+         of its first file, and this value does not fit",
+        e.line + 1,
+        field.name(),
+        e.value,
+        e.data_type
     ))
 }
 

@@ -23,7 +23,7 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::{GetOptions, GetResultPayload, ObjectStore};
 
-use crate::csv_part::{Checker, Convert, convert_batch, file_error};
+use crate::csv_part::{ArrowParseError, Checker, Convert, convert_batch, file_error};
 use crate::sniff::Dialect;
 
 /// Bytes read from a local file at once.
@@ -407,21 +407,16 @@ impl Part {
         e: datafusion::arrow::error::ArrowError,
     ) -> DataFusionError {
         let text = e.to_string();
-        let parsed = (|| {
-            let rest = text.split_once("Error while parsing value '")?.1;
-            let (value, rest) = rest.split_once("' as type '")?;
-            let (data_type, rest) = rest.split_once("' for column ")?;
-            let (column, rest) = rest.split_once(" at line ")?;
-            let arrow_line: usize = rest.split(['.', ' ']).next()?.parse().ok()?;
-            let column: usize = column.parse().ok()?;
-            let row = arrow_line.checked_sub(self.header + before)?;
+        let parsed = ArrowParseError::parse(&text).and_then(|e| {
+            let row = e.line.checked_sub(self.header + before)?;
             let line = self.checker.record_lines.get(row).copied()?;
-            let name = self.read_schema.fields().get(column)?.name().clone();
+            let name = self.read_schema.fields().get(e.column)?.name();
             Some(format!(
-                "line {line}, column {name}: '{value}' is not a {data_type}; the table's column types come \
-                 from the first 10,000 records of its first file, and this value does not fit"
+                "line {line}, column {name}: '{}' is not a {}; the table's column types come from the first \
+                 10,000 records of its first file, and this value does not fit",
+                e.value, e.data_type
             ))
-        })();
+        });
         file_error(&self.name, parsed.unwrap_or(text))
     }
 }
