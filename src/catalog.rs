@@ -109,6 +109,8 @@ struct CsvEntry {
     encoding: Option<String>,
     header: Option<bool>,
     quoted_newlines: Option<bool>,
+    /// Whether one large file may be read in parts by all cores (default true).
+    parallel: Option<bool>,
     null_regex: Option<String>,
     /// gzip, bzip2, xz, zstd or none; default: from the files' extension.
     compression: Option<String>,
@@ -282,6 +284,7 @@ async fn read_options(table: &TableEntry) -> std::result::Result<ReadOptions, St
         },
         header: o.header,
         quoted_newlines: o.quoted_newlines,
+        parallel: o.parallel,
         null_regex: o.null_regex.clone(),
         compression,
         timestamp_format: o.timestamp_format.clone(),

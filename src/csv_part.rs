@@ -277,7 +277,7 @@ impl Checker {
                         .to_string()
                 } else {
                     "the file could not be split for parallel reading here (a quoted value spans the split); \
-                     set `parallel = false` for this table"
+                     set `parallel = false` in the table's catalog options"
                         .to_string()
                 },
             ));

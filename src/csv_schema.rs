@@ -51,6 +51,8 @@ pub struct CsvDialect {
     pub date_format: Option<String>,
     /// The files' encoding; `None`: detected.
     pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// Whether a large file may be read in parts by all cores (default true).
+    pub parallel: bool,
 }
 
 /// What inference found: the table's file schema (the types of its columns) and how to read its files.
@@ -397,6 +399,11 @@ pub fn infer(sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
             null_regex: dialect.null_regex.clone(),
             read_schema: Arc::new(Schema::new(read)),
             converts,
+            // A line break is the byte `\n` in these encodings, and the parts are cut in the file's bytes.
+            parallel: dialect.parallel
+                && !dialect.compression.is_compressed()
+                && encoding != encoding_rs::UTF_16LE
+                && encoding != encoding_rs::UTF_16BE,
         },
     })
 }

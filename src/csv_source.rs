@@ -1,6 +1,7 @@
 //! cxsql's CSV file source: the files of a table read part by part through [`crate::csv_part`], with the
 //! table's projection and partition columns applied by DataFusion's `ProjectionOpener`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -21,9 +22,11 @@ use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use datafusion::physical_plan::projection::ProjectionExprs;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use object_store::{GetOptions, GetResultPayload, ObjectStore};
+use object_store::path::Path;
+use object_store::{GetOptions, GetResultPayload, ObjectStore, ObjectStoreExt};
 
 use crate::csv_part::{ArrowParseError, Checker, Convert, convert_batch, file_error};
+use crate::csv_split::{self, Start};
 use crate::sniff::Dialect;
 
 /// Bytes read from a local file at once.
@@ -41,6 +44,9 @@ pub struct CsvReading {
     pub read_schema: SchemaRef,
     /// For each file column, how it is converted from text, if it is.
     pub converts: Vec<Option<Convert>>,
+    /// Whether one large file may be read in parts by all cores (see [`crate::csv_split`]): uncompressed
+    /// files in an encoding where a line break is the byte `\n`, unless the catalog says `parallel = false`.
+    pub parallel: bool,
 }
 
 /// The file source of a CSV table read by cxsql.
@@ -73,6 +79,21 @@ impl FileSource for CsvTableSource {
         base_config: &FileScanConfig,
         _partition: usize,
     ) -> Result<Arc<dyn FileOpener>> {
+        // Where DataFusion cut each file into ranges: a part whose range ends where the next part's start is
+        // undecided reads on to the next boundary (see `Bounds`).
+        let mut bounds: HashMap<Path, Vec<u64>> = HashMap::new();
+        for group in &base_config.file_groups {
+            for file in group.files() {
+                if let Some(range) = &file.range {
+                    let cuts = bounds.entry(file.object_meta.location.clone()).or_default();
+                    cuts.extend([range.start as u64, range.end as u64]);
+                }
+            }
+        }
+        for cuts in bounds.values_mut() {
+            cuts.sort_unstable();
+            cuts.dedup();
+        }
         let file_indices = self.projection.file_indices.clone();
         let file_schema = self.table_schema.file_schema();
         let output = Arc::new(file_schema.project(&file_indices)?);
@@ -88,6 +109,7 @@ impl FileSource for CsvTableSource {
             output,
             converts,
             batch_size: self.batch_size.unwrap_or(8192),
+            bounds: Arc::new(bounds),
         };
         ProjectionOpener::try_new(self.projection.clone(), Arc::new(opener), file_schema)
     }
@@ -115,8 +137,7 @@ impl FileSource for CsvTableSource {
     }
 
     fn supports_repartitioning(&self) -> bool {
-        // Parts of one file: the next step (csv_split).
-        false
+        self.reading.parallel
     }
 
     fn try_pushdown_projection(
@@ -137,7 +158,7 @@ impl FileSource for CsvTableSource {
     }
 }
 
-/// Opens one file (one part of it, later) of a table.
+/// Opens one part of a file of a table: the whole file, or the records that start in a byte range.
 struct PartOpener {
     store: Arc<dyn ObjectStore>,
     reading: Arc<CsvReading>,
@@ -147,6 +168,8 @@ struct PartOpener {
     output: SchemaRef,
     converts: Vec<Option<Convert>>,
     batch_size: usize,
+    /// For each file read in ranges, the offsets where its ranges begin and end.
+    bounds: Arc<HashMap<Path, Vec<u64>>>,
 }
 
 impl FileOpener for PartOpener {
@@ -154,70 +177,236 @@ impl FileOpener for PartOpener {
         let name = crate::verify::display_name_in(&self.root, &file.object_meta);
         let store = Arc::clone(&self.store);
         let reading = Arc::clone(&self.reading);
-        let mut builder = ReaderBuilder::new(Arc::clone(&reading.read_schema))
-            .with_header(reading.header)
-            .with_delimiter(reading.dialect.delimiter)
-            .with_quote(reading.dialect.quote)
-            .with_batch_size(self.batch_size)
-            .with_projection(self.file_indices.clone());
-        if let Some(escape) = reading.dialect.escape {
-            builder = builder.with_escape(escape);
-        }
-        if let Some(comment) = reading.dialect.comment {
-            builder = builder.with_comment(comment);
-        }
-        if let Some(regex) = &reading.null_regex {
-            builder = builder.with_null_regex(regex.clone());
-        }
-        let decoder = builder.build_decoder();
+        let range = file
+            .range
+            .as_ref()
+            .map(|r| (r.start.max(0) as u64, r.end.max(0) as u64));
+        let cuts = self
+            .bounds
+            .get(&file.object_meta.location)
+            .cloned()
+            .unwrap_or_default();
+        let projection = self.file_indices.clone();
+        let batch_size = self.batch_size;
         let output = Arc::clone(&self.output);
         let converts = self.converts.clone();
-        let read_schema = Arc::clone(&reading.read_schema);
         Ok(Box::pin(async move {
             let location = file.object_meta.location.clone();
-            let got = store
-                .get_opts(&location, GetOptions::default())
-                .await
-                .map_err(|e| file_error(&name, format!("cannot read it: {e}")))?;
-            let bytes: BoxStream<'static, Result<Bytes>> = match got.payload {
-                GetResultPayload::File(file, _) => blocks(file).boxed(),
-                GetResultPayload::Stream(stream) => stream.map_err(DataFusionError::from).boxed(),
+            let size = file.object_meta.size;
+            let cannot_read = |e: object_store::Error| file_error(&name, format!("cannot read it: {e}"));
+            // The part: from the first record that starts in the range to the first record that starts in
+            // the next range whose start is decided.
+            let (start, end) = match range {
+                None => (0, None),
+                Some((from, to)) => {
+                    let Some(start) = record_start(&store, &location, from, size, &reading)
+                        .await
+                        .map_err(cannot_read)?
+                    else {
+                        // Undecided: the previous part reads these records.
+                        return Ok(futures::stream::empty().boxed());
+                    };
+                    let mut end = size;
+                    for &cut in cuts.iter().filter(|&&cut| cut >= to) {
+                        if cut >= size {
+                            break;
+                        }
+                        if let Some(at) = record_start(&store, &location, cut, size, &reading)
+                            .await
+                            .map_err(cannot_read)?
+                        {
+                            end = at;
+                            break;
+                        }
+                    }
+                    if end < start {
+                        return Err(file_error(
+                            &name,
+                            format!(
+                                "the file could not be split for parallel reading near byte {start} (two parts \
+                                 found record starts out of order); set `parallel = false` in the table's catalog options"
+                            ),
+                        ));
+                    }
+                    (start, Some(end))
+                }
+            };
+            let bytes: BoxStream<'static, Result<Bytes>> = if end == Some(start) {
+                futures::stream::empty().boxed()
+            } else {
+                let options = GetOptions {
+                    range: end.map(|end| (start..end).into()),
+                    ..GetOptions::default()
+                };
+                let got = store
+                    .get_opts(&location, options)
+                    .await
+                    .map_err(cannot_read)?;
+                let range = got.range.clone();
+                match got.payload {
+                    GetResultPayload::File(file, _) => blocks(file, range).boxed(),
+                    GetResultPayload::Stream(stream) => {
+                        stream.map_err(DataFusionError::from).boxed()
+                    }
+                }
             };
             let bytes = reading.compression.convert_stream(bytes)?;
+            let header = reading.header && start == 0;
             let part = Part {
                 name,
                 bytes,
-                text: Text::new(reading.encoding),
+                text: Text::new(reading.encoding, start == 0),
                 checker: Checker::new(
                     &reading.dialect,
                     reading.read_schema.fields().len(),
-                    reading.header,
+                    header,
                 ),
-                decoder,
+                decoder: decoder(&reading, header, batch_size, projection),
                 buffer: Vec::new(),
                 at: 0,
                 flushed: 0,
-                header: usize::from(reading.header),
+                header: usize::from(header),
                 eof: false,
                 done: false,
+                to_end_of_file: end.is_none_or(|end| end == size),
                 output,
                 converts,
-                read_schema,
+                read_schema: Arc::clone(&reading.read_schema),
             };
-            Ok(futures::stream::try_unfold(part, |mut part| async move {
-                Ok(part.next_batch().await?.map(|batch| (batch, part)))
-            })
+            let place = Place {
+                store,
+                location,
+                start,
+            };
+            Ok(futures::stream::try_unfold(
+                (part, place),
+                |(mut part, place)| async move {
+                    match part.next_batch().await {
+                        Ok(batch) => Ok(batch.map(|batch| (batch, (part, place)))),
+                        Err(Failure::Other(e)) => Err(e),
+                        Err(Failure::Line(line, rest)) => {
+                            let line = place.line(line).await;
+                            Err(file_error(&part.name, format!("line {line}{rest}")))
+                        }
+                    }
+                },
+            )
             .boxed())
         }))
     }
 }
 
-/// A local file read in blocks of [`BLOCK`] bytes.
-fn blocks(mut file: std::fs::File) -> impl futures::Stream<Item = Result<Bytes>> + Send + 'static {
+/// Arrow's CSV decoder for a part: the file's dialect, the header skipped when the part has it.
+fn decoder(
+    reading: &CsvReading,
+    header: bool,
+    batch_size: usize,
+    projection: Vec<usize>,
+) -> datafusion::arrow::csv::reader::Decoder {
+    let mut builder = ReaderBuilder::new(Arc::clone(&reading.read_schema))
+        .with_header(header)
+        .with_delimiter(reading.dialect.delimiter)
+        .with_quote(reading.dialect.quote)
+        .with_batch_size(batch_size)
+        .with_projection(projection);
+    if let Some(escape) = reading.dialect.escape {
+        builder = builder.with_escape(escape);
+    }
+    if let Some(comment) = reading.dialect.comment {
+        builder = builder.with_comment(comment);
+    }
+    if let Some(regex) = &reading.null_regex {
+        builder = builder.with_null_regex(regex.clone());
+    }
+    builder.build_decoder()
+}
+
+/// The first record that starts at or after `offset` (see [`csv_split::decide`]); `None` when it cannot be
+/// told.
+async fn record_start(
+    store: &Arc<dyn ObjectStore>,
+    location: &Path,
+    offset: u64,
+    size: u64,
+    reading: &CsvReading,
+) -> object_store::Result<Option<u64>> {
+    if offset == 0 || offset >= size {
+        return Ok(Some(offset.min(size)));
+    }
+    let from = offset - 1;
+    let to = (from + csv_split::WINDOW).min(size);
+    let window = store.get_range(location, from..to).await?;
+    Ok(
+        match csv_split::decide(
+            &window,
+            offset,
+            to == size,
+            &reading.dialect,
+            reading.read_schema.fields().len(),
+        ) {
+            Start::At(at) => Some(at),
+            Start::Undecided => None,
+        },
+    )
+}
+
+/// Where a part lies in its file, to turn its line numbers into the file's.
+struct Place {
+    store: Arc<dyn ObjectStore>,
+    location: Path,
+    start: u64,
+}
+
+impl Place {
+    /// The file's line of the part's line `line` (1-based): the lines before the part are counted only
+    /// now, for a message.
+    async fn line(&self, line: u64) -> u64 {
+        if self.start == 0 {
+            return line;
+        }
+        let before = async {
+            let mut stream = self
+                .store
+                .get_opts(
+                    &self.location,
+                    GetOptions {
+                        range: Some((0..self.start).into()),
+                        ..GetOptions::default()
+                    },
+                )
+                .await?
+                .into_stream();
+            let mut lines = 0u64;
+            while let Some(chunk) = stream.next().await {
+                lines += chunk?.iter().filter(|&&b| b == b'\n').count() as u64;
+            }
+            Ok::<u64, object_store::Error>(lines)
+        };
+        // Should the count fail, the part's own line is still better than none.
+        before.await.map_or(line, |before| before + line)
+    }
+}
+
+/// A local file's bytes in `range`, read in blocks of [`BLOCK`] bytes.
+fn blocks(
+    mut file: std::fs::File,
+    range: std::ops::Range<u64>,
+) -> impl futures::Stream<Item = Result<Bytes>> + Send + 'static {
+    let mut left = range.end.saturating_sub(range.start);
+    let mut seek = Some(range.start);
     futures::stream::iter(std::iter::from_fn(move || {
-        let mut block = vec![0u8; BLOCK];
+        if let Some(at) = seek.take() {
+            if let Err(e) = std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(at)) {
+                return Some(Err(DataFusionError::IoError(e)));
+            }
+        }
+        let want = BLOCK.min(usize::try_from(left).unwrap_or(BLOCK));
+        if want == 0 {
+            return None;
+        }
+        let mut block = vec![0u8; want];
         let mut filled = 0;
-        while filled < BLOCK {
+        while filled < want {
             match std::io::Read::read(&mut file, &mut block[filled..]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
@@ -229,6 +418,7 @@ fn blocks(mut file: std::fs::File) -> impl futures::Stream<Item = Result<Bytes>>
             return None;
         }
         block.truncate(filled);
+        left -= filled as u64;
         Some(Ok(Bytes::from(block)))
     }))
 }
@@ -243,12 +433,18 @@ struct Text {
 }
 
 impl Text {
-    fn new(encoding: &'static encoding_rs::Encoding) -> Self {
+    /// A decoder for a part at the file's start (`at_start`, where a byte order mark may be), or after it.
+    fn new(encoding: &'static encoding_rs::Encoding, at_start: bool) -> Self {
         Self {
-            decoder: (encoding != encoding_rs::UTF_8)
-                .then(|| encoding.new_decoder_with_bom_removal()),
+            decoder: (encoding != encoding_rs::UTF_8).then(|| {
+                if at_start {
+                    encoding.new_decoder_with_bom_removal()
+                } else {
+                    encoding.new_decoder_without_bom_handling()
+                }
+            }),
             carry: Vec::new(),
-            started: false,
+            started: !at_start,
         }
     }
 
@@ -287,6 +483,13 @@ impl Text {
     }
 }
 
+/// Why a part could not be read: at a line of the part (and what follows "line N" in the message), or
+/// otherwise.
+enum Failure {
+    Line(u64, String),
+    Other(DataFusionError),
+}
+
 /// The state of one part being read.
 struct Part {
     name: String,
@@ -302,19 +505,23 @@ struct Part {
     header: usize,
     eof: bool,
     done: bool,
+    /// The part ends where the file does (else it must end where a record ends).
+    to_end_of_file: bool,
     output: SchemaRef,
     converts: Vec<Option<Convert>>,
     read_schema: SchemaRef,
 }
 
 impl Part {
-    async fn next_batch(&mut self) -> Result<Option<datafusion::arrow::array::RecordBatch>> {
+    async fn next_batch(
+        &mut self,
+    ) -> std::result::Result<Option<datafusion::arrow::array::RecordBatch>, Failure> {
         loop {
             while self.at < self.buffer.len() {
                 let n = self
                     .decoder
                     .decode(&self.buffer[self.at..])
-                    .map_err(|e| file_error(&self.name, e))?;
+                    .map_err(|e| Failure::Other(file_error(&self.name, e)))?;
                 self.at += n;
                 if self.decoder.capacity() == 0 {
                     return self.flush();
@@ -333,47 +540,45 @@ impl Part {
             if self.eof {
                 self.decoder
                     .decode(&[])
-                    .map_err(|e| file_error(&self.name, e))?;
+                    .map_err(|e| Failure::Other(file_error(&self.name, e)))?;
                 self.done = true;
                 return self.flush();
             }
             let (chunk, last) = match self.bytes.next().await {
                 Some(chunk) => (
-                    chunk.map_err(|e| file_error(&self.name, format!("cannot read it: {e}")))?,
+                    chunk.map_err(|e| {
+                        Failure::Other(file_error(&self.name, format!("cannot read it: {e}")))
+                    })?,
                     false,
                 ),
                 None => (Bytes::new(), true),
             };
             let line = self.checker.lines();
             let text = self.text.decode(&chunk, last).map_err(|offset| {
-                file_error(
-                    &self.name,
-                    format!(
-                        "line {}: invalid UTF-8; the file was read as UTF-8 (declare its `encoding` in a \
-                         catalog, e.g. \"windows-1252\")",
-                        line + chunk[..offset.min(chunk.len())]
-                            .iter()
-                            .filter(|&&b| b == b'\n')
-                            .count() as u64
-                    ),
+                Failure::Line(
+                    line + chunk[..offset.min(chunk.len())]
+                        .iter()
+                        .filter(|&&b| b == b'\n')
+                        .count() as u64,
+                    ": invalid UTF-8; the file was read as UTF-8 (declare its `encoding` in a catalog, e.g. \
+                     \"windows-1252\")"
+                        .to_string(),
                 )
             })?;
             let checked = self.checker.feed(&text).and_then(|()| {
                 if last {
-                    self.checker.finish(true)
+                    self.checker.finish(self.to_end_of_file)
                 } else {
                     Ok(())
                 }
             });
-            checked.map_err(|(line, message)| {
-                file_error(&self.name, format!("line {line}: {message}"))
-            })?;
+            checked.map_err(|(line, message)| Failure::Line(line, format!(": {message}")))?;
             self.buffer.extend_from_slice(&text);
             self.eof = last;
         }
     }
 
-    fn flush(&mut self) -> Result<Option<datafusion::arrow::array::RecordBatch>> {
+    fn flush(&mut self) -> std::result::Result<Option<datafusion::arrow::array::RecordBatch>, Failure> {
         let before = self.flushed;
         let batch = match self.decoder.flush() {
             Ok(Some(batch)) => batch,
@@ -389,34 +594,30 @@ impl Part {
             .collect();
         match convert_batch(batch, &self.output, &self.converts) {
             Ok(batch) => Ok(Some(batch)),
-            Err((row, column, value, expected)) => Err(file_error(
-                &self.name,
-                format!(
-                    "line {}, column {column}: '{value}' is not {expected}",
-                    lines.get(row).copied().unwrap_or_default()
-                ),
+            Err((row, column, value, expected)) => Err(Failure::Line(
+                lines.get(row).copied().unwrap_or_default(),
+                format!(", column {column}: '{value}' is not {expected}"),
             )),
         }
     }
 
     /// Arrow's "Error while parsing value 'abc' as type 'Int64' for column 1 at line 3", with the file's line
     /// and the column's name.
-    fn arrow_error(
-        &self,
-        before: usize,
-        e: datafusion::arrow::error::ArrowError,
-    ) -> DataFusionError {
+    fn arrow_error(&self, before: usize, e: datafusion::arrow::error::ArrowError) -> Failure {
         let text = e.to_string();
         let parsed = ArrowParseError::parse(&text).and_then(|e| {
             let row = e.line.checked_sub(self.header + before)?;
             let line = self.checker.record_lines.get(row).copied()?;
             let name = self.read_schema.fields().get(e.column)?.name();
-            Some(format!(
-                "line {line}, column {name}: '{}' is not a {}; the table's column types come from the first \
-                 10,000 records of its first file, and this value does not fit",
-                e.value, e.data_type
+            Some(Failure::Line(
+                line,
+                format!(
+                    ", column {name}: '{}' is not a {}; the table's column types come from the first 10,000 \
+                     records of its first file, and this value does not fit",
+                    e.value, e.data_type
+                ),
             ))
         });
-        file_error(&self.name, parsed.unwrap_or(text))
+        parsed.unwrap_or_else(|| Failure::Other(file_error(&self.name, text)))
     }
 }

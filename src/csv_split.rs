@@ -17,17 +17,12 @@
 
 use crate::sniff::Dialect;
 
-// The part-start decision is read by the parallel CSV reader, the next step of issue 13; until it lands it
-// is exercised by the tests below only.
-#[cfg_attr(not(test), allow(dead_code))]
 /// Complete records read from a candidate start that must all have the expected number of fields.
 pub const RECORDS_CHECKED: usize = 32;
-#[cfg_attr(not(test), allow(dead_code))]
 /// Bytes read after a range's nominal start to find its first record.
 pub const WINDOW: u64 = 1 << 20;
 
 /// The first record at or after an offset.
-#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Start {
     /// The record starts at this byte of the file.
@@ -39,7 +34,6 @@ pub enum Start {
 /// Decides where the first record at or after `offset` starts. `window` holds the file's bytes from
 /// `offset - 1` (or from 0 when `offset` is 0) onwards, `eof` whether it reaches the end of the file;
 /// `fields` is the number of fields of every record.
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn decide(window: &[u8], offset: u64, eof: bool, dialect: &Dialect, fields: usize) -> Start {
     if offset == 0 {
         return Start::At(0);
@@ -66,7 +60,6 @@ pub fn decide(window: &[u8], offset: u64, eof: bool, dialect: &Dialect, fields: 
 
 /// Whether `text`, read from its first byte as the start of a record, splits into records of `fields`
 /// fields: [`RECORDS_CHECKED`] of them, or every record to the end of the file.
-#[cfg_attr(not(test), allow(dead_code))]
 fn plausible(text: &[u8], eof: bool, dialect: &Dialect, fields: usize) -> bool {
     let mut scan = Fields::new(dialect);
     let mut records = 0;

@@ -104,6 +104,8 @@ pub struct ReadOptions {
     pub compression: Option<FileCompressionType>,
     /// CSV: the files' text encoding (`windows-1252`, `utf-16le`, ...); default: detected.
     pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// CSV: whether one large file may be read in parts by all cores (default true).
+    pub parallel: Option<bool>,
     /// CSV: the chrono format of text timestamps; columns whose values all parse with it become timestamps.
     pub timestamp_format: Option<String>,
     /// CSV: the chrono format of text dates; columns whose values all parse with it become dates.
@@ -422,6 +424,7 @@ pub(crate) fn recipe(
                 timestamp_format: read.timestamp_format.clone(),
                 date_format: read.date_format.clone(),
                 encoding: read.encoding,
+                parallel: read.parallel.unwrap_or(true),
             };
             // Delimiter, quote and header are set from the sniffed dialect when the table is first used.
             let options = CsvReadOptions::new()
