@@ -25,6 +25,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::execution::SessionStateBuilder;
 use serde::Deserialize;
 
@@ -118,6 +119,14 @@ struct CsvEntry {
     timestamp_format: Option<String>,
     /// chrono format of text dates (`%d/%m/%Y`): matching columns become dates.
     date_format: Option<String>,
+    /// The decimal separator: `","` reads `3,5` as a number in every column written so, `"."` never;
+    /// default: detected (a decimal comma only where the delimiter is not `,`).
+    decimal: Option<String>,
+    /// `day-first` or `month-first`: the order of dates written `05/01/2024`; default: detected from values
+    /// above 12 (a sample where it cannot be told leaves them text).
+    dates: Option<String>,
+    /// Column types declared by name (`{ "Durée" = "DOUBLE", "Zip" = "VARCHAR" }`), instead of detected.
+    columns: Option<BTreeMap<String, String>>,
 }
 
 impl Catalog {
@@ -270,8 +279,44 @@ async fn read_options(table: &TableEntry) -> std::result::Result<ReadOptions, St
             check_chrono_format(what, format)?;
         }
     }
+    let decimal_comma = match o.decimal.as_deref() {
+        None => None,
+        Some(",") => Some(true),
+        Some(".") => Some(false),
+        Some(other) => {
+            return Err(format!("decimal {other:?}: expected \",\" or \".\""));
+        }
+    };
+    let dates = match o.dates.as_deref() {
+        None => None,
+        Some("day-first") => Some(crate::sniff::Order::DayFirst),
+        Some("month-first") => Some(crate::sniff::Order::MonthFirst),
+        Some(other) => {
+            return Err(format!(
+                "dates {other:?}: expected \"day-first\" or \"month-first\""
+            ));
+        }
+    };
+    let mut columns = Vec::new();
+    if let Some(declared) = &o.columns {
+        let state = SessionStateBuilder::new().build();
+        for (name, type_name) in declared {
+            let data_type = sql_type(&state, type_name.trim())
+                .await
+                .map_err(|e| format!("columns: {name:?}: {e}"))?;
+            // Text is read as Utf8, as detected text columns are (DataFusion's SQL says Utf8View).
+            let data_type = match data_type {
+                DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+                other => other,
+            };
+            columns.push((name.clone(), data_type));
+        }
+    }
     Ok(ReadOptions {
         format,
+        decimal_comma,
+        dates,
+        columns,
         delimiter: one_byte("delimiter", &o.delimiter)?,
         quote: one_byte("quote", &o.quote)?,
         escape: none_or_byte("escape", &o.escape)?,

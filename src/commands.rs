@@ -139,16 +139,29 @@ pub struct Sniffed {
     pub catalog_entry: String,
 }
 
+/// `text` as a TOML basic string: quoted, with `\\`, `"` and control characters escaped.
+fn toml_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// What sniffing found in CSV table `table` of `session`.
 pub async fn sniff(session: &Session, table: &str) -> Result<Sniffed> {
     let report = session.sniff(table).await?;
     let d = &report.dialect;
-    let one = |b: u8| match b {
-        b'\t' => "\\t".to_string(),
-        b'"' => "\\\"".to_string(),
-        b'\\' => "\\\\".to_string(),
-        b => (b as char).to_string(),
-    };
+    let one_char = |b: u8| (b as char).to_string();
     let mut summary = String::new();
     summary.push_str(&format!("file       {}\n", report.location));
     summary.push_str(&format!(
@@ -204,18 +217,54 @@ pub async fn sniff(session: &Session, table: &str) -> Result<Sniffed> {
                 .collect(),
         ),
     ])?);
-    let catalog_entry = format!(
-        "[tables.{table}]\nlocation = {location:?}\nformat = \"csv\"\noptions = {{ delimiter = \"{delimiter}\", \
-         quote = \"{quote}\", escape = \"{escape}\", comment = \"{comment}\", header = {header}, \
-         encoding = \"{encoding}\" }}\n",
-        location = report.location,
-        delimiter = one(d.delimiter),
-        quote = one(d.quote),
-        escape = d.escape.map(one).unwrap_or_default(),
-        comment = d.comment.map(one).unwrap_or_default(),
-        header = report.header,
-        encoding = report.encoding.name().to_lowercase(),
+    let quoted = toml_string;
+    let bare = |key: &str| {
+        !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    let table_key = if bare(table) {
+        table.to_string()
+    } else {
+        quoted(table)
+    };
+    let mut catalog_entry = format!(
+        "[tables.{table_key}]\nlocation = {}\nformat = \"csv\"\n\n[tables.{table_key}.options]\n",
+        quoted(&report.location)
     );
+    let mut option =
+        |key: &str, value: String| catalog_entry.push_str(&format!("{key} = {value}\n"));
+    option("delimiter", quoted(&one_char(d.delimiter)));
+    option("quote", quoted(&one_char(d.quote)));
+    option(
+        "escape",
+        quoted(&d.escape.map(one_char).unwrap_or_default()),
+    );
+    option(
+        "comment",
+        quoted(&d.comment.map(one_char).unwrap_or_default()),
+    );
+    option("header", report.header.to_string());
+    option("encoding", quoted(&report.encoding.name().to_lowercase()));
+    option(
+        "decimal",
+        quoted(if report.decimal_comma { "," } else { "." }),
+    );
+    if let Some(order) = report.dates {
+        option("dates", quoted(order.name()));
+    }
+    catalog_entry.push_str(&format!("\n[tables.{table_key}.options.columns]\n"));
+    for (name, data_type, _) in &report.columns {
+        if let Some(sql) = crate::csv_schema::sql_type_name(data_type) {
+            let key = if bare(name) {
+                name.clone()
+            } else {
+                quoted(name)
+            };
+            catalog_entry.push_str(&format!("{key} = {}\n", quoted(&sql)));
+        }
+    }
     Ok(Sniffed {
         summary,
         columns,

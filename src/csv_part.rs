@@ -31,6 +31,12 @@ pub enum Convert {
     Date {
         format: String,
     },
+    /// A type declared in the catalog (`columns = { "Durée" = "DOUBLE" }`): the text read by `first` where the
+    /// file writes it in a locale's way (a duration declared a number reads as its seconds), then cast.
+    Cast {
+        first: Option<Box<Convert>>,
+        to: DataType,
+    },
 }
 
 impl Convert {
@@ -48,6 +54,7 @@ impl Convert {
             Convert::Locale(Locale::Duration) => {
                 DataType::Interval(datafusion::arrow::datatypes::IntervalUnit::MonthDayNano)
             }
+            Convert::Cast { to, .. } => to.clone(),
         }
     }
 
@@ -62,6 +69,11 @@ impl Convert {
             Convert::Locale(Locale::Duration) => "a duration H:MM:SS".into(),
             Convert::Timestamp { format, .. } => format!("a timestamp in the format {format}"),
             Convert::Date { format } => format!("a date in the format {format}"),
+            Convert::Cast { first: None, to } => format!("a {to} (declared in the catalog)"),
+            Convert::Cast {
+                first: Some(first),
+                to,
+            } => format!("{}, as {to} (declared in the catalog)", first.expected()),
         }
     }
 
@@ -165,7 +177,55 @@ impl Convert {
                 }
                 Ok(Arc::new(out.finish()))
             }
+            Convert::Cast { first, to } => cast_text(first.as_deref(), to, text),
         }
+    }
+}
+
+/// `text` read by `first` (or as it is), cast to `to`; a value that does not cast is named.
+fn cast_text(
+    first: Option<&Convert>,
+    to: &DataType,
+    text: &StringArray,
+) -> std::result::Result<ArrayRef, (usize, String)> {
+    let bad = |row: usize| (row, text.value(row).to_string());
+    let read: ArrayRef = match first {
+        // A duration as a number: its seconds.
+        Some(Convert::Locale(Locale::Duration)) if to.is_numeric() => {
+            let mut out = Float64Builder::with_capacity(text.len());
+            for (row, value) in text.iter().enumerate() {
+                match value {
+                    None => out.append_null(),
+                    Some(v) => out.append_value(
+                        sniff::parse_duration(v).ok_or_else(|| bad(row))? as f64 / 1e9,
+                    ),
+                }
+            }
+            Arc::new(out.finish())
+        }
+        Some(first) => first.apply(text)?,
+        None => Arc::new(text.clone()),
+    };
+    if read.data_type() == to {
+        return Ok(read);
+    }
+    // A value that does not cast becomes NULL here, and is then found and named.
+    let options = datafusion::arrow::compute::CastOptions {
+        safe: true,
+        ..Default::default()
+    };
+    // Casts that cannot be made at all are refused when the table is read (see `csv_schema`).
+    let cast =
+        datafusion::arrow::compute::cast_with_options(&read, to, &options).map_err(|_| {
+            let row = (0..text.len()).find(|&row| text.is_valid(row));
+            (
+                row.unwrap_or(0),
+                row.map(|r| text.value(r).to_string()).unwrap_or_default(),
+            )
+        })?;
+    match (0..cast.len()).find(|&row| read.is_valid(row) && cast.is_null(row)) {
+        Some(row) => Err(bad(row)),
+        None => Ok(cast),
     }
 }
 
@@ -286,7 +346,7 @@ impl Checker {
             return Err((
                 self.line,
                 "the file could not be split for parallel reading here (the split is inside a record); set \
-                 `parallel = false` for this table"
+                 `parallel = false` in the table's catalog options"
                     .to_string(),
             ));
         }

@@ -15,7 +15,7 @@ use std::io::{Cursor, Read};
 use std::sync::Arc;
 
 use datafusion::arrow::csv::reader::Format;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, IntervalUnit, Schema, SchemaRef, TimeUnit};
 use datafusion::common::{DataFusionError, Result, exec_err};
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::datasource::listing::ListingTableUrl;
@@ -53,6 +53,12 @@ pub struct CsvDialect {
     pub encoding: Option<&'static encoding_rs::Encoding>,
     /// Whether a large file may be read in parts by all cores (default true).
     pub parallel: bool,
+    /// Numbers with a decimal comma; `None`: detected where the delimiter is not `,`.
+    pub decimal_comma: Option<bool>,
+    /// The order of day and month in dates; `None`: detected.
+    pub dates: Option<sniff::Order>,
+    /// Column types declared by name.
+    pub columns: Vec<(String, DataType)>,
 }
 
 /// What inference found: the table's file schema (the types of its columns) and how to read its files.
@@ -138,7 +144,15 @@ pub async fn sample(
     }
     let sniffed = sniff::sniff_dialect(&decoded, cut, dialect.fixed);
     let d = sniffed.dialect;
-    let decimal_comma = d.delimiter != b',';
+    if let Some(hint) = &sniffed.hint {
+        return Err(DataFusionError::Execution(format!(
+            "{name}: the delimiter {} given in its options does not split it into columns ({}); {hint}: \
+             correct `delimiter`, or leave it out to have it detected",
+            sniff::delimiter_name(d.delimiter),
+            sniffed.reason.trim_end_matches("; the delimiter was given"),
+        )));
+    }
+    let decimal_comma = dialect.decimal_comma.unwrap_or(d.delimiter != b',');
     let (header, header_reason) = match dialect.header {
         Some(given) => (given, "given".to_string()),
         None => sniff::has_header(&sniffed.records, decimal_comma),
@@ -180,6 +194,10 @@ pub struct SniffReport {
     pub reasons: Reasons,
     /// Name, type, why.
     pub columns: Vec<(String, DataType, String)>,
+    /// Some column is read with a decimal comma.
+    pub decimal_comma: bool,
+    /// The order of day and month the file's dates were read in, if some were.
+    pub dates: Option<sniff::Order>,
 }
 
 /// Why sniffing decided what it did, for `cxsql sniff`.
@@ -256,7 +274,7 @@ pub fn infer(sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
     };
     // Arrow names the columns from the header as it is; cxsql's names are trimmed, numbered and distinct. A
     // column empty throughout the sample is text (Arrow says Null, which no later value fits).
-    let read: Vec<Field> = schema
+    let mut read: Vec<Field> = schema
         .fields()
         .iter()
         .enumerate()
@@ -275,7 +293,7 @@ pub fn infer(sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
         .collect();
     let is_null =
         |v: &str| v.trim().is_empty() || dialect.null_regex.as_ref().is_some_and(|r| r.is_match(v));
-    let decimal_comma = d.delimiter != b',';
+    let decimal_comma = dialect.decimal_comma.unwrap_or(d.delimiter != b',');
     let mut converts: Vec<Option<Convert>> = vec![None; read.len()];
     let mut why: Vec<String> = read
         .iter()
@@ -325,8 +343,29 @@ pub fn infer(sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
             });
             continue;
         }
+        let given = dialect.dates;
         match sniff::decide(&values, decimal_comma) {
-            sniff::Decision::Locale(locale) => converts[i] = Some(Convert::Locale(locale)),
+            // The catalog's order of day and month, over what the values say.
+            sniff::Decision::Locale(locale) => {
+                converts[i] = Some(Convert::Locale(match (locale, given) {
+                    (Locale::Date(o), Some(order)) if o != sniff::Order::YearFirst => {
+                        Locale::Date(order)
+                    }
+                    (Locale::Timestamp(o), Some(order)) if o != sniff::Order::YearFirst => {
+                        Locale::Timestamp(order)
+                    }
+                    (locale, _) => locale,
+                }));
+            }
+            sniff::Decision::AmbiguousDates { timestamp } if given.is_some() => {
+                let order = given.unwrap_or(sniff::Order::DayFirst);
+                why[i] = format!("dates, {} as the catalog's `dates` says", order.name());
+                converts[i] = Some(Convert::Locale(if timestamp {
+                    Locale::Timestamp(order)
+                } else {
+                    Locale::Date(order)
+                }));
+            }
             sniff::Decision::AmbiguousDates { timestamp } => {
                 why[i] = "dates whose day and month cannot be told apart (no value above 12), and nothing \
                           else in the file decides: text"
@@ -375,10 +414,39 @@ pub fn infer(sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
     }
     for (i, convert) in converts.iter().enumerate() {
         if let Some(c) = convert
-            && !why[i].starts_with("dates with no day")
+            && !why[i].starts_with("dates")
         {
             why[i] = format!("every sample value is {}", c.expected());
         }
+    }
+    // Types declared in the catalog, over what was detected.
+    let mut declared = vec![false; read.len()];
+    for (column, to) in &dialect.columns {
+        let Some(i) = read.iter().position(|f| f.name() == column) else {
+            let names: Vec<&str> = read.iter().map(|f| f.name().as_str()).collect();
+            return Err(DataFusionError::Execution(format!(
+                "{name}: its catalog options declare a type for the column {column:?}, which it does not \
+                 have; its columns are: {}",
+                names.join(", ")
+            )));
+        };
+        let values: Vec<&str> = records
+            .iter()
+            .filter_map(|r| r.get(i).map(String::as_str))
+            .filter(|v| !is_null(v))
+            .collect();
+        let (read_type, convert, how) = declare(
+            converts[i].take(),
+            to,
+            &values,
+            decimal_comma,
+            dialect.dates.or(file_order),
+        )
+        .map_err(|e| DataFusionError::Execution(format!("{name}: column {column}: {e}")))?;
+        read[i] = read[i].clone().with_data_type(read_type);
+        converts[i] = convert;
+        declared[i] = true;
+        why[i] = format!("declared {to} in the catalog{how}");
     }
     let table: Vec<Field> = read
         .iter()
@@ -399,6 +467,7 @@ pub fn infer(sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
             null_regex: dialect.null_regex.clone(),
             read_schema: Arc::new(Schema::new(read)),
             converts,
+            declared,
             // A line break is the byte `\n` in these encodings, and the parts are cut in the file's bytes.
             parallel: dialect.parallel
                 && !dialect.compression.is_compressed()
@@ -406,6 +475,178 @@ pub fn infer(sample: Sample, dialect: &CsvDialect) -> Result<Inferred> {
                 && encoding != encoding_rs::UTF_16BE,
         },
     })
+}
+
+/// How a column declared `to` in the catalog is read: the type Arrow's decoder reads it as, the conversion
+/// after it, and (for the sniff report) how its text is taken. `detected`: the locale conversion sniffing
+/// found for it; `values`: its sample values; `order`: the file's order of day and month, if known.
+fn declare(
+    detected: Option<Convert>,
+    to: &DataType,
+    values: &[&str],
+    decimal_comma: bool,
+    order: Option<sniff::Order>,
+) -> std::result::Result<(DataType, Option<Convert>, String), String> {
+    use datafusion::arrow::compute::can_cast_types;
+    let temporal = matches!(to, DataType::Date32 | DataType::Timestamp(..));
+    let all =
+        |parses: &dyn Fn(&str) -> bool| !values.is_empty() && values.iter().all(|v| parses(v));
+    let first = match detected {
+        Some(c) if &c.data_type() == to => Some(c),
+        Some(c @ Convert::Locale(Locale::Duration | Locale::DecimalComma)) if to.is_numeric() => {
+            Some(c)
+        }
+        Some(
+            c @ (Convert::Locale(Locale::Date(_) | Locale::Timestamp(_))
+            | Convert::Date { .. }
+            | Convert::Timestamp { .. }),
+        ) if temporal => Some(c),
+        Some(Convert::Locale(Locale::Duration)) if matches!(to, DataType::Interval(_)) => {
+            Some(Convert::Locale(Locale::Duration))
+        }
+        _ if to.is_numeric()
+            && decimal_comma
+            && all(&|v| sniff::parse_decimal_comma(v).is_some())
+            && values.iter().any(|v| v.contains(',')) =>
+        {
+            Some(Convert::Locale(Locale::DecimalComma))
+        }
+        _ if temporal && order.is_some_and(|o| all(&|v| sniff::parse_date(v, o).is_some())) => {
+            order.map(|o| Convert::Locale(Locale::Date(o)))
+        }
+        _ if temporal
+            && order.is_some_and(|o| all(&|v| sniff::parse_timestamp(v, o).is_some())) =>
+        {
+            order.map(|o| Convert::Locale(Locale::Timestamp(o)))
+        }
+        _ if matches!(to, DataType::Interval(_))
+            && all(&|v| sniff::parse_duration(v).is_some()) =>
+        {
+            Some(Convert::Locale(Locale::Duration))
+        }
+        _ => None,
+    };
+    let how = match &first {
+        Some(Convert::Locale(Locale::Duration)) if to.is_numeric() => {
+            ", from durations H:MM:SS (in seconds)".to_string()
+        }
+        Some(c) => format!(
+            ", from {}",
+            c.expected()
+                .trim_start_matches("a ")
+                .trim_start_matches("an ")
+        ),
+        None => String::new(),
+    };
+    match first {
+        Some(c) if &c.data_type() == to => Ok((DataType::Utf8, Some(c), how)),
+        Some(c) => {
+            let from = match &c {
+                Convert::Locale(Locale::Duration) if to.is_numeric() => DataType::Float64,
+                c => c.data_type(),
+            };
+            if !can_cast_types(&from, to) {
+                return Err(format!(
+                    "its values ({}) cannot be read as {to}",
+                    c.expected()
+                ));
+            }
+            Ok((
+                DataType::Utf8,
+                Some(Convert::Cast {
+                    first: Some(Box::new(c)),
+                    to: to.clone(),
+                }),
+                how,
+            ))
+        }
+        None if decoder_reads(to) => Ok((to.clone(), None, how)),
+        None if can_cast_types(&DataType::Utf8, to) => Ok((
+            DataType::Utf8,
+            Some(Convert::Cast {
+                first: None,
+                to: to.clone(),
+            }),
+            how,
+        )),
+        None => Err(format!("text cannot be read as {to}")),
+    }
+}
+
+impl CsvReading {
+    /// Whether some column is read with a decimal comma, and the order of day and month dates are read in.
+    pub fn locale(&self) -> (bool, Option<sniff::Order>) {
+        fn locale(c: &Convert) -> Option<Locale> {
+            match c {
+                Convert::Locale(l) => Some(*l),
+                Convert::Cast { first, .. } => first.as_deref().and_then(locale),
+                _ => None,
+            }
+        }
+        let locales: Vec<Locale> = self.converts.iter().flatten().filter_map(locale).collect();
+        let dates = locales.iter().find_map(|l| match l {
+            Locale::Date(o) | Locale::Timestamp(o) if *o != sniff::Order::YearFirst => Some(*o),
+            _ => None,
+        });
+        (locales.contains(&Locale::DecimalComma), dates)
+    }
+}
+
+/// The SQL name of a column type, as a catalog's `columns` takes it; `None` for a type with a time zone
+/// (pinned by `timestamp_format` instead).
+pub fn sql_type_name(data_type: &DataType) -> Option<String> {
+    use DataType::*;
+    Some(match data_type {
+        Boolean => "BOOLEAN".into(),
+        Int8 => "TINYINT".into(),
+        Int16 => "SMALLINT".into(),
+        Int32 => "INT".into(),
+        Int64 => "BIGINT".into(),
+        UInt8 => "TINYINT UNSIGNED".into(),
+        UInt16 => "SMALLINT UNSIGNED".into(),
+        UInt32 => "INT UNSIGNED".into(),
+        UInt64 => "BIGINT UNSIGNED".into(),
+        Float32 => "REAL".into(),
+        Float64 => "DOUBLE".into(),
+        Decimal128(p, s) => format!("DECIMAL({p},{s})"),
+        Utf8 | LargeUtf8 | Utf8View => "VARCHAR".into(),
+        Date32 => "DATE".into(),
+        Timestamp(unit, None) => format!(
+            "TIMESTAMP({})",
+            match unit {
+                TimeUnit::Second => 0,
+                TimeUnit::Millisecond => 3,
+                TimeUnit::Microsecond => 6,
+                TimeUnit::Nanosecond => 9,
+            }
+        ),
+        Interval(IntervalUnit::MonthDayNano) => "INTERVAL".into(),
+        _ => return None,
+    })
+}
+
+/// Types Arrow's CSV decoder reads itself.
+fn decoder_reads(data_type: &DataType) -> bool {
+    use DataType::*;
+    matches!(
+        data_type,
+        Boolean
+            | Int8
+            | Int16
+            | Int32
+            | Int64
+            | UInt8
+            | UInt16
+            | UInt32
+            | UInt64
+            | Float32
+            | Float64
+            | Decimal128(..)
+            | Date32
+            | Timestamp(..)
+            | Utf8
+            | LargeUtf8
+    )
 }
 
 /// Decompresses `bytes`, stopping after `limit` bytes of output. With `whole` false the input is a prefix of the file, and the decoder's complaint

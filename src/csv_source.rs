@@ -44,6 +44,8 @@ pub struct CsvReading {
     pub read_schema: SchemaRef,
     /// For each file column, how it is converted from text, if it is.
     pub converts: Vec<Option<Convert>>,
+    /// For each file column, whether its type was declared in the catalog (else detected).
+    pub declared: Vec<bool>,
     /// Whether one large file may be read in parts by all cores (see [`crate::csv_split`]): uncompressed
     /// files in an encoding where a line break is the byte `\n`, unless the catalog says `parallel = false`.
     pub parallel: bool,
@@ -193,7 +195,8 @@ impl FileOpener for PartOpener {
         Ok(Box::pin(async move {
             let location = file.object_meta.location.clone();
             let size = file.object_meta.size;
-            let cannot_read = |e: object_store::Error| file_error(&name, format!("cannot read it: {e}"));
+            let cannot_read =
+                |e: object_store::Error| file_error(&name, format!("cannot read it: {e}"));
             // The part: from the first record that starts in the range to the first record that starts in
             // the next range whose start is decided.
             let (start, end) = match range {
@@ -256,11 +259,7 @@ impl FileOpener for PartOpener {
                 name,
                 bytes,
                 text: Text::new(reading.encoding, start == 0),
-                checker: Checker::new(
-                    &reading.dialect,
-                    reading.read_schema.fields().len(),
-                    header,
-                ),
+                checker: Checker::new(&reading.dialect, reading.read_schema.fields().len(), header),
                 decoder: decoder(&reading, header, batch_size, projection),
                 buffer: Vec::new(),
                 at: 0,
@@ -272,15 +271,15 @@ impl FileOpener for PartOpener {
                 output,
                 converts,
                 read_schema: Arc::clone(&reading.read_schema),
+                declared: reading.declared.clone(),
             };
             let place = Place {
                 store,
                 location,
                 start,
             };
-            Ok(futures::stream::try_unfold(
-                (part, place),
-                |(mut part, place)| async move {
+            Ok(
+                futures::stream::try_unfold((part, place), |(mut part, place)| async move {
                     match part.next_batch().await {
                         Ok(batch) => Ok(batch.map(|batch| (batch, (part, place)))),
                         Err(Failure::Other(e)) => Err(e),
@@ -289,9 +288,9 @@ impl FileOpener for PartOpener {
                             Err(file_error(&part.name, format!("line {line}{rest}")))
                         }
                     }
-                },
+                })
+                .boxed(),
             )
-            .boxed())
         }))
     }
 }
@@ -510,6 +509,7 @@ struct Part {
     output: SchemaRef,
     converts: Vec<Option<Convert>>,
     read_schema: SchemaRef,
+    declared: Vec<bool>,
 }
 
 impl Part {
@@ -578,7 +578,9 @@ impl Part {
         }
     }
 
-    fn flush(&mut self) -> std::result::Result<Option<datafusion::arrow::array::RecordBatch>, Failure> {
+    fn flush(
+        &mut self,
+    ) -> std::result::Result<Option<datafusion::arrow::array::RecordBatch>, Failure> {
         let before = self.flushed;
         let batch = match self.decoder.flush() {
             Ok(Some(batch)) => batch,
@@ -609,13 +611,15 @@ impl Part {
             let row = e.line.checked_sub(self.header + before)?;
             let line = self.checker.record_lines.get(row).copied()?;
             let name = self.read_schema.fields().get(e.column)?.name();
+            let why = if self.declared.get(e.column).copied().unwrap_or(false) {
+                "the column's type is declared in the catalog"
+            } else {
+                "the table's column types come from the first 10,000 records of its first file, and this \
+                 value does not fit (declare the column's type in the catalog's `columns`)"
+            };
             Some(Failure::Line(
                 line,
-                format!(
-                    ", column {name}: '{}' is not a {}; the table's column types come from the first 10,000 \
-                     records of its first file, and this value does not fit",
-                    e.value, e.data_type
-                ),
+                format!(", column {name}: '{}' is not a {}; {why}", e.value, e.data_type),
             ))
         });
         parsed.unwrap_or_else(|| Failure::Other(file_error(&self.name, text)))

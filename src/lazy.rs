@@ -185,7 +185,10 @@ impl LazySchema {
                     sample.header,
                 );
                 let inferred = csv_schema::infer(sample, dialect)?;
+                let (decimal_comma, dates) = inferred.reading.locale();
                 let report = csv_schema::SniffReport {
+                    decimal_comma,
+                    dates,
                     location: recipe.location.clone(),
                     encoding,
                     dialect: written,

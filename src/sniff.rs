@@ -104,6 +104,10 @@ pub struct SniffedDialect {
     pub dialect: Dialect,
     pub records: Vec<Vec<String>>,
     pub reason: String,
+    /// With a given delimiter that does not split the records into a consistent number of fields (or
+    /// splits them into one) where another delimiter does: "looks like ';'-separated: 7 fields per line
+    /// with ';', 1 with ','".
+    pub hint: Option<String>,
 }
 
 /// Chooses the dialect of `text` (the decoded sample; `cut`: it ends before the file does, so its last
@@ -139,6 +143,7 @@ pub fn sniff_dialect(text: &str, cut: bool, fixed: Fixed) -> SniffedDialect {
                             dialect,
                             records,
                             reason: String::new(),
+                            hint: None,
                         },
                     ));
                 }
@@ -164,11 +169,49 @@ pub fn sniff_dialect(text: &str, cut: bool, fixed: Fixed) -> SniffedDialect {
     if !others.is_empty() {
         reason.push_str(&format!(" ({})", others.join(", ")));
     }
-    if fixed.delimiter.is_some() {
+    if let Some(given) = fixed.delimiter {
         reason.push_str("; the delimiter was given");
+        if !(candidate.consistent() && candidate.fields > 1) {
+            sniffed.hint = other_delimiter(text, cut, &sniffed.dialect, given).map(|(d, c)| {
+                format!(
+                    "looks like {}-separated: {} fields per line with {}, {} with {}",
+                    delimiter_name(d),
+                    c.fields,
+                    delimiter_name(d),
+                    candidate.fields,
+                    delimiter_name(given)
+                )
+            });
+        }
     }
     sniffed.reason = reason;
     sniffed
+}
+
+/// The first delimiter other than `given` (in the tie order) that splits `text` consistently into several
+/// fields, with the given quoting.
+fn other_delimiter(text: &str, cut: bool, dialect: &Dialect, given: u8) -> Option<(u8, Candidate)> {
+    DELIMITERS
+        .iter()
+        .filter(|&&d| d != given)
+        .map(|&delimiter| {
+            let records = split_records(
+                text,
+                &Dialect {
+                    delimiter,
+                    ..*dialect
+                },
+                cut,
+            );
+            (delimiter, Candidate::of(&records))
+        })
+        .filter(|(_, c)| c.consistent() && c.fields > 1)
+        .max_by_key(|(d, c)| {
+            (
+                c.fields,
+                std::cmp::Reverse(DELIMITERS.iter().position(|x| x == d)),
+            )
+        })
 }
 
 /// How one dialect splits the sample.

@@ -106,6 +106,12 @@ pub struct ReadOptions {
     pub encoding: Option<&'static encoding_rs::Encoding>,
     /// CSV: whether one large file may be read in parts by all cores (default true).
     pub parallel: Option<bool>,
+    /// CSV: whether numbers are written with a decimal comma (`3,5`); default: detected.
+    pub decimal_comma: Option<bool>,
+    /// CSV: the order of day and month in dates such as `05/01/2024`; default: detected.
+    pub dates: Option<crate::sniff::Order>,
+    /// CSV: column types declared by (cleaned) column name, instead of detected.
+    pub columns: Vec<(String, DataType)>,
     /// CSV: the chrono format of text timestamps; columns whose values all parse with it become timestamps.
     pub timestamp_format: Option<String>,
     /// CSV: the chrono format of text dates; columns whose values all parse with it become dates.
@@ -425,6 +431,9 @@ pub(crate) fn recipe(
                 date_format: read.date_format.clone(),
                 encoding: read.encoding,
                 parallel: read.parallel.unwrap_or(true),
+                decimal_comma: read.decimal_comma,
+                dates: read.dates,
+                columns: read.columns.clone(),
             };
             // Delimiter, quote and header are set from the sniffed dialect when the table is first used.
             let options = CsvReadOptions::new()

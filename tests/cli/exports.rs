@@ -316,8 +316,10 @@ fn sniff_says_what_was_detected_and_gives_a_catalog_entry_that_pins_it() {
         "header     yes",
         "| Montant          | Float64                | every sample value is a number with a decimal comma (3,5) |",
         "| T1        | 2024-01-05T09:12:00 |",
-        "options = { delimiter = \";\", quote = \"\\\"\", escape = \"\", comment = \"\", header = true, \
-         encoding = \"windows-1252\" }",
+        "[tables.export.options]\ndelimiter = \";\"\nquote = \"\\\"\"\nescape = \"\"\ncomment = \"\"\n\
+         header = true\nencoding = \"windows-1252\"\ndecimal = \",\"\ndates = \"day-first\"\n",
+        "[tables.export.options.columns]\n\"Référence\" = \"VARCHAR\"\n\"Date de création\" = \"TIMESTAMP(6)\"\n\
+         Note = \"DOUBLE\"\n\"Durée\" = \"INTERVAL\"\nMontant = \"DOUBLE\"\n",
     ] {
         assert!(
             out.stdout.contains(expected),
@@ -344,6 +346,19 @@ fn sniff_says_what_was_detected_and_gives_a_catalog_entry_that_pins_it() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, "s\n1243.25\n");
+    let pinned = cxsql_in(dir.path(), &["schema", "export", "--format", "json"], None);
+    let plain = tempfile::tempdir().expect("temp dir");
+    std::fs::write(plain.path().join("export.csv"), windows_1252(FRENCH)).expect("write");
+    let sniffed = cxsql_in(
+        plain.path(),
+        &["--data", ".", "schema", "export", "--format", "json"],
+        None,
+    );
+    assert_eq!(pinned.code, 0, "{}", pinned.stderr);
+    assert_eq!(
+        pinned.stdout, sniffed.stdout,
+        "the pinned types are the detected ones"
+    );
     // Not a CSV file: said so.
     std::fs::write(dir.path().join("x.json"), "{\"a\": 1}\n").expect("write");
     let out = cxsql_in(dir.path(), &["sniff", "x.json"], None);
@@ -354,7 +369,17 @@ fn sniff_says_what_was_detected_and_gives_a_catalog_entry_that_pins_it() {
 /// An export of `n` records (`id;note;amount`, notes with quoted line breaks, semicolons, doubled quotes and
 /// multi-byte characters), after a byte order mark and a header, with CRLF line ends.
 fn export_rows(text: &mut String, ids: std::ops::Range<usize>) {
-    let pieces = ["a", "é", "\n", ";", "\"", "line\r\nbreak", "€", " ", "1;2;3"];
+    let pieces = [
+        "a",
+        "é",
+        "\n",
+        ";",
+        "\"",
+        "line\r\nbreak",
+        "€",
+        " ",
+        "1;2;3",
+    ];
     for i in ids {
         let mut note = String::new();
         for k in 0..(i % 29) {
@@ -397,7 +422,12 @@ fn a_large_file_read_in_parallel_equals_the_serial_read_row_for_row() {
 
     let plan = |dir: &std::path::Path, data: &[&'static str]| {
         let mut args = data.to_vec();
-        args.extend(["--threads", "4", "query", "EXPLAIN SELECT count(*) FROM big"]);
+        args.extend([
+            "--threads",
+            "4",
+            "query",
+            "EXPLAIN SELECT count(*) FROM big",
+        ]);
         run_in(dir, &args)
     };
     assert!(
@@ -418,7 +448,10 @@ fn a_large_file_read_in_parallel_equals_the_serial_read_row_for_row() {
     let in_parts = read(parallel.path(), &["--data", "."]);
     let whole = read(serial.path(), &[]);
     assert_eq!(in_parts.lines().count(), whole.lines().count());
-    assert!(in_parts == whole, "the parallel read differs from the serial read");
+    assert!(
+        in_parts == whole,
+        "the parallel read differs from the serial read"
+    );
     let counted = run_in(
         parallel.path(),
         &[
@@ -458,13 +491,22 @@ fn a_split_that_cannot_be_told_from_a_record_start_is_an_error_not_a_wrong_count
     std::fs::write(dir.path().join("tricky.csv"), &text).expect("write");
     let out = cxsql_in(
         dir.path(),
-        &["--data", ".", "--threads", "4", "query", "SELECT count(*) AS n FROM tricky"],
+        &[
+            "--data",
+            ".",
+            "--threads",
+            "4",
+            "query",
+            "SELECT count(*) AS n FROM tricky",
+        ],
         None,
     );
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(
         out.stderr.contains("tricky.csv: line ")
-            && out.stderr.contains("set `parallel = false` in the table's catalog options"),
+            && out
+                .stderr
+                .contains("set `parallel = false` in the table's catalog options"),
         "{}",
         out.stderr
     );
@@ -475,8 +517,165 @@ fn a_split_that_cannot_be_told_from_a_record_start_is_an_error_not_a_wrong_count
     .expect("write");
     let got: Vec<Row> = serde_json::from_str(&run_in(
         dir.path(),
-        &["--threads", "4", "query", "SELECT count(*) AS n FROM whole", "--format", "json"],
+        &[
+            "--threads",
+            "4",
+            "query",
+            "SELECT count(*) AS n FROM whole",
+            "--format",
+            "json",
+        ],
     ))
     .expect("JSON");
     assert_eq!(got[0]["n"], next);
+}
+
+/// Writes `file` (as `name`) and a catalog whose table `t` reads it with `options`, then runs `sql`.
+fn with_options(name: &str, file: &[u8], options: &str, sql: &str) -> crate::util::Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join(name), file).expect("write");
+    std::fs::write(
+        dir.path().join("cxsql.toml"),
+        format!("[tables.t]\nlocation = {name:?}\noptions = {options}\n"),
+    )
+    .expect("write");
+    cxsql_in(dir.path(), &["query", sql, "--format", "json"], None)
+}
+
+fn json_rows(out: &crate::util::Output) -> Vec<Row> {
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).expect("a JSON array")
+}
+
+#[test]
+fn every_detected_choice_can_be_overridden_in_the_catalog() {
+    // decimal = ",": quoted decimal commas in a comma-separated file are numbers.
+    let comma = b"id,amount\n1,\"3,5\"\n2,\"1 234,25\"\n3,7\n";
+    let plain = with_options("c.csv", comma, "{}", "SELECT amount FROM t ORDER BY id");
+    assert_eq!(json_rows(&plain)[0]["amount"], "3,5", "detected: text");
+    let got = json_rows(&with_options(
+        "c.csv",
+        comma,
+        "{ decimal = \",\" }",
+        "SELECT sum(amount) AS s, arrow_typeof(min(amount)) AS ty FROM t",
+    ));
+    assert_eq!(got[0]["s"], 3.5 + 1234.25 + 7.0);
+    assert_eq!(got[0]["ty"], "Float64");
+    // decimal = ".": a semicolon file's "3,5" stays text.
+    let got = json_rows(&with_options(
+        "f.csv",
+        FRENCH.as_bytes(),
+        "{ decimal = \".\" }",
+        "SELECT arrow_typeof(\"Note\") AS ty FROM t LIMIT 1",
+    ));
+    assert_eq!(got[0]["ty"], "Utf8");
+
+    // dates: an ambiguous sample (no day above 12) follows the catalog.
+    let ambiguous = b"a,b\n05/01/2024,x\n06/01/2024,y\n";
+    for (order, expected) in [("day-first", "2024-01-05"), ("month-first", "2024-05-01")] {
+        let got = json_rows(&with_options(
+            "d.csv",
+            ambiguous,
+            &format!("{{ dates = \"{order}\" }}"),
+            "SELECT CAST(a AS VARCHAR) AS a, arrow_typeof(a) AS ty FROM t ORDER BY b",
+        ));
+        assert_eq!(got[0]["a"], expected, "{order}");
+        assert_eq!(got[0]["ty"], "Date32", "{order}");
+    }
+
+    // columns: durations as seconds, a decimal-comma amount as DECIMAL, a number kept as text, a
+    // timestamp column as a DATE (day-first, as detected).
+    let got = json_rows(&with_options(
+        "f.csv",
+        FRENCH.as_bytes(),
+        "{ columns = { \"Durée\" = \"DOUBLE\", \"Montant\" = \"DECIMAL(10,2)\", \"Note\" = \"VARCHAR\", \
+         \"Date de création\" = \"DATE\" } }",
+        "SELECT \"Référence\" AS r, \"Durée\" AS secs, CAST(\"Montant\" AS VARCHAR) AS amount, \"Note\" AS note, \
+         CAST(\"Date de création\" AS VARCHAR) AS created, arrow_typeof(\"Montant\") AS ty FROM t ORDER BY r",
+    ));
+    assert_eq!(got[0]["secs"], 143.0);
+    assert_eq!(got[1]["secs"], 3605.0);
+    assert_eq!(got[0]["amount"], "1234.50");
+    assert_eq!(got[2]["amount"], "-3.25");
+    assert_eq!(got[0]["ty"], "Decimal128(10, 2)");
+    assert_eq!(got[0]["note"], "3,5");
+    assert_eq!(got[0]["created"], "2024-01-05");
+    assert_eq!(got[2]["created"], serde_json::Value::Null);
+
+    // A leading zero survives a text column; without the declaration the column is a number.
+    let codes = b"zip,n\n01200,1\n75001,2\n";
+    let got = json_rows(&with_options(
+        "z.csv",
+        codes,
+        "{ columns = { zip = \"VARCHAR\", n = \"SMALLINT\" } }",
+        "SELECT zip, arrow_typeof(n) AS ty FROM t ORDER BY n",
+    ));
+    assert_eq!(got[0]["zip"], "01200");
+    assert_eq!(got[0]["ty"], "Int16");
+}
+
+#[test]
+fn overrides_that_do_not_fit_the_file_are_named() {
+    // A value that is not of its declared type: file, line, column and value.
+    let out = with_options(
+        "n.csv",
+        b"id,score\n1,4\n2,4\n3,high\n",
+        "{ columns = { score = \"INT\" } }",
+        "SELECT sum(score) FROM t",
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("n.csv: line 4, column score: 'high' is not a Int32")
+            && out.stderr.contains("declared in the catalog"),
+        "{}",
+        out.stderr
+    );
+    // A column the file does not have.
+    let out = with_options(
+        "n.csv",
+        b"id,score\n1,4\n",
+        "{ columns = { Score = \"INT\" } }",
+        "SELECT * FROM t",
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("\"Score\", which it does not have; its columns are: id, score"),
+        "{}",
+        out.stderr
+    );
+    // Unknown option values are refused when the catalog is read.
+    for (options, expected) in [
+        (
+            "{ decimal = \";\" }",
+            "decimal \";\": expected \",\" or \".\"",
+        ),
+        (
+            "{ dates = \"yearly\" }",
+            "expected \"day-first\" or \"month-first\"",
+        ),
+        (
+            "{ columns = { id = \"NUMBERISH\" } }",
+            "columns: \"id\": NUMBERISH is not a SQL type",
+        ),
+    ] {
+        let out = with_options("n.csv", b"id\n1\n", options, "SELECT * FROM t");
+        assert_eq!(out.code, 2, "{options}: {}", out.stderr);
+        assert!(out.stderr.contains(expected), "{options}: {}", out.stderr);
+    }
+    // A delimiter given wrongly: the likely one is named.
+    let out = with_options(
+        "f.csv",
+        FRENCH.as_bytes(),
+        "{ delimiter = \",\" }",
+        "SELECT * FROM t",
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("looks like ';'-separated: 5 fields per line with ';', 1 with ','"),
+        "{}",
+        out.stderr
+    );
 }
