@@ -394,10 +394,10 @@ fn blocks(
     let mut left = range.end.saturating_sub(range.start);
     let mut seek = Some(range.start);
     futures::stream::iter(std::iter::from_fn(move || {
-        if let Some(at) = seek.take() {
-            if let Err(e) = std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(at)) {
-                return Some(Err(DataFusionError::IoError(e)));
-            }
+        if let Some(at) = seek.take()
+            && let Err(e) = std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(at))
+        {
+            return Some(Err(DataFusionError::IoError(e)));
         }
         let want = BLOCK.min(usize::try_from(left).unwrap_or(BLOCK));
         if want == 0 {
