@@ -148,13 +148,13 @@ fn a_ragged_row_in_a_sniffed_file_names_file_line_and_header() {
 
 /// A French export, as Excel writes it: `;`, decimal commas with thousands spaces, day-first timestamps,
 /// durations, accented headers.
-const FRENCH: &str = "Référence;Date de création;Note;Durée;Montant\n\
+pub const FRENCH: &str = "Référence;Date de création;Note;Durée;Montant\n\
     T1;05/01/2024 09:12;3,5;0:02:23;1 234,50\n\
     T2;31/01/2024 10:00;4;1:00:05;12\n\
     T3;;;;-3,25\n";
 
 /// `FRENCH` in UTF-16 LE with its byte order mark (Excel's "Unicode text").
-fn utf16le(text: &str) -> Vec<u8> {
+pub fn utf16le(text: &str) -> Vec<u8> {
     let mut bytes = vec![0xFF, 0xFE];
     for unit in text.encode_utf16() {
         bytes.extend_from_slice(&unit.to_le_bytes());
@@ -163,7 +163,7 @@ fn utf16le(text: &str) -> Vec<u8> {
 }
 
 /// `FRENCH` in Windows-1252 (its accents are all in Latin-1).
-fn windows_1252(text: &str) -> Vec<u8> {
+pub fn windows_1252(text: &str) -> Vec<u8> {
     text.chars()
         .map(|c| u8::try_from(u32::from(c)).expect("a Latin-1 character"))
         .collect()
@@ -368,7 +368,7 @@ fn sniff_says_what_was_detected_and_gives_a_catalog_entry_that_pins_it() {
 
 /// An export of `n` records (`id;note;amount`, notes with quoted line breaks, semicolons, doubled quotes and
 /// multi-byte characters), after a byte order mark and a header, with CRLF line ends.
-fn export_rows(text: &mut String, ids: std::ops::Range<usize>) {
+pub fn export_rows(text: &mut String, ids: std::ops::Range<usize>) {
     let pieces = [
         "a",
         "é",
@@ -678,4 +678,22 @@ fn overrides_that_do_not_fit_the_file_are_named() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn a_compressed_export_is_sniffed_and_decoded_like_the_plain_file() {
+    let plain = windows_1252(FRENCH);
+    let packed = crate::catalogs::gzip(&plain);
+    let sql = |table: &str| {
+        format!(
+            "SELECT \"Référence\" AS r, CAST(\"Date de création\" AS VARCHAR) AS created, \"Note\" AS note, \
+             \"Montant\" AS amount, arrow_typeof(\"Durée\") AS duration FROM {table} ORDER BY r"
+        )
+    };
+    let got = rows(&[("fr.csv.gz", packed.as_slice())], &sql("fr"));
+    assert_eq!(got, rows(&[("fr.csv", plain.as_slice())], &sql("fr")));
+    assert_eq!(got[0]["created"], "2024-01-05T09:12:00");
+    assert_eq!(got[0]["note"], 3.5);
+    assert_eq!(got[2]["amount"], -3.25);
+    assert_eq!(got[0]["duration"], "Interval(MonthDayNano)");
 }
