@@ -697,3 +697,101 @@ fn a_compressed_export_is_sniffed_and_decoded_like_the_plain_file() {
     assert_eq!(got[2]["amount"], -3.25);
     assert_eq!(got[0]["duration"], "Interval(MonthDayNano)");
 }
+
+/// The example export, parsed independently (the `csv` crate, Windows-1252 decoded by hand): for each channel,
+/// the tickets, the CSAT (share of answered scores 4 or 5, in percent), the refunds and the handling seconds.
+fn example_by_channel() -> std::collections::BTreeMap<String, (u64, f64, f64, f64)> {
+    let bytes = std::fs::read(crate::util::root().join("examples/export_fr.csv")).expect("example");
+    // Every character of the example is in Latin-1, where Windows-1252 and Unicode agree.
+    let text: String = bytes.iter().map(|&b| char::from(b)).collect();
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(text.as_bytes());
+    let mut out = std::collections::BTreeMap::new();
+    let mut answers: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    for record in reader.records() {
+        let r = record.expect("a record");
+        let entry = out.entry(r[2].to_string()).or_insert((0, 0.0, 0.0, 0.0));
+        entry.0 += 1;
+        if !r[6].is_empty() {
+            entry.2 += r[6]
+                .replace(' ', "")
+                .replace(',', ".")
+                .parse::<f64>()
+                .expect("amount");
+        }
+        let hms: Vec<f64> = r[4].split(':').map(|p| p.parse().expect("h:m:s")).collect();
+        entry.3 += hms[0] * 3600.0 + hms[1] * 60.0 + hms[2];
+        if !r[5].is_empty() {
+            let a = answers.entry(r[2].to_string()).or_default();
+            a.0 += 1;
+            a.1 += u64::from(r[5].parse::<u8>().expect("score") >= 4);
+        }
+    }
+    for (channel, (n, satisfied)) in answers {
+        if let Some(e) = out.get_mut(&channel) {
+            e.1 = 100.0 * satisfied as f64 / n as f64;
+        }
+    }
+    out
+}
+
+#[test]
+fn the_french_example_export_reads_with_no_options_and_with_its_catalog() {
+    let expected = example_by_channel();
+    assert_eq!(expected.len(), 4, "four channels in the example");
+    let root = crate::util::root();
+    let plain = cxsql_in(
+        &root,
+        &[
+            "--table",
+            "tickets_fr=examples/export_fr.csv",
+            "query",
+            "SELECT \"Canal\" AS c, count(*) AS n, csat(\"Note CSAT\") AS csat, sum(\"Montant remboursé\") AS refunded \
+             FROM tickets_fr GROUP BY 1 ORDER BY 1",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let pinned = cxsql_in(
+        &root,
+        &[
+            "--catalog",
+            "examples/export_fr.toml",
+            "query",
+            "SELECT \"Canal\" AS c, count(*) AS n, csat(\"Note CSAT\") AS csat, sum(\"Montant remboursé\") AS refunded, \
+             sum(\"Durée\") AS seconds FROM tickets_fr GROUP BY 1 ORDER BY 1",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    for (out, with_seconds) in [(plain, false), (pinned, true)] {
+        let got = json_rows(&out);
+        assert_eq!(got.len(), expected.len());
+        for (row, (channel, (n, csat, refunded, seconds))) in got.iter().zip(&expected) {
+            assert_eq!(row["c"], channel.as_str());
+            assert_eq!(row["n"], *n, "{channel}");
+            let near =
+                |v: &serde_json::Value, x: f64| (v.as_f64().expect("a number") - x).abs() < 1e-9;
+            assert!(
+                near(&row["csat"], *csat),
+                "{channel}: {} vs {csat}",
+                row["csat"]
+            );
+            assert!(
+                near(&row["refunded"], *refunded),
+                "{channel}: {} vs {refunded}",
+                row["refunded"]
+            );
+            if with_seconds {
+                assert!(
+                    near(&row["seconds"], *seconds),
+                    "{channel}: {} vs {seconds}",
+                    row["seconds"]
+                );
+            }
+        }
+    }
+}

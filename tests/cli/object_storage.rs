@@ -251,9 +251,29 @@ fn s3_exports_are_sniffed_decoded_and_read_in_parallel_like_local_files() {
         assert_eq!(remote[0]["amount"].num(), 1234.5, "{table}");
     }
     let sql = "SELECT id, note, amount FROM big ORDER BY id";
-    let plan = cxsql(&["--catalog", &catalog, "--threads", "4", "query", "EXPLAIN SELECT count(*) FROM big"]);
-    assert!(plan.stdout.contains("big.csv:0.."), "read in ranges: {}", plan.stdout);
-    let remote = cxsql(&["--catalog", &catalog, "--threads", "4", "query", sql, "--format", "csv"]);
+    let plan = cxsql(&[
+        "--catalog",
+        &catalog,
+        "--threads",
+        "4",
+        "query",
+        "EXPLAIN SELECT count(*) FROM big",
+    ]);
+    assert!(
+        plan.stdout.contains("big.csv:0.."),
+        "read in ranges: {}",
+        plan.stdout
+    );
+    let remote = cxsql(&[
+        "--catalog",
+        &catalog,
+        "--threads",
+        "4",
+        "query",
+        sql,
+        "--format",
+        "csv",
+    ]);
     assert_eq!(remote.code, 0, "{}", remote.stderr);
     let local = cxsql(&[
         "--table",
@@ -266,6 +286,9 @@ fn s3_exports_are_sniffed_decoded_and_read_in_parallel_like_local_files() {
         "csv",
     ]);
     assert_eq!(local.code, 0, "{}", local.stderr);
-    assert!(remote.stdout == local.stdout, "the parts read from S3 differ from the whole local file");
+    assert!(
+        remote.stdout == local.stdout,
+        "the parts read from S3 differ from the whole local file"
+    );
     drop(moto);
 }
