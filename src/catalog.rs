@@ -9,6 +9,10 @@
 //! partitions = ["year INT", "month INT"]                # Hive partition columns, in folder order
 //! options = { delimiter = ",", header = true, quoted_newlines = true, escape = "\\", comment = "#",
 //!             compression = "gzip",                      # gzip, bzip2, xz, zstd, none; default: extension
+//!             encoding = "windows-1252",                 # default: detected
+//!             decimal = ",", dates = "day-first",        # default: detected
+//!             columns = { "Durée" = "DOUBLE" },          # declared column types, over the detected ones
+//!             parallel = true,                           # one large file read in byte ranges by all cores
 //!             timestamp_format = "%d/%m/%Y %H:%M",       # text columns that all parse become timestamps
 //!             date_format = "%d/%m/%Y" }                 # ... dates
 //!
