@@ -25,6 +25,19 @@ fn python_has_moto() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Whether moto can run here; without it the test is skipped, except in CI (which installs it).
+fn moto_installed() -> bool {
+    if python_has_moto() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must install moto[server] (see .ci/run)"
+    );
+    eprintln!("SKIPPED: python3 -m pip install 'moto[server]'");
+    false
+}
+
 fn start_moto() -> Moto {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("a free port")
@@ -87,12 +100,7 @@ fn upload(endpoint: &str, secret: &str, folder: &std::path::Path, prefix: &str) 
 /// catalog, and compares with the same query on the local files. `.ci/run` installs moto from PyPI.
 #[test]
 fn s3_tables_give_the_same_results_as_local_files_and_keep_secrets_out_of_messages() {
-    if !python_has_moto() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install moto[server] (see .ci/run)"
-        );
-        eprintln!("SKIPPED: python3 -m pip install 'moto[server]'");
+    if !moto_installed() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -194,12 +202,7 @@ fn s3_tables_give_the_same_results_as_local_files_and_keep_secrets_out_of_messag
 /// large export with quoted line breaks read in byte ranges by four partitions, each equal to the local read.
 #[test]
 fn s3_exports_are_sniffed_decoded_and_read_in_parallel_like_local_files() {
-    if !python_has_moto() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install moto[server] (see .ci/run)"
-        );
-        eprintln!("SKIPPED: python3 -m pip install 'moto[server]'");
+    if !moto_installed() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
