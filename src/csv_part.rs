@@ -288,7 +288,18 @@ impl Checker {
 
     /// Checks `text`; a problem is returned with its line (relative to the part's start).
     pub fn feed(&mut self, text: &[u8]) -> std::result::Result<(), (u64, String)> {
-        for &b in text {
+        let mut i = 0;
+        while i < text.len() {
+            let plain = self.fields.plain(&text[i..]);
+            if plain > 0 {
+                if self.fields.in_quotes() {
+                    self.line += memchr::memchr_iter(b'\n', &text[i..i + plain]).count() as u64;
+                }
+                i += plain;
+                continue;
+            }
+            let b = text[i];
+            i += 1;
             if self.fields.at_record_start() {
                 self.record_line = self.line;
             }
