@@ -51,6 +51,7 @@ def main():
 
     if not os.path.exists(args.cxsql):
         sys.exit(f"{args.cxsql} not found: run `cargo build --release` first")
+    args.cxsql = os.path.abspath(args.cxsql)
     export = os.path.join(args.data, "export")
     csv = os.path.join(export, "tickets.csv")
     marker = os.path.join(args.data, f".tickets-{args.tickets}")
