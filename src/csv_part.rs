@@ -366,10 +366,6 @@ impl Checker {
             None => Ok(()),
         }
     }
-
-    pub fn lines(&self) -> u64 {
-        self.line
-    }
 }
 
 /// Converts the columns of `batch` (the projected file columns, in `schema`'s order, `converts` for each) that

@@ -26,7 +26,7 @@ use object_store::path::Path;
 use object_store::{GetOptions, GetResultPayload, ObjectStore, ObjectStoreExt};
 
 use crate::csv_part::{ArrowParseError, Checker, Convert, convert_batch, file_error};
-use crate::csv_split::{self, Start};
+use crate::csv_split::{self, Quotes, Start};
 use crate::sniff::Dialect;
 
 /// Bytes read from a local file at once.
@@ -234,32 +234,25 @@ impl FileOpener for PartOpener {
                     (start, Some(end))
                 }
             };
-            let bytes: BoxStream<'static, Result<Bytes>> = if end == Some(start) {
-                futures::stream::empty().boxed()
-            } else {
-                let options = GetOptions {
-                    range: end.map(|end| (start..end).into()),
-                    ..GetOptions::default()
-                };
-                let got = store
-                    .get_opts(&location, options)
-                    .await
-                    .map_err(cannot_read)?;
-                let range = got.range.clone();
-                match got.payload {
-                    GetResultPayload::File(file, _) => blocks(file, range).boxed(),
-                    GetResultPayload::Stream(stream) => {
-                        stream.map_err(DataFusionError::from).boxed()
-                    }
-                }
-            };
+            let bytes = part_bytes(&store, &location, start, end)
+                .await
+                .map_err(cannot_read)?;
             let bytes = reading.compression.convert_stream(bytes)?;
             let header = reading.header && start == 0;
             let part = Part {
                 name,
                 bytes,
                 text: Text::new(reading.encoding, start == 0),
-                checker: Checker::new(&reading.dialect, reading.read_schema.fields().len(), header),
+                scan: if reading.dialect.comment.is_some() {
+                    Scan::Full(Checker::new(
+                        &reading.dialect,
+                        reading.read_schema.fields().len(),
+                        header,
+                    ))
+                } else {
+                    Scan::Quotes(Quotes::new(&reading.dialect))
+                },
+                lines: 1,
                 decoder: decoder(&reading, header, batch_size, projection),
                 buffer: Vec::new(),
                 at: 0,
@@ -277,16 +270,16 @@ impl FileOpener for PartOpener {
                 store,
                 location,
                 start,
+                end,
+                to_end_of_file: end.is_none_or(|end| end == size),
+                header,
+                reading: Arc::clone(&reading),
             };
             Ok(
                 futures::stream::try_unfold((part, place), |(mut part, place)| async move {
                     match part.next_batch().await {
                         Ok(batch) => Ok(batch.map(|batch| (batch, (part, place)))),
-                        Err(Failure::Other(e)) => Err(e),
-                        Err(Failure::Line(line, rest)) => {
-                            let line = place.line(line).await;
-                            Err(file_error(&part.name, format!("line {line}{rest}")))
-                        }
+                        Err(failure) => Err(place.explain(&part.name, failure).await),
                     }
                 })
                 .boxed(),
@@ -349,14 +342,117 @@ async fn record_start(
     )
 }
 
-/// Where a part lies in its file, to turn its line numbers into the file's.
+/// The bytes of a file from `start` to `end` (or to its end), read in blocks from a local file.
+async fn part_bytes(
+    store: &Arc<dyn ObjectStore>,
+    location: &Path,
+    start: u64,
+    end: Option<u64>,
+) -> object_store::Result<BoxStream<'static, Result<Bytes>>> {
+    if end == Some(start) {
+        return Ok(futures::stream::empty().boxed());
+    }
+    let options = GetOptions {
+        range: end.map(|end| (start..end).into()),
+        ..GetOptions::default()
+    };
+    let got = store.get_opts(location, options).await?;
+    let range = got.range.clone();
+    Ok(match got.payload {
+        GetResultPayload::File(file, _) => blocks(file, range).boxed(),
+        GetResultPayload::Stream(stream) => stream.map_err(DataFusionError::from).boxed(),
+    })
+}
+
+/// Where a part lies in its file and how it is read: to read it again when something went wrong, and say
+/// where.
 struct Place {
     store: Arc<dyn ObjectStore>,
     location: Path,
     start: u64,
+    end: Option<u64>,
+    to_end_of_file: bool,
+    header: bool,
+    reading: Arc<CsvReading>,
+}
+
+/// What reading a part again with the [`Checker`] found: the first problem in it (its line in the part and
+/// the message), else the line of the record asked for.
+enum Rescan {
+    Problem(u64, String),
+    Record(Option<u64>),
 }
 
 impl Place {
+    /// The error for `failure` in the file `name`, with the file's line.
+    async fn explain(&self, name: &str, failure: Failure) -> DataFusionError {
+        let (line, rest) = match failure {
+            Failure::Other(e) => return e,
+            Failure::Line(line, rest) => (line, rest),
+            Failure::Record(record, rest) => match self.rescan(Some(record)).await {
+                Ok(Rescan::Problem(line, message)) => (line, format!(": {message}")),
+                Ok(Rescan::Record(Some(line))) => (line, rest),
+                _ => {
+                    return file_error(
+                        name,
+                        format!("record {}{rest}", record + usize::from(!self.header) + 1),
+                    );
+                }
+            },
+            Failure::Check(fallback) => match self.rescan(None).await {
+                Ok(Rescan::Problem(line, message)) => (line, format!(": {message}")),
+                _ => return file_error(name, fallback),
+            },
+        };
+        let line = self.line(line).await;
+        file_error(name, format!("line {line}{rest}"))
+    }
+
+    /// Reads the part again, checking every record with the [`Checker`]; stops at the first problem, or at
+    /// data record `record` (0-based) when one is asked for.
+    async fn rescan(&self, record: Option<usize>) -> Result<Rescan> {
+        let reading = &self.reading;
+        let bytes = part_bytes(&self.store, &self.location, self.start, self.end)
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let mut bytes = reading.compression.convert_stream(bytes)?;
+        let mut text = Text::new(reading.encoding, self.start == 0);
+        let mut checker = Checker::new(
+            &reading.dialect,
+            reading.read_schema.fields().len(),
+            self.header,
+        );
+        let mut seen = 0;
+        loop {
+            let (chunk, last) = match bytes.next().await {
+                Some(chunk) => (chunk?, false),
+                None => (Bytes::new(), true),
+            };
+            let Ok(decoded) = text.decode(&chunk, last) else {
+                return Ok(Rescan::Record(None));
+            };
+            let checked = checker.feed(&decoded).and_then(|()| {
+                if last {
+                    checker.finish(self.to_end_of_file)
+                } else {
+                    Ok(())
+                }
+            });
+            if let Err((line, message)) = checked {
+                return Ok(Rescan::Problem(line, message));
+            }
+            while let Some(line) = checker.record_lines.pop_front() {
+                if Some(seen) == record {
+                    return Ok(Rescan::Record(Some(line)));
+                }
+                seen += 1;
+            }
+            if last {
+                return Ok(Rescan::Record(None));
+            }
+        }
+    }
+
     /// The file's line of the part's line `line` (1-based): the lines before the part are counted only
     /// now, for a message.
     async fn line(&self, line: u64) -> u64 {
@@ -486,7 +582,19 @@ impl Text {
 /// otherwise.
 enum Failure {
     Line(u64, String),
+    /// At the part's data record with this number (0-based): its line is found by reading the part again.
+    Record(usize, String),
+    /// Something the [`Checker`] will say more about, reading the part again; else this message.
+    Check(String),
     Other(DataFusionError),
+}
+
+/// How a part is checked as it streams by.
+enum Scan {
+    /// Only whether it ends inside a quoted value (Arrow's decoder counts the fields).
+    Quotes(Quotes),
+    /// Every record (dialects with comment lines).
+    Full(Checker),
 }
 
 /// The state of one part being read.
@@ -494,7 +602,9 @@ struct Part {
     name: String,
     bytes: BoxStream<'static, Result<Bytes>>,
     text: Text,
-    checker: Checker,
+    scan: Scan,
+    /// Lines begun so far (1-based), for a message about invalid text.
+    lines: u64,
     decoder: datafusion::arrow::csv::reader::Decoder,
     /// Checked text not yet taken by the decoder, from `at`.
     buffer: Vec<u8>,
@@ -521,7 +631,7 @@ impl Part {
                 let n = self
                     .decoder
                     .decode(&self.buffer[self.at..])
-                    .map_err(|e| Failure::Other(file_error(&self.name, e)))?;
+                    .map_err(|e| Failure::Check(e.to_string()))?;
                 self.at += n;
                 if self.decoder.capacity() == 0 {
                     return self.flush();
@@ -540,7 +650,7 @@ impl Part {
             if self.eof {
                 self.decoder
                     .decode(&[])
-                    .map_err(|e| Failure::Other(file_error(&self.name, e)))?;
+                    .map_err(|e| Failure::Check(e.to_string()))?;
                 self.done = true;
                 return self.flush();
             }
@@ -553,26 +663,40 @@ impl Part {
                 ),
                 None => (Bytes::new(), true),
             };
-            let line = self.checker.lines();
+            let line = self.lines;
             let text = self.text.decode(&chunk, last).map_err(|offset| {
                 Failure::Line(
-                    line + chunk[..offset.min(chunk.len())]
-                        .iter()
-                        .filter(|&&b| b == b'\n')
-                        .count() as u64,
+                    line + memchr::memchr_iter(b'\n', &chunk[..offset.min(chunk.len())]).count()
+                        as u64,
                     ": invalid UTF-8; the file was read as UTF-8 (declare its `encoding` in a catalog, e.g. \
                      \"windows-1252\")"
                         .to_string(),
                 )
             })?;
-            let checked = self.checker.feed(&text).and_then(|()| {
-                if last {
-                    self.checker.finish(self.to_end_of_file)
-                } else {
-                    Ok(())
+            self.lines += memchr::memchr_iter(b'\n', &text).count() as u64;
+            match &mut self.scan {
+                Scan::Quotes(quotes) => {
+                    quotes.feed(&text);
+                    if last && quotes.inside() {
+                        return Err(Failure::Check(
+                            "a quoted value is still open at the end".to_string(),
+                        ));
+                    }
                 }
-            });
-            checked.map_err(|(line, message)| Failure::Line(line, format!(": {message}")))?;
+                Scan::Full(checker) => {
+                    let checked = checker.feed(&text).and_then(|()| {
+                        if last {
+                            checker.finish(self.to_end_of_file)
+                        } else {
+                            Ok(())
+                        }
+                    });
+                    checked
+                        .map_err(|(line, message)| Failure::Line(line, format!(": {message}")))?;
+                    // The lines are found again if needed (`Failure::Record`).
+                    checker.record_lines.clear();
+                }
+            }
             self.buffer.extend_from_slice(&text);
             self.eof = last;
         }
@@ -585,19 +709,13 @@ impl Part {
         let batch = match self.decoder.flush() {
             Ok(Some(batch)) => batch,
             Ok(None) => return Ok(None),
-            Err(e) => return Err(self.arrow_error(before, e)),
+            Err(e) => return Err(self.arrow_error(e)),
         };
-        let rows = batch.num_rows();
-        self.flushed += rows;
-        let lines: Vec<u64> = self
-            .checker
-            .record_lines
-            .drain(..rows.min(self.checker.record_lines.len()))
-            .collect();
+        self.flushed += batch.num_rows();
         match convert_batch(batch, &self.output, &self.converts) {
             Ok(batch) => Ok(Some(batch)),
-            Err((row, column, value, expected)) => Err(Failure::Line(
-                lines.get(row).copied().unwrap_or_default(),
+            Err((row, column, value, expected)) => Err(Failure::Record(
+                before + row,
                 format!(", column {column}: '{value}' is not {expected}"),
             )),
         }
@@ -605,11 +723,11 @@ impl Part {
 
     /// Arrow's "Error while parsing value 'abc' as type 'Int64' for column 1 at line 3", with the file's line
     /// and the column's name.
-    fn arrow_error(&self, before: usize, e: datafusion::arrow::error::ArrowError) -> Failure {
+    fn arrow_error(&self, e: datafusion::arrow::error::ArrowError) -> Failure {
         let text = e.to_string();
         let parsed = ArrowParseError::parse(&text).and_then(|e| {
-            let row = e.line.checked_sub(self.header + before)?;
-            let line = self.checker.record_lines.get(row).copied()?;
+            // Arrow counts the records it decoded, the header first.
+            let record = e.line.checked_sub(self.header)?;
             let name = self.read_schema.fields().get(e.column)?.name();
             let why = if self.declared.get(e.column).copied().unwrap_or(false) {
                 "the column's type is declared in the catalog"
@@ -617,11 +735,11 @@ impl Part {
                 "the table's column types come from the first 10,000 records of its first file, and this \
                  value does not fit (declare the column's type in the catalog's `columns`)"
             };
-            Some(Failure::Line(
-                line,
+            Some(Failure::Record(
+                record,
                 format!(", column {name}: '{}' is not a {}; {why}", e.value, e.data_type),
             ))
         });
-        parsed.unwrap_or_else(|| Failure::Other(file_error(&self.name, text)))
+        parsed.unwrap_or_else(|| Failure::Check(text))
     }
 }
