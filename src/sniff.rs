@@ -94,6 +94,9 @@ pub struct Fixed {
     pub comment: Option<Option<u8>>,
 }
 
+/// Bytes of the sample the dialects are compared on.
+const PROBE_BYTES: usize = 1 << 20;
+
 pub const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
 const QUOTES: [u8; 2] = [b'"', b'\''];
 const ESCAPES: [Option<u8>; 2] = [None, Some(b'\\')];
@@ -113,6 +116,19 @@ pub struct SniffedDialect {
 /// Chooses the dialect of `text` (the decoded sample; `cut`: it ends before the file does, so its last
 /// record may be incomplete and is left out).
 pub fn sniff_dialect(text: &str, cut: bool, fixed: Fixed) -> SniffedDialect {
+    // The combinations are compared on the first megabyte (thousands of records), and the whole sample is
+    // split once, with the one chosen.
+    let mut probe_len = text.len().min(PROBE_BYTES);
+    while !text.is_char_boundary(probe_len) {
+        probe_len -= 1;
+    }
+    let full = text;
+    let full_cut = cut;
+    let (text, cut) = if probe_len < full.len() {
+        (&full[..probe_len], true)
+    } else {
+        (full, cut)
+    };
     let comment = fixed.comment.unwrap_or_else(|| comment_lines(text));
     let delimiters: Vec<u8> = fixed.delimiter.map_or(DELIMITERS.to_vec(), |d| vec![d]);
     let quotes: Vec<u8> = fixed.quote.map_or(QUOTES.to_vec(), |q| vec![q]);
@@ -185,6 +201,9 @@ pub fn sniff_dialect(text: &str, cut: bool, fixed: Fixed) -> SniffedDialect {
         }
     }
     sniffed.reason = reason;
+    if text.len() < full.len() {
+        sniffed.records = split_records(full, &sniffed.dialect, full_cut);
+    }
     sniffed
 }
 
