@@ -8,10 +8,12 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, Date32Builder, Float64Builder, IntervalMonthDayNanoBuilder, RecordBatch,
-    RecordBatchOptions, StringArray, TimestampMicrosecondBuilder,
+    Array, ArrayRef, PrimitiveArray, PrimitiveBuilder, RecordBatch, RecordBatchOptions, StringArray,
 };
-use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNano, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Date32Type, Float64Type, IntervalMonthDayNano,
+    IntervalMonthDayNanoType, SchemaRef, TimeUnit, TimestampMicrosecondType,
+};
 use datafusion::common::DataFusionError;
 
 use crate::csv_split::Fields;
@@ -79,107 +81,65 @@ impl Convert {
 
     /// Converts `text` (NULLs stay NULL); on a value that does not convert, the row and the value.
     pub fn apply(&self, text: &StringArray) -> std::result::Result<ArrayRef, (usize, String)> {
-        let bad = |row: usize| (row, text.value(row).to_string());
         let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("the epoch");
         let days = |d: chrono::NaiveDate| i32::try_from((d - epoch).num_days()).ok();
-        match self {
+        Ok(match self {
             Convert::Locale(Locale::DecimalComma) => {
-                let mut out = Float64Builder::with_capacity(text.len());
-                for (row, value) in text.iter().enumerate() {
-                    match value {
-                        None => out.append_null(),
-                        Some(v) => {
-                            out.append_value(sniff::parse_decimal_comma(v).ok_or_else(|| bad(row))?)
-                        }
-                    }
-                }
-                Ok(Arc::new(out.finish()))
+                Arc::new(parse_each::<Float64Type>(text, sniff::parse_decimal_comma)?)
             }
             Convert::Locale(Locale::Date(order)) => {
-                let mut out = Date32Builder::with_capacity(text.len());
-                for (row, value) in text.iter().enumerate() {
-                    match value {
-                        None => out.append_null(),
-                        Some(v) => out.append_value(
-                            sniff::parse_date(v, *order)
-                                .and_then(days)
-                                .ok_or_else(|| bad(row))?,
-                        ),
-                    }
-                }
-                Ok(Arc::new(out.finish()))
+                Arc::new(parse_each::<Date32Type>(text, |v| {
+                    sniff::parse_date(v, *order).and_then(days)
+                })?)
             }
-            Convert::Date { format } => {
-                let mut out = Date32Builder::with_capacity(text.len());
-                for (row, value) in text.iter().enumerate() {
-                    match value {
-                        None => out.append_null(),
-                        Some(v) => out.append_value(
-                            chrono::NaiveDate::parse_from_str(v.trim(), format)
-                                .ok()
-                                .and_then(days)
-                                .ok_or_else(|| bad(row))?,
-                        ),
-                    }
-                }
-                Ok(Arc::new(out.finish()))
-            }
+            Convert::Date { format } => Arc::new(parse_each::<Date32Type>(text, |v| {
+                chrono::NaiveDate::parse_from_str(v.trim(), format)
+                    .ok()
+                    .and_then(days)
+            })?),
             Convert::Locale(Locale::Timestamp(order)) => {
-                let mut out = TimestampMicrosecondBuilder::with_capacity(text.len());
-                for (row, value) in text.iter().enumerate() {
-                    match value {
-                        None => out.append_null(),
-                        Some(v) => out.append_value(
-                            sniff::parse_timestamp(v, *order)
-                                .map(|t| t.and_utc().timestamp_micros())
-                                .ok_or_else(|| bad(row))?,
-                        ),
-                    }
-                }
-                Ok(Arc::new(out.finish()))
+                Arc::new(parse_each::<TimestampMicrosecondType>(text, |v| {
+                    sniff::parse_timestamp(v, *order).map(|t| t.and_utc().timestamp_micros())
+                })?)
             }
-            Convert::Timestamp { format, utc } => {
-                let mut out = TimestampMicrosecondBuilder::with_capacity(text.len());
-                for (row, value) in text.iter().enumerate() {
-                    match value {
-                        None => out.append_null(),
-                        Some(v) => {
-                            let micros = if *utc {
-                                chrono::DateTime::parse_from_str(v.trim(), format)
-                                    .ok()
-                                    .map(|t| t.timestamp_micros())
-                            } else {
-                                chrono::NaiveDateTime::parse_from_str(v.trim(), format)
-                                    .ok()
-                                    .map(|t| t.and_utc().timestamp_micros())
-                            };
-                            out.append_value(micros.ok_or_else(|| bad(row))?)
-                        }
-                    }
-                }
-                let array = out.finish();
-                Ok(if *utc {
-                    Arc::new(array.with_timezone("UTC"))
-                } else {
-                    Arc::new(array)
-                })
+            Convert::Timestamp { format, utc: true } => Arc::new(
+                parse_each::<TimestampMicrosecondType>(text, |v| {
+                    chrono::DateTime::parse_from_str(v.trim(), format)
+                        .ok()
+                        .map(|t| t.timestamp_micros())
+                })?
+                .with_timezone("UTC"),
+            ),
+            Convert::Timestamp { format, utc: false } => {
+                Arc::new(parse_each::<TimestampMicrosecondType>(text, |v| {
+                    chrono::NaiveDateTime::parse_from_str(v.trim(), format)
+                        .ok()
+                        .map(|t| t.and_utc().timestamp_micros())
+                })?)
             }
             Convert::Locale(Locale::Duration) => {
-                let mut out = IntervalMonthDayNanoBuilder::with_capacity(text.len());
-                for (row, value) in text.iter().enumerate() {
-                    match value {
-                        None => out.append_null(),
-                        Some(v) => {
-                            let nanos = sniff::parse_duration(v).ok_or_else(|| bad(row))?;
-                            out.append_value(IntervalMonthDayNano::new(0, 0, nanos))
-                        }
-                    }
-                }
-                Ok(Arc::new(out.finish()))
+                Arc::new(parse_each::<IntervalMonthDayNanoType>(text, |v| {
+                    sniff::parse_duration(v).map(|nanos| IntervalMonthDayNano::new(0, 0, nanos))
+                })?)
             }
-            Convert::Cast { first, to } => cast_text(first.as_deref(), to, text),
+            Convert::Cast { first, to } => cast_text(first.as_deref(), to, text)?,
+        })
+    }
+}
+
+/// Each value of `text` parsed by `parse` (NULLs stay NULL); the first that does not parse, with its row.
+fn parse_each<T: ArrowPrimitiveType>(
+    text: &StringArray,
+    parse: impl Fn(&str) -> Option<T::Native>,
+) -> std::result::Result<PrimitiveArray<T>, (usize, String)> {
+    let mut out = PrimitiveBuilder::<T>::with_capacity(text.len());
+    for (row, value) in text.iter().enumerate() {
+        match value {
+            None => out.append_null(),
+            Some(v) => out.append_value(parse(v).ok_or_else(|| (row, v.to_string()))?),
         }
     }
+    Ok(out.finish())
 }
 
 /// `text` read by `first` (or as it is), cast to `to`; a value that does not cast is named.
@@ -192,16 +152,9 @@ fn cast_text(
     let read: ArrayRef = match first {
         // A duration as a number: its seconds.
         Some(Convert::Locale(Locale::Duration)) if to.is_numeric() => {
-            let mut out = Float64Builder::with_capacity(text.len());
-            for (row, value) in text.iter().enumerate() {
-                match value {
-                    None => out.append_null(),
-                    Some(v) => out.append_value(
-                        sniff::parse_duration(v).ok_or_else(|| bad(row))? as f64 / 1e9,
-                    ),
-                }
-            }
-            Arc::new(out.finish())
+            Arc::new(parse_each::<Float64Type>(text, |v| {
+                sniff::parse_duration(v).map(|nanos| nanos as f64 / 1e9)
+            })?)
         }
         Some(first) => first.apply(text)?,
         None => Arc::new(text.clone()),
