@@ -63,23 +63,17 @@ pub fn decide(window: &[u8], offset: u64, eof: bool, dialect: &Dialect, fields: 
 fn plausible(text: &[u8], eof: bool, dialect: &Dialect, fields: usize) -> bool {
     let mut scan = Fields::new(dialect);
     let mut records = 0;
-    let mut i = 0;
-    while i < text.len() {
-        let plain = scan.plain(&text[i..]);
-        if plain > 0 {
-            i += plain;
-            continue;
-        }
-        if let Some(n) = scan.push(text[i]) {
-            if n != fields {
-                return false;
-            }
-            records += 1;
-            if records >= RECORDS_CHECKED {
-                return true;
-            }
-        }
-        i += 1;
+    let mut wrong = false;
+    let whole = scan.scan(text, |_, n| {
+        wrong = n != fields;
+        records += 1;
+        !wrong && records < RECORDS_CHECKED
+    });
+    if wrong {
+        return false;
+    }
+    if !whole {
+        return true;
     }
     if eof {
         // The last record may lack its line break; a quoted value still open means a wrong start.
@@ -199,6 +193,26 @@ impl Fields {
             State::FieldStart | State::QuoteInQuoted | State::Escaped => return 0,
         };
         stop.unwrap_or(text.len())
+    }
+
+    /// Reads `text`, skipping plain runs: `found(offset, fields)` for each record that ends (at the line break
+    /// at `offset`), until it returns false. Returns whether the whole text was read.
+    pub fn scan(&mut self, text: &[u8], mut found: impl FnMut(usize, usize) -> bool) -> bool {
+        let mut i = 0;
+        while i < text.len() {
+            let plain = self.plain(&text[i..]);
+            if plain > 0 {
+                i += plain;
+                continue;
+            }
+            if let Some(n) = self.push(text[i])
+                && !found(i, n)
+            {
+                return false;
+            }
+            i += 1;
+        }
+        true
     }
 
     /// Whether a record is under way (a part must end where none is).
@@ -394,12 +408,16 @@ mod tests {
         assert_eq!(decide_fields(&text, 100, 2), Start::Undecided);
     }
 
-    #[test]
-    fn skipping_plain_runs_counts_the_same_fields_as_reading_byte_by_byte() {
-        // Random texts over the bytes that matter, in every dialect variant: the records found and the state
-        // at the end agree.
-        let alphabet = b"ab,;\"\n\r\\# ";
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
+    /// 4,000 random texts (up to 120 bytes of `alphabet`) from `seed`, each with a dialect that varies the
+    /// delimiter, the escape and (with `comments`) comment lines; `check` gets the text, its dialect and the
+    /// random source.
+    fn random_cases(
+        seed: u64,
+        alphabet: &[u8],
+        comments: bool,
+        mut check: impl FnMut(&[u8], Dialect, &mut dyn FnMut() -> u64),
+    ) {
+        let mut seed = seed;
         let mut next = move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
@@ -415,78 +433,71 @@ mod tests {
                 delimiter: if round % 2 == 0 { b',' } else { b';' },
                 quote: b'"',
                 escape: (round % 3 == 0).then_some(b'\\'),
-                comment: (round % 5 == 0).then_some(b'#'),
+                comment: (comments && round % 5 == 0).then_some(b'#'),
             };
-            let mut slow = Fields::new(&dialect);
-            let by_byte: Vec<(usize, usize)> = text
-                .iter()
-                .enumerate()
-                .filter_map(|(i, &b)| slow.push(b).map(|n| (i, n)))
-                .collect();
-            let mut fast = Fields::new(&dialect);
-            let mut skipped = Vec::new();
-            let mut i = 0;
-            while i < text.len() {
-                let plain = fast.plain(&text[i..]);
-                if plain > 0 {
-                    i += plain;
-                    continue;
-                }
-                if let Some(n) = fast.push(text[i]) {
-                    skipped.push((i, n));
-                }
-                i += 1;
-            }
-            let shown = String::from_utf8_lossy(&text);
-            assert_eq!(by_byte, skipped, "{shown:?}");
-            assert_eq!(slow.in_quotes(), fast.in_quotes(), "{shown:?}");
-            assert_eq!(slow.at_record_start(), fast.at_record_start(), "{shown:?}");
-            assert_eq!(slow.finish(), fast.finish(), "{shown:?}");
+            check(&text, dialect, &mut next);
         }
+    }
+
+    #[test]
+    fn skipping_plain_runs_counts_the_same_fields_as_reading_byte_by_byte() {
+        // Random texts over the bytes that matter, in every dialect variant: the records found and the state
+        // at the end agree.
+        random_cases(
+            0x2545_f491_4f6c_dd1d,
+            b"ab,;\"\n\r\\# ",
+            true,
+            |text, dialect, _| {
+                let mut slow = Fields::new(&dialect);
+                let by_byte: Vec<(usize, usize)> = text
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, &b)| slow.push(b).map(|n| (i, n)))
+                    .collect();
+                let mut fast = Fields::new(&dialect);
+                let mut skipped = Vec::new();
+                assert!(fast.scan(text, |i, n| {
+                    skipped.push((i, n));
+                    true
+                }));
+                let shown = String::from_utf8_lossy(text);
+                assert_eq!(by_byte, skipped, "{shown:?}");
+                assert_eq!(slow.in_quotes(), fast.in_quotes(), "{shown:?}");
+                assert_eq!(slow.at_record_start(), fast.at_record_start(), "{shown:?}");
+                assert_eq!(slow.finish(), fast.finish(), "{shown:?}");
+            },
+        );
     }
 
     #[test]
     fn jumping_from_quote_to_quote_agrees_with_the_field_scan_on_whether_a_value_is_open() {
         // Random texts (no comment lines, no carriage returns: the field scan ignores those) fed in random
         // pieces: after every piece, both agree on whether a quoted value is open.
-        let alphabet = b"ab,;\"\n\\ ";
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for round in 0..4_000 {
-            let len = (next() % 120) as usize;
-            let text: Vec<u8> = (0..len)
-                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
-                .collect();
-            let dialect = Dialect {
-                delimiter: if round % 2 == 0 { b',' } else { b';' },
-                quote: b'"',
-                escape: (round % 3 == 0).then_some(b'\\'),
-                comment: None,
-            };
-            let mut fields = Fields::new(&dialect);
-            let mut quotes = Quotes::new(&dialect);
-            let mut at = 0;
-            while at < text.len() {
-                let piece = 1 + (next() % 17) as usize;
-                let end = (at + piece).min(text.len());
-                for &b in &text[at..end] {
-                    fields.push(b);
+        random_cases(
+            0x9e37_79b9_7f4a_7c15,
+            b"ab,;\"\n\\ ",
+            false,
+            |text, dialect, next| {
+                let mut fields = Fields::new(&dialect);
+                let mut quotes = Quotes::new(&dialect);
+                let mut at = 0;
+                while at < text.len() {
+                    let piece = 1 + (next() % 17) as usize;
+                    let end = (at + piece).min(text.len());
+                    for &b in &text[at..end] {
+                        fields.push(b);
+                    }
+                    quotes.feed(&text[at..end]);
+                    assert_eq!(
+                        fields.in_quotes(),
+                        quotes.inside(),
+                        "{:?} after {end} bytes",
+                        String::from_utf8_lossy(text)
+                    );
+                    at = end;
                 }
-                quotes.feed(&text[at..end]);
-                assert_eq!(
-                    fields.in_quotes(),
-                    quotes.inside(),
-                    "{:?} after {end} bytes",
-                    String::from_utf8_lossy(&text)
-                );
-                at = end;
-            }
-        }
+            },
+        );
     }
 
     #[test]
