@@ -142,7 +142,8 @@ pub async fn sample(
     if cut && decoded.ends_with('\u{fffd}') {
         decoded.pop();
     }
-    let sniffed = sniff::sniff_dialect(&decoded, cut, dialect.fixed);
+    // The header (when there is one) and the records that are the sample.
+    let sniffed = sniff::sniff_dialect(&decoded, cut, dialect.fixed, SAMPLE_RECORDS + 1);
     let d = sniffed.dialect;
     if let Some(hint) = &sniffed.hint {
         return Err(DataFusionError::Execution(format!(

@@ -22,6 +22,7 @@
 //! - **Names:** trimmed; an empty name becomes `column<N>` (N its 1-based position); a repeated name gets
 //!   `_1`, `_2`, ... (the first keeps it). Files without a header have `column1`, `column2`, ...
 
+use crate::csv_split::Fields;
 use std::collections::{BTreeMap, HashSet};
 
 /// A text encoding cxsql reads, and how it was decided.
@@ -114,8 +115,8 @@ pub struct SniffedDialect {
 }
 
 /// Chooses the dialect of `text` (the decoded sample; `cut`: it ends before the file does, so its last
-/// record may be incomplete and is left out).
-pub fn sniff_dialect(text: &str, cut: bool, fixed: Fixed) -> SniffedDialect {
+/// record may be incomplete and is left out), and splits its first `max_records` records with it.
+pub fn sniff_dialect(text: &str, cut: bool, fixed: Fixed, max_records: usize) -> SniffedDialect {
     // The combinations are compared on the first megabyte (thousands of records), and the whole sample is
     // split once, with the one chosen.
     let mut probe_len = text.len().min(PROBE_BYTES);
@@ -145,8 +146,7 @@ pub fn sniff_dialect(text: &str, cut: bool, fixed: Fixed) -> SniffedDialect {
                     escape,
                     comment,
                 };
-                let records = split_records(text, &dialect, cut);
-                let candidate = Candidate::of(&records);
+                let candidate = Candidate::of(&field_counts(text, &dialect, cut));
                 tried.push((delimiter, candidate));
                 let better = match &best {
                     None => true,
@@ -157,7 +157,7 @@ pub fn sniff_dialect(text: &str, cut: bool, fixed: Fixed) -> SniffedDialect {
                         candidate,
                         SniffedDialect {
                             dialect,
-                            records,
+                            records: Vec::new(),
                             reason: String::new(),
                             hint: None,
                         },
@@ -201,9 +201,7 @@ pub fn sniff_dialect(text: &str, cut: bool, fixed: Fixed) -> SniffedDialect {
         }
     }
     sniffed.reason = reason;
-    if text.len() < full.len() {
-        sniffed.records = split_records(full, &sniffed.dialect, full_cut);
-    }
+    sniffed.records = split(full, &sniffed.dialect, full_cut, max_records);
     sniffed
 }
 
@@ -214,7 +212,7 @@ fn other_delimiter(text: &str, cut: bool, dialect: &Dialect, given: u8) -> Optio
         .iter()
         .filter(|&&d| d != given)
         .map(|&delimiter| {
-            let records = split_records(
+            let counts = field_counts(
                 text,
                 &Dialect {
                     delimiter,
@@ -222,7 +220,7 @@ fn other_delimiter(text: &str, cut: bool, dialect: &Dialect, given: u8) -> Optio
                 },
                 cut,
             );
-            (delimiter, Candidate::of(&records))
+            (delimiter, Candidate::of(&counts))
         })
         .filter(|(_, c)| c.consistent() && c.fields > 1)
         .max_by_key(|(d, c)| {
@@ -243,10 +241,11 @@ struct Candidate {
 }
 
 impl Candidate {
-    fn of(records: &[Vec<String>]) -> Self {
+    /// Of the records with these numbers of fields.
+    fn of(records: &[usize]) -> Self {
         let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
-        for record in records {
-            *counts.entry(record.len()).or_default() += 1;
+        for &record in records {
+            *counts.entry(record).or_default() += 1;
         }
         // The most common count; among equally common ones the larger.
         let (fields, agreeing) = counts
@@ -314,6 +313,27 @@ fn comment_lines(text: &str) -> Option<u8> {
 /// `\n` or `\r\n`; blank lines and comment lines are skipped. With `cut`, the last record is left out when
 /// the text does not end with a line break outside quotes.
 pub fn split_records(text: &str, dialect: &Dialect, cut: bool) -> Vec<Vec<String>> {
+    split(text, dialect, cut, usize::MAX)
+}
+
+/// The number of fields of each record of `text`, as [`split_records`] splits it (counted by
+/// [`csv_split::Fields`], which skips the bytes of values without looking at each).
+fn field_counts(text: &str, dialect: &Dialect, cut: bool) -> Vec<usize> {
+    let mut fields = Fields::new(dialect);
+    let mut counts = Vec::new();
+    fields.scan(text.as_bytes(), |_, n| {
+        counts.push(n);
+        true
+    });
+    if !cut && let Some(n) = fields.finish() {
+        counts.push(n);
+    }
+    counts
+}
+
+/// [`split_records`], stopping after `limit` records.
+fn split(text: &str, dialect: &Dialect, cut: bool, limit: usize) -> Vec<Vec<String>> {
+    let value = |field: &[u8]| String::from_utf8_lossy(field).into_owned();
     let bytes = text.as_bytes();
     let mut records = Vec::new();
     let mut record: Vec<String> = Vec::new();
@@ -363,7 +383,7 @@ pub fn split_records(text: &str, dialect: &Dialect, cut: bool) -> Vec<Vec<String
             if !closed {
                 // The text ended inside quotes.
                 if !cut {
-                    record.push(String::from_utf8_lossy(&field).into_owned());
+                    record.push(value(&field));
                     records.push(record);
                 }
                 return records;
@@ -373,14 +393,17 @@ pub fn split_records(text: &str, dialect: &Dialect, cut: bool) -> Vec<Vec<String
         }
         at_field_start = false;
         if b == dialect.delimiter {
-            record.push(String::from_utf8_lossy(&field).into_owned());
+            record.push(value(&field));
             field.clear();
             at_field_start = true;
             i += 1;
         } else if b == b'\n' || (b == b'\r' && bytes.get(i + 1) == Some(&b'\n')) {
-            record.push(String::from_utf8_lossy(&field).into_owned());
+            record.push(value(&field));
             field.clear();
             records.push(std::mem::take(&mut record));
+            if records.len() == limit {
+                return records;
+            }
             at_field_start = true;
             at_record_start = true;
             i += if b == b'\r' { 2 } else { 1 };
@@ -390,7 +413,7 @@ pub fn split_records(text: &str, dialect: &Dialect, cut: bool) -> Vec<Vec<String
         }
     }
     if !at_record_start && !cut {
-        record.push(String::from_utf8_lossy(&field).into_owned());
+        record.push(value(&field));
         records.push(record);
     }
     records
@@ -771,7 +794,7 @@ mod tests {
     use super::*;
 
     fn dialect(text: &str) -> SniffedDialect {
-        sniff_dialect(text, false, Fixed::default())
+        sniff_dialect(text, false, Fixed::default(), usize::MAX)
     }
 
     #[test]
@@ -875,7 +898,7 @@ mod tests {
             delimiter: Some(b','),
             ..Fixed::default()
         };
-        let sniffed = sniff_dialect("a;b\n1;2\n", false, fixed);
+        let sniffed = sniff_dialect("a;b\n1;2\n", false, fixed, usize::MAX);
         assert_eq!(sniffed.dialect.delimiter, b',');
         assert!(sniffed.reason.ends_with("the delimiter was given"));
     }
