@@ -25,6 +25,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{GetOptions, GetResultPayload, ObjectStore, ObjectStoreExt};
 
+use crate::csv_decode;
 use crate::csv_part::{ArrowParseError, Checker, Convert, convert_batch, file_error};
 use crate::csv_split::{self, Quotes, Start};
 use crate::sniff::Dialect;
@@ -239,11 +240,19 @@ impl FileOpener for PartOpener {
                 .map_err(cannot_read)?;
             let bytes = reading.compression.convert_stream(bytes)?;
             let header = reading.header && start == 0;
+            // Ours reads the common dialect; Arrow's the others (an escape byte, comment lines).
+            let fast = reading.dialect.escape.is_none()
+                && reading.dialect.comment.is_none()
+                && projection
+                    .iter()
+                    .all(|&i| csv_decode::reads(reading.read_schema.field(i).data_type()));
             let part = Part {
                 name,
                 bytes,
                 text: Text::new(reading.encoding, start == 0),
-                scan: if reading.dialect.comment.is_some() {
+                scan: if fast {
+                    Scan::Decoder
+                } else if reading.dialect.comment.is_some() {
                     Scan::Full(Checker::new(
                         &reading.dialect,
                         reading.read_schema.fields().len(),
@@ -253,7 +262,25 @@ impl FileOpener for PartOpener {
                     Scan::Quotes(Quotes::new(&reading.dialect))
                 },
                 lines: 1,
-                decoder: decoder(&reading, header, batch_size, projection),
+                decoder: if fast {
+                    Decoding::Fast(csv_decode::Decoder::new(
+                        reading.dialect.delimiter,
+                        reading.dialect.quote,
+                        &reading.read_schema,
+                        &projection,
+                        reading.null_regex.clone(),
+                        batch_size,
+                        header,
+                    ))
+                } else {
+                    Decoding::Arrow(Box::new(decoder(
+                        &reading,
+                        header,
+                        batch_size,
+                        projection.clone(),
+                    )))
+                },
+                projection,
                 buffer: Vec::new(),
                 at: 0,
                 flushed: 0,
@@ -499,20 +526,17 @@ fn blocks(
         if want == 0 {
             return None;
         }
-        let mut block = vec![0u8; want];
-        let mut filled = 0;
-        while filled < want {
-            match std::io::Read::read(&mut file, &mut block[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Some(Err(DataFusionError::IoError(e))),
-            }
+        // Read into spare capacity: no zeroing of a buffer about to be overwritten.
+        let mut block = Vec::with_capacity(want);
+        if let Err(e) =
+            std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, want as u64), &mut block)
+        {
+            return Some(Err(DataFusionError::IoError(e)));
         }
+        let filled = block.len();
         if filled == 0 {
             return None;
         }
-        block.truncate(filled);
         left -= filled as u64;
         Some(Ok(Bytes::from(block)))
     }))
@@ -545,35 +569,53 @@ impl Text {
 
     /// The text of `chunk` (and, with `last`, the end of the file). Invalid UTF-8: the offset in `chunk`.
     fn decode(&mut self, chunk: &[u8], last: bool) -> std::result::Result<Vec<u8>, usize> {
+        let mut text = Vec::new();
+        self.decode_into(chunk, last, &mut text)?;
+        Ok(text)
+    }
+
+    /// [`Self::decode`], the text appended to `out`.
+    fn decode_into(
+        &mut self,
+        chunk: &[u8],
+        last: bool,
+        out: &mut Vec<u8>,
+    ) -> std::result::Result<(), usize> {
         if let Some(decoder) = &mut self.decoder {
-            let mut out = String::with_capacity(
+            let mut text = String::with_capacity(
                 decoder
                     .max_utf8_buffer_length(chunk.len())
                     .unwrap_or(chunk.len() * 3),
             );
-            let (_, _, _) = decoder.decode_to_string(chunk, &mut out, last);
-            return Ok(out.into_bytes());
+            let (_, _, _) = decoder.decode_to_string(chunk, &mut text, last);
+            out.extend_from_slice(text.as_bytes());
+            return Ok(());
         }
-        let mut text = std::mem::take(&mut self.carry);
-        text.extend_from_slice(chunk);
-        if !self.started && text.len() < 3 && !last {
-            // Too short to tell a byte order mark yet.
-            self.carry = text;
-            return Ok(Vec::new());
-        }
+        let start = out.len();
+        let carried = self.carry.len();
+        out.append(&mut self.carry);
+        out.extend_from_slice(chunk);
         if !self.started {
+            if out.len() - start < 3 && !last {
+                // Too short to tell a byte order mark yet.
+                self.carry = out.split_off(start);
+                return Ok(());
+            }
             self.started = true;
-            if text.starts_with(b"\xEF\xBB\xBF") {
-                text.drain(..3);
+            if out[start..].starts_with(b"\xEF\xBB\xBF") {
+                out.drain(start..start + 3);
             }
         }
-        match std::str::from_utf8(&text) {
-            Ok(_) => Ok(text),
+        match std::str::from_utf8(&out[start..]) {
+            Ok(_) => Ok(()),
             Err(e) if e.error_len().is_none() && !last => {
-                self.carry = text.split_off(e.valid_up_to());
-                Ok(text)
+                self.carry = out.split_off(start + e.valid_up_to());
+                Ok(())
             }
-            Err(e) => Err(e.valid_up_to()),
+            Err(e) => {
+                out.truncate(start);
+                Err(e.valid_up_to().saturating_sub(carried))
+            }
         }
     }
 }
@@ -589,8 +631,16 @@ enum Failure {
     Other(DataFusionError),
 }
 
+/// Arrow's CSV decoder, or ours for the common dialect ([`csv_decode`]).
+enum Decoding {
+    Arrow(Box<datafusion::arrow::csv::reader::Decoder>),
+    Fast(csv_decode::Decoder),
+}
+
 /// How a part is checked as it streams by.
 enum Scan {
+    /// By the decoder itself (ours knows where quoted values end).
+    Decoder,
     /// Only whether it ends inside a quoted value (Arrow's decoder counts the fields).
     Quotes(Quotes),
     /// Every record (dialects with comment lines).
@@ -605,7 +655,9 @@ struct Part {
     scan: Scan,
     /// Lines begun so far (1-based), for a message about invalid text.
     lines: u64,
-    decoder: datafusion::arrow::csv::reader::Decoder,
+    decoder: Decoding,
+    /// The file columns read.
+    projection: Vec<usize>,
     /// Checked text not yet taken by the decoder, from `at`.
     buffer: Vec<u8>,
     at: usize,
@@ -627,89 +679,127 @@ impl Part {
         &mut self,
     ) -> std::result::Result<Option<datafusion::arrow::array::RecordBatch>, Failure> {
         loop {
-            while self.at < self.buffer.len() {
-                let n = self
-                    .decoder
-                    .decode(&self.buffer[self.at..])
-                    .map_err(|e| Failure::Check(e.to_string()))?;
-                self.at += n;
-                if self.decoder.capacity() == 0 {
-                    return self.flush();
+            match &mut self.decoder {
+                Decoding::Arrow(decoder) => {
+                    while self.at < self.buffer.len() {
+                        let n = decoder
+                            .decode(&self.buffer[self.at..])
+                            .map_err(|e| Failure::Check(e.to_string()))?;
+                        self.at += n;
+                        if decoder.capacity() == 0 {
+                            return self.flush();
+                        }
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                    if self.at >= self.buffer.len() {
+                        self.buffer.clear();
+                        self.at = 0;
+                    }
+                    if self.done {
+                        return Ok(None);
+                    }
+                    if self.eof {
+                        decoder
+                            .decode(&[])
+                            .map_err(|e| Failure::Check(e.to_string()))?;
+                        self.done = true;
+                        return self.flush();
+                    }
                 }
-                if n == 0 {
-                    break;
+                Decoding::Fast(decoder) => {
+                    if self.done {
+                        return Ok(None);
+                    }
+                    if self.at < self.buffer.len() || self.eof {
+                        let n = decoder
+                            .decode(&self.buffer[self.at..], self.eof)
+                            .map_err(Failure::Check)?;
+                        self.at += n;
+                        if decoder.capacity() == 0 {
+                            return self.flush();
+                        }
+                        if self.eof {
+                            self.done = true;
+                            return self.flush();
+                        }
+                    }
+                    // What is left is the start of a record not yet complete.
+                    self.buffer.drain(..self.at);
+                    self.at = 0;
                 }
             }
-            if self.at >= self.buffer.len() {
-                self.buffer.clear();
-                self.at = 0;
-            }
-            if self.done {
-                return Ok(None);
-            }
-            if self.eof {
-                self.decoder
-                    .decode(&[])
-                    .map_err(|e| Failure::Check(e.to_string()))?;
-                self.done = true;
-                return self.flush();
-            }
-            let (chunk, last) = match self.bytes.next().await {
-                Some(chunk) => (
-                    chunk.map_err(|e| {
-                        Failure::Other(file_error(&self.name, format!("cannot read it: {e}")))
-                    })?,
-                    false,
-                ),
-                None => (Bytes::new(), true),
-            };
-            let line = self.lines;
-            let text = self.text.decode(&chunk, last).map_err(|offset| {
+            self.read_more().await?;
+        }
+    }
+
+    /// Reads the next chunk of the part into the buffer (or notes its end), checking its text.
+    async fn read_more(&mut self) -> std::result::Result<(), Failure> {
+        let (chunk, last) = match self.bytes.next().await {
+            Some(chunk) => (
+                chunk.map_err(|e| {
+                    Failure::Other(file_error(&self.name, format!("cannot read it: {e}")))
+                })?,
+                false,
+            ),
+            None => (Bytes::new(), true),
+        };
+        let line = self.lines;
+        let start = self.buffer.len();
+        self.text
+            .decode_into(&chunk, last, &mut self.buffer)
+            .map_err(|offset| {
                 Failure::Line(
                     line + memchr::memchr_iter(b'\n', &chunk[..offset.min(chunk.len())]).count()
                         as u64,
-                    ": invalid UTF-8; the file was read as UTF-8 (declare its `encoding` in a catalog, e.g. \
-                     \"windows-1252\")"
+                    ": invalid UTF-8; the file was read as UTF-8 (declare its `encoding` in a catalog, \
+                     e.g. \"windows-1252\")"
                         .to_string(),
                 )
             })?;
-            self.lines += memchr::memchr_iter(b'\n', &text).count() as u64;
-            match &mut self.scan {
-                Scan::Quotes(quotes) => {
-                    quotes.feed(&text);
-                    if last && quotes.inside() {
-                        return Err(Failure::Check(
-                            "a quoted value is still open at the end".to_string(),
-                        ));
-                    }
-                }
-                Scan::Full(checker) => {
-                    let checked = checker.feed(&text).and_then(|()| {
-                        if last {
-                            checker.finish(self.to_end_of_file)
-                        } else {
-                            Ok(())
-                        }
-                    });
-                    checked
-                        .map_err(|(line, message)| Failure::Line(line, format!(": {message}")))?;
-                    // The lines are found again if needed (`Failure::Record`).
-                    checker.record_lines.clear();
+        let text = &self.buffer[start..];
+        self.lines += memchr::memchr_iter(b'\n', text).count() as u64;
+        match &mut self.scan {
+            Scan::Decoder => {}
+            Scan::Quotes(quotes) => {
+                quotes.feed(text);
+                if last && quotes.inside() {
+                    return Err(Failure::Check(
+                        "a quoted value is still open at the end".to_string(),
+                    ));
                 }
             }
-            self.buffer.extend_from_slice(&text);
-            self.eof = last;
+            Scan::Full(checker) => {
+                let checked = checker.feed(text).and_then(|()| {
+                    if last {
+                        checker.finish(self.to_end_of_file)
+                    } else {
+                        Ok(())
+                    }
+                });
+                checked.map_err(|(line, message)| Failure::Line(line, format!(": {message}")))?;
+                // The lines are found again if needed (`Failure::Record`).
+                checker.record_lines.clear();
+            }
         }
+        self.eof = last;
+        Ok(())
     }
 
     fn flush(
         &mut self,
     ) -> std::result::Result<Option<datafusion::arrow::array::RecordBatch>, Failure> {
         let before = self.flushed;
-        let batch = match self.decoder.flush() {
-            Ok(Some(batch)) => batch,
-            Ok(None) => return Ok(None),
-            Err(e) => return Err(self.arrow_error(e)),
+        let flushed = match &mut self.decoder {
+            Decoding::Arrow(decoder) => decoder.flush().map_err(|e| self.arrow_error(e))?,
+            Decoding::Fast(decoder) => decoder.flush().map_err(|(row, column, value)| {
+                let field = self.projection.get(column).copied().unwrap_or(usize::MAX);
+                self.bad_value(before + row, field, &value)
+            })?,
+        };
+        let Some(batch) = flushed else {
+            return Ok(None);
         };
         self.flushed += batch.num_rows();
         match convert_batch(batch, &self.output, &self.converts) {
@@ -721,6 +811,28 @@ impl Part {
         }
     }
 
+    /// Data record `record` of the part has `value` in file column `field`, which is not of the column's
+    /// type.
+    fn bad_value(&self, record: usize, field: usize, value: &str) -> Failure {
+        let Some(column) = self.read_schema.fields().get(field) else {
+            return Failure::Record(record, format!(": '{value}' cannot be read"));
+        };
+        let why = if self.declared.get(field).copied().unwrap_or(false) {
+            "the column's type is declared in the catalog"
+        } else {
+            "the table's column types come from the first 10,000 records of its first file, and this \
+             value does not fit (declare the column's type in the catalog's `columns`)"
+        };
+        Failure::Record(
+            record,
+            format!(
+                ", column {}: '{value}' is not a {}; {why}",
+                column.name(),
+                column.data_type()
+            ),
+        )
+    }
+
     /// Arrow's "Error while parsing value 'abc' as type 'Int64' for column 1 at line 3", with the file's line
     /// and the column's name.
     fn arrow_error(&self, e: datafusion::arrow::error::ArrowError) -> Failure {
@@ -728,17 +840,8 @@ impl Part {
         let parsed = ArrowParseError::parse(&text).and_then(|e| {
             // Arrow counts the records it decoded, the header first.
             let record = e.line.checked_sub(self.header)?;
-            let name = self.read_schema.fields().get(e.column)?.name();
-            let why = if self.declared.get(e.column).copied().unwrap_or(false) {
-                "the column's type is declared in the catalog"
-            } else {
-                "the table's column types come from the first 10,000 records of its first file, and this \
-                 value does not fit (declare the column's type in the catalog's `columns`)"
-            };
-            Some(Failure::Record(
-                record,
-                format!(", column {name}: '{}' is not a {}; {why}", e.value, e.data_type),
-            ))
+            self.read_schema.fields().get(e.column)?;
+            Some(self.bad_value(record, e.column, e.value))
         });
         parsed.unwrap_or_else(|| Failure::Check(text))
     }

@@ -38,6 +38,7 @@
 pub mod catalog;
 mod chart;
 pub mod commands;
+mod csv_decode;
 mod csv_part;
 mod csv_read;
 mod csv_schema;
