@@ -46,6 +46,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE.toml")]
     pub catalog: Option<PathBuf>,
 
+    /// Folder of saved queries: each is callable in SQL as a table function by its name, e.g.
+    /// SELECT * FROM nps_by_channel('2024-01-01T00:00:00Z'), and `report` runs them all; default ./queries
+    /// when present.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+
     /// Memory budget for query execution, e.g. 2G or 512M; large sorts and aggregations spill to disk
     /// instead of exceeding it.
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
@@ -206,14 +212,6 @@ pub enum Command {
 /// What `cxsql report` runs and where it writes.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// A folder of saved queries, run in name order.
-    #[arg(
-        long,
-        value_name = "DIR",
-        conflicts_with = "report",
-        default_value = "queries"
-    )]
-    pub queries: PathBuf,
     /// A report manifest: title, shared params, and [[query]] entries (file, title, params).
     #[arg(long, value_name = "FILE.toml")]
     pub report: Option<PathBuf>,
@@ -290,12 +288,38 @@ impl GlobalArgs {
                 Some(file) => Input::Given(file.clone()),
                 None => Input::IfPresent(PathBuf::from("cxsql.toml")),
             }),
+            queries: Some(self.queries_input()),
             memory_limit: self.memory_limit,
             threads: self.threads.map(usize::from),
             temp_dir: self.temp_dir.clone(),
             read_only: self.read_only,
             replace_files: false,
         })
+    }
+
+    /// `--queries`, or `./queries` when present.
+    fn queries_input(&self) -> Input {
+        match &self.queries {
+            Some(dir) => Input::Given(dir.clone()),
+            None => Input::IfPresent(PathBuf::from("queries")),
+        }
+    }
+
+    /// The folder `report` runs when it has no manifest: `--queries`, default `./queries`.
+    fn queries_folder(&self) -> PathBuf {
+        self.queries
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("queries"))
+    }
+
+    /// The saved queries of `--queries` (none when the default folder is absent), without opening a
+    /// session.
+    fn library(&self) -> Result<cxsql::saved_fn::Library> {
+        match self.queries_input() {
+            Input::Given(dir) => cxsql::saved_fn::Library::load_folder(&dir),
+            Input::IfPresent(dir) if dir.is_dir() => cxsql::saved_fn::Library::load(&dir),
+            Input::IfPresent(_) => Ok(cxsql::saved_fn::Library::default()),
+        }
     }
 
     async fn open(&self) -> Result<Session> {
@@ -363,7 +387,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }),
         Command::Functions { name, output } => {
             let mut out = output.destination()?;
-            commands::functions(name.as_deref())?
+            commands::functions(name.as_deref(), &global.library()?)?
                 .write_to(&mut out)
                 .await?;
             out.finish()
@@ -432,7 +456,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let options = ReportOptions {
                 queries: match args.report {
                     Some(file) => Queries::Manifest(file),
-                    None => Queries::Folder(args.queries),
+                    None => Queries::Folder(global.queries_folder()),
                 },
                 out: args.out,
                 format: args.format,

@@ -8,6 +8,8 @@ use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
 use crate::error::{Error, Result};
+use crate::saved::SavedQuery;
+use crate::saved_fn::Library;
 use crate::session::Session;
 use crate::writer::Destination;
 
@@ -88,47 +90,91 @@ pub async fn schema(session: &Session, table: &str) -> Result<Listing> {
     Ok(Listing::Rows(batch))
 }
 
-/// The KPI functions with the first sentence of their description, or one function's documentation.
-pub fn functions(name: Option<&str>) -> Result<Listing> {
+/// The KPI functions and the saved queries of `library` (callable as table functions) with their parameters
+/// and the first sentence of their description, or one's documentation.
+pub fn functions(name: Option<&str>, library: &Library) -> Result<Listing> {
     let all = cxsql_udfs::all_functions();
     match name {
         None => {
-            let documented: Vec<_> = all
-                .iter()
-                .filter_map(|f| f.documentation().map(|d| (f.name(), d)))
-                .collect();
+            let mut names = Vec::new();
+            let mut kinds = Vec::new();
+            let mut calls = Vec::new();
+            let mut descriptions = Vec::new();
+            for f in &all {
+                let Some(d) = f.documentation() else {
+                    continue;
+                };
+                names.push(Some(f.name().to_string()));
+                kinds.push(Some("KPI function".to_string()));
+                calls.push(Some(d.syntax_example.clone()));
+                let first = d.description.split(". ").next().unwrap_or_default();
+                descriptions.push(Some(format!("{}.", first.trim_end_matches('.'))));
+            }
+            for q in library.queries() {
+                names.push(Some(q.name.clone()));
+                kinds.push(Some("saved query".to_string()));
+                calls.push(Some(call_syntax(q)));
+                let first = q.description.split(". ").next().unwrap_or_default();
+                descriptions.push(Some(format!("{}.", first.trim_end_matches('.'))));
+            }
             let batch = text_rows(&[
-                (
-                    "name",
-                    documented
-                        .iter()
-                        .map(|(name, _)| Some(name.to_string()))
-                        .collect(),
-                ),
-                (
-                    "description",
-                    documented
-                        .iter()
-                        .map(|(_, d)| {
-                            let first = d.description.split(". ").next().unwrap_or_default();
-                            Some(format!("{}.", first.trim_end_matches('.')))
-                        })
-                        .collect(),
-                ),
+                ("name", names),
+                ("kind", kinds),
+                ("call", calls),
+                ("description", descriptions),
             ])?;
             Ok(Listing::Rows(batch))
         }
         Some(name) => {
-            let Some(f) = all.iter().find(|f| f.name().eq_ignore_ascii_case(name)) else {
-                let names: Vec<&str> = all.iter().map(|f| f.name()).collect();
-                return Err(Error::Usage(format!(
-                    "unknown function {name}; the KPI functions are: {}",
-                    names.join(", ")
-                )));
-            };
-            Ok(Listing::Text(cxsql_udfs::function_markdown(f)))
+            if let Some(f) = all.iter().find(|f| f.name().eq_ignore_ascii_case(name)) {
+                return Ok(Listing::Text(cxsql_udfs::function_markdown(f)));
+            }
+            if let Some(q) = library
+                .queries()
+                .find(|q| q.name.eq_ignore_ascii_case(name))
+            {
+                return Ok(Listing::Text(saved_markdown(q)));
+            }
+            let mut names: Vec<&str> = all.iter().map(|f| f.name()).collect();
+            names.extend(library.queries().map(|q| q.name.as_str()));
+            Err(Error::Usage(format!(
+                "unknown function {name}; the KPI functions and saved queries are: {}",
+                names.join(", ")
+            )))
         }
     }
+}
+
+/// How a saved query is called: `nps_by_channel([since TIMESTAMP], [until TIMESTAMP])`, parameters with a
+/// default in brackets (they may be left out from the end).
+pub fn call_syntax(query: &SavedQuery) -> String {
+    let params: Vec<String> = query
+        .params
+        .iter()
+        .map(|p| match &p.default {
+            Some(d) => format!("[{} {} = '{d}']", p.name, p.sql_type),
+            None => format!("{} {}", p.name, p.sql_type),
+        })
+        .collect();
+    format!("{}({})", query.name, params.join(", "))
+}
+
+/// A saved query's documentation: what it computes, how to call it, its file and its SQL.
+fn saved_markdown(query: &SavedQuery) -> String {
+    let mut text = format!(
+        "# {} (saved query, {})\n\n{}\n\n## Call\n\n```sql\nSELECT * FROM {}\n```\n\n",
+        query.name,
+        query.path.display(),
+        query.description,
+        call_syntax(query)
+    );
+    text.push_str("Arguments in this order; those with a default may be left out from the end. ");
+    text.push_str(
+        "Text is read as the declared type, as `--param` reads it.\n\n## SQL\n\n```sql\n",
+    );
+    text.push_str(&query.body);
+    text.push_str("\n```\n");
+    text
 }
 
 /// What `cxsql sniff` shows of a CSV table: what was detected and why, the columns (name, type, why), and a

@@ -11,6 +11,7 @@ use datafusion::dataframe::DataFrame;
 use datafusion::datasource::listing::ListingTable;
 use datafusion::datasource::source_as_provider;
 use datafusion::error::DataFusionError;
+use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::{LogicalPlan, WriteOp};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
@@ -24,9 +25,10 @@ use crate::writer::ResultSink;
 /// Parameter values bound to `$name` placeholders.
 pub type Bound = HashMap<String, ScalarValue>;
 
-/// What statements may write: `COPY ... TO` and `INSERT INTO` follow the rule of an output file.
+/// What statements see of the session beyond its context: what they may write (`COPY ... TO` and
+/// `INSERT INTO` follow the rule of an output file) and the saved queries they may call.
 #[derive(Debug, Clone, Copy)]
-pub struct Writes<'a> {
+pub struct Scope<'a> {
     /// No statement writes files.
     pub read_only: bool,
     /// An existing file may be replaced (`--force`).
@@ -34,9 +36,11 @@ pub struct Writes<'a> {
     /// The session's tables: the files and folders they read are never written (looked up only for a
     /// statement that writes).
     pub tables: &'a LazySchema,
+    /// The saved queries statements may call as table functions.
+    pub library: &'a crate::saved_fn::Library,
 }
 
-impl Writes<'_> {
+impl Scope<'_> {
     /// The local files and folders the tables read, absolute, with the table's name.
     fn protected(&self) -> Vec<(String, PathBuf)> {
         self.tables
@@ -58,7 +62,7 @@ pub async fn run(
     ctx: &SessionContext,
     sql: &str,
     params: &Bound,
-    writes: &Writes<'_>,
+    scope: &Scope<'_>,
     sink: &mut dyn ResultSink,
 ) -> Result<u64> {
     let statements = guard::catch("the SQL text", async { split(ctx, sql) }).await?;
@@ -82,7 +86,7 @@ pub async fn run(
                 hint: hint(ctx, &e),
                 source: e,
             };
-            let (df, copy_to, staged) = dataframe(ctx, statement, params, writes)
+            let (df, copy_to, staged) = dataframe(ctx, statement, params, scope)
                 .await
                 .map_err(|e| match e {
                     Error::Query { source, .. } => wrap(source),
@@ -132,6 +136,11 @@ pub const MAX_SQL_BYTES: usize = 16 << 20;
 /// Splits SQL text into statements with DataFusion's parser (so `;` inside strings and comments is safe).
 /// Text that is only comments is "no statement".
 pub fn split(ctx: &SessionContext, sql: &str) -> Result<Vec<Statement>> {
+    split_text(&ctx.state(), sql)
+}
+
+/// [`split`] with a session's state.
+pub fn split_text(state: &SessionState, sql: &str) -> Result<Vec<Statement>> {
     if sql.len() > MAX_SQL_BYTES {
         return Err(Error::Usage(format!(
             "the SQL text is {} bytes; cxsql runs at most {} MB of SQL at once",
@@ -139,10 +148,10 @@ pub fn split(ctx: &SessionContext, sql: &str) -> Result<Vec<Statement>> {
             MAX_SQL_BYTES >> 20
         )));
     }
-    let dialect = ctx.state().config().options().sql_parser.dialect;
+    let dialect = state.config().options().sql_parser.dialect;
     let dialect = dialect_from_str(dialect)
         .ok_or_else(|| Error::Usage(format!("unknown SQL dialect {dialect}")))?;
-    let limit = usize::from(ctx.state().config().options().sql_parser.recursion_limit);
+    let limit = usize::from(state.config().options().sql_parser.recursion_limit);
     let statements = DFParserBuilder::new(sql)
         .with_dialect(dialect.as_ref())
         .with_recursion_limit(limit)
@@ -171,10 +180,13 @@ async fn dataframe(
     ctx: &SessionContext,
     statement: Statement,
     params: &Bound,
-    writes: &Writes<'_>,
+    scope: &Scope<'_>,
 ) -> Result<(DataFrame, Option<String>, Option<Staged>)> {
-    let mut plan = ctx.state().statement_to_plan(statement).await?;
-    check_writes(&plan, writes)?;
+    let mut state = ctx.state();
+    // The saved queries it calls, planned first (see `saved_fn`).
+    crate::saved_fn::prepare(&mut state, &statement, scope.library).await?;
+    let mut plan = state.statement_to_plan(statement).await?;
+    check_writes(&plan, scope)?;
     let copy_to = match &plan {
         LogicalPlan::Copy(copy) => Some(copy.output_url.clone()),
         _ => None,
@@ -310,7 +322,7 @@ fn merge(from: &Path, into: &Path) -> Result<()> {
 /// Refuses a `COPY ... TO` or `INSERT INTO` that would write where it must not: anything in a read-only
 /// session, a table's own files always, an existing file or non-empty folder unless replacing is allowed.
 /// Character devices and FIFOs are written as they are. Object-store targets are not checked.
-fn check_writes(plan: &LogicalPlan, writes: &Writes<'_>) -> Result<()> {
+fn check_writes(plan: &LogicalPlan, writes: &Scope<'_>) -> Result<()> {
     match plan {
         LogicalPlan::Copy(copy) => {
             if writes.read_only {

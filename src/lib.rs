@@ -52,6 +52,7 @@ mod lazy;
 pub mod params;
 pub mod report;
 pub mod saved;
+pub mod saved_fn;
 pub mod session;
 pub mod shell;
 pub mod sniff;

@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::execution::context::SessionState;
 
@@ -151,30 +152,40 @@ impl SavedQuery {
         state: &SessionState,
         given: &Params,
     ) -> Result<HashMap<String, ScalarValue>> {
-        let fail = |message: String| Error::SavedQuery {
-            file: self.path.clone(),
-            message: format!("{message}; declared parameters: {}", self.declared()),
-        };
-        if let Some(unknown) = given
-            .keys()
-            .find(|name| !self.params.iter().any(|p| &p.name == *name))
-        {
-            return Err(fail(format!("unknown parameter {unknown}")));
-        }
-        let mut values = HashMap::new();
+        self.check_names(given)?;
+        let mut types = Vec::with_capacity(self.params.len());
         for param in &self.params {
+            let data_type = sql_type(state, &param.sql_type)
+                .await
+                .map_err(|m| self.fail(format!("parameter {}: {m}", param.name)))?;
+            types.push(data_type);
+        }
+        self.bind_typed(&types, given, &[])
+    }
+
+    /// [`Self::bind`] with the declared types known (`types[i]` is parameter `i`'s); the parameters named in
+    /// `later` are bound by the caller, not here.
+    pub fn bind_typed(
+        &self,
+        types: &[DataType],
+        given: &Params,
+        later: &[&str],
+    ) -> Result<HashMap<String, ScalarValue>> {
+        self.check_names(given)?;
+        let mut values = HashMap::new();
+        for (param, data_type) in self.params.iter().zip(types) {
+            if later.contains(&param.name.as_str()) {
+                continue;
+            }
             let default = param.default.clone().map(ParamValue::Text);
             let Some(value) = given.get(&param.name).or(default.as_ref()) else {
-                return Err(fail(format!(
+                return Err(self.fail(format!(
                     "missing parameter {} ({})",
                     param.name, param.sql_type
                 )));
             };
-            let data_type = sql_type(state, &param.sql_type)
-                .await
-                .map_err(|m| fail(format!("parameter {}: {m}", param.name)))?;
-            let value = convert(value, &data_type).map_err(|m| {
-                fail(format!(
+            let value = convert(value, data_type).map_err(|m| {
+                self.fail(format!(
                     "parameter {}: cannot read '{value}' as {}: {m}",
                     param.name, param.sql_type
                 ))
@@ -182,6 +193,25 @@ impl SavedQuery {
             values.insert(param.name.clone(), value);
         }
         Ok(values)
+    }
+
+    /// A parameter given that the header does not declare is an error.
+    fn check_names(&self, given: &Params) -> Result<()> {
+        match given
+            .keys()
+            .find(|name| !self.params.iter().any(|p| &p.name == *name))
+        {
+            Some(unknown) => Err(self.fail(format!("unknown parameter {unknown}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// An error about this query's parameters, listing the declared ones.
+    fn fail(&self, message: String) -> Error {
+        Error::SavedQuery {
+            file: self.path.clone(),
+            message: format!("{message}; declared parameters: {}", self.declared()),
+        }
     }
 }
 

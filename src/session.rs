@@ -18,6 +18,7 @@ use crate::exec;
 use crate::lazy::LazySchema;
 use crate::params::Params;
 use crate::saved::SavedQuery;
+use crate::saved_fn::Library;
 use crate::source::{self, FileFormat, TableSource, Unreadable};
 use crate::writer::ResultSink;
 
@@ -53,6 +54,8 @@ pub struct SessionSpec {
     pub tables: Vec<TableSource>,
     /// A catalog file: tables with options, views and calendars.
     pub catalog: Option<Input>,
+    /// A folder of saved queries, each callable as a table function by its name.
+    pub queries: Option<Input>,
     /// Memory budget for execution, in bytes; sorts and aggregations spill to disk beyond it.
     pub memory_limit: Option<usize>,
     /// Partitions queries run in parallel (default: the number of cores).
@@ -160,6 +163,8 @@ pub struct Session {
     files: Vec<(TableSource, FileFormat)>,
     /// The default schema, where file tables wait to be read until first used.
     lazy: Arc<LazySchema>,
+    /// The saved queries callable as table functions.
+    library: Library,
 }
 
 impl Session {
@@ -211,7 +216,22 @@ impl Session {
             _spill: Some((spill, registered)),
             files: Vec::new(),
             lazy,
+            library: Library::default(),
         };
+        // Saved queries before the views, which may call them.
+        if let Some(folder) = spec.queries.as_ref().and_then(|q| q.wanted(Path::is_dir)) {
+            session.library = Library::load_folder(folder)?;
+        }
+        // DataFusion's and our own table functions (`range`, `backlog_series`), before the saved queries join
+        // them.
+        let table_functions: Vec<String> = session
+            .ctx
+            .state()
+            .table_functions()
+            .keys()
+            .cloned()
+            .collect();
+        session.library.register(&session.ctx);
         let sources = compose(spec).await?;
         for table in &sources.tables {
             match session.register_table(table) {
@@ -252,7 +272,51 @@ impl Session {
                 .await
                 .map_err(|e| e.within(&format!("{}: view {}: ", file.display(), view.name)))?;
         }
+        session.check_saved_names(&table_functions).await?;
         Ok(session)
+    }
+
+    /// A saved query named like a table, a view or a function would make SQL ambiguous: an error naming
+    /// both.
+    async fn check_saved_names(&self, table_functions: &[String]) -> Result<()> {
+        if self.library.names().next().is_none() {
+            return Ok(());
+        }
+        let tables = self.tables().await;
+        let state = self.ctx.state();
+        for name in self.library.names() {
+            let file = self
+                .library
+                .file(name)
+                .map(|f| f.display().to_string())
+                .unwrap_or_default();
+            let other = if let Some(table) = tables.iter().find(|t| t.name == name) {
+                match &table.location {
+                    Some(location) => format!("table {name} ({location})"),
+                    None => format!("{} {name}", table.kind),
+                }
+            } else if state.scalar_functions().contains_key(name) {
+                format!("function {name}()")
+            } else if state.aggregate_functions().contains_key(name) {
+                format!("aggregate function {name}()")
+            } else if state.window_functions().contains_key(name) {
+                format!("window function {name}()")
+            } else if table_functions.iter().any(|f| f == name) {
+                format!("table function {name}()")
+            } else {
+                continue;
+            };
+            return Err(Error::Usage(format!(
+                "saved query {name} ({file}) has the name of {other}; rename the query (its `-- name:`) or \
+                 the other"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The saved queries statements may call as table functions.
+    pub fn library(&self) -> &Library {
+        &self.library
     }
 
     /// The DataFusion context, for what this API does not cover (DataFrames, registering more functions).
@@ -353,15 +417,17 @@ impl Session {
             .iter()
             .map(|(name, value)| (name.clone(), value.to_scalar()))
             .collect();
-        exec::run(&self.ctx, sql, &bound, &self.writes(), sink).await
+        exec::run(&self.ctx, sql, &bound, &self.scope(), sink).await
     }
 
-    /// What statements may write: nothing over the files of the tables registered when a statement runs.
-    fn writes(&self) -> exec::Writes<'_> {
-        exec::Writes {
+    /// What statements may write (nothing over the files of the tables registered when a statement runs)
+    /// and the saved queries they may call.
+    fn scope(&self) -> exec::Scope<'_> {
+        exec::Scope {
             read_only: self.read_only,
             replace: self.replace_files,
             tables: &self.lazy,
+            library: &self.library,
         }
     }
 
@@ -375,7 +441,7 @@ impl Session {
     ) -> Result<u64> {
         let bound = query.bind(&self.ctx.state(), params).await?;
         let file = query.path.display().to_string();
-        exec::run(&self.ctx, &query.body, &bound, &self.writes(), sink)
+        exec::run(&self.ctx, &query.body, &bound, &self.scope(), sink)
             .await
             .map_err(|e| e.within(&format!("{file}: ")))
     }

@@ -404,7 +404,7 @@ async fn command(
         )?,
         ("\\d", None) => show(commands::tables(session).await?, *format).await?,
         ("\\d", Some(table)) => show(commands::schema(session, table).await?, *format).await?,
-        ("\\f", name) => show(commands::functions(name)?, *format).await?,
+        ("\\f", name) => show(commands::functions(name, session.library())?, *format).await?,
         ("\\timing", _) => {
             *timing = !*timing;
             print(if *timing { "timing on" } else { "timing off" })?

@@ -236,3 +236,57 @@ async fn statements_run_in_order_and_errors_name_the_statement() {
     let err = session.schema("nowhere").await.expect_err("unknown table");
     assert!(err.to_string().contains("registered tables: one"), "{err}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn saved_queries_are_table_functions_of_the_session_with_bound_parameters() {
+    let spec = SessionSpec {
+        queries: Some(Input::Given(root().join("queries"))),
+        ..SessionSpec::with_data(root().join("data"))
+    };
+    let session = Session::open(&spec).await.expect("session");
+    assert!(session.library().names().any(|n| n == "nps_by_channel"));
+    let query = SavedQuery::load(&root().join("queries/nps_by_channel.sql")).expect("query");
+    let mut given = Params::new();
+    given.insert("since".into(), "2024-01-01T00:00:00Z".into());
+    let (mut ran, mut called, mut placeholder) =
+        (Collect::default(), Collect::default(), Collect::default());
+    session
+        .run_saved(&query, &given, &mut ran)
+        .await
+        .expect("run");
+    session
+        .execute(
+            "SELECT channel, nps FROM nps_by_channel('2024-01-01T00:00:00Z')",
+            &Params::new(),
+            &mut called,
+        )
+        .await
+        .expect("called");
+    // A placeholder of the calling statement, bound like any other parameter (prepared statements).
+    let mut outer = Params::new();
+    outer.insert(
+        "from".into(),
+        ParamValue::Value(ScalarValue::Utf8(Some("2024-01-01T00:00:00Z".into()))),
+    );
+    session
+        .execute(
+            "SELECT channel, nps FROM nps_by_channel($from)",
+            &outer,
+            &mut placeholder,
+        )
+        .await
+        .expect("placeholder");
+    assert_eq!(pairs(&called), pairs(&ran));
+    assert_eq!(pairs(&placeholder), pairs(&ran));
+    // Without the execution path that prepares it, DataFusion's own planning says why it cannot call it.
+    let err = session
+        .context()
+        .sql("SELECT * FROM nps_by_channel()")
+        .await
+        .expect_err("not prepared");
+    assert!(
+        err.to_string()
+            .contains("can be called only in SQL that cxsql runs"),
+        "{err}"
+    );
+}

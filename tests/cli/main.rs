@@ -15,6 +15,7 @@ mod object_storage;
 mod params;
 mod partitions;
 mod report;
+mod saved_functions;
 mod saved_queries;
 mod shell;
 mod util;

@@ -33,8 +33,8 @@ fn a_password_in_an_endpoint_url_is_redacted_everywhere() {
     assert!(!out.stderr.contains(SECRET), "{}", out.stderr);
     std::fs::create_dir(dir.path().join("q")).expect("mkdir");
     std::fs::write(
-        dir.path().join("q/t.sql"),
-        "-- name: t\nSELECT count(*) AS n FROM t\n",
+        dir.path().join("q/t_count.sql"),
+        "-- name: t_count\nSELECT count(*) AS n FROM t\n",
     )
     .expect("write");
     let out = cxsql_in(
