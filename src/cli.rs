@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use cxsql::commands::{self, Listing};
 use cxsql::r#gen::GenOptions;
 use cxsql::report::{self, Progress, Queries, ReportOptions};
+use cxsql::serve::{LogFormat, ServeOptions};
 use cxsql::writer::Destination;
 use cxsql::{
     Error, Input, OutputFormat, ParamValue, Params, Result, SavedQuery, Session, SessionSpec,
@@ -207,6 +208,65 @@ pub enum Command {
 
     /// Write deterministic synthetic tickets, surveys and SERVQUAL responses in the canonical schema.
     Gen(GenArgs),
+
+    /// Serve the tables, KPI functions and saved queries to Arrow Flight SQL clients (ADBC and JDBC drivers,
+    /// BI tools, notebooks) from one long-lived session, until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+}
+
+/// How `cxsql serve` listens and shares the machine.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0: any free port, printed on start).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50051")]
+    pub listen: std::net::SocketAddr,
+    /// A file holding the bearer token clients must send (`authorization: Bearer <token>`); the CXSQL_TOKEN
+    /// environment variable is the other way to set it. Without a token the server listens on loopback
+    /// addresses only.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// TLS certificate chain (PEM); with --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM); with --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Allow statements that create, change or write anything (DDL, INSERT, COPY ... TO, SET); refused by
+    /// default.
+    #[arg(long)]
+    pub allow_writes: bool,
+    /// Queries running at once; the others wait their turn (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_queries: Option<u16>,
+    /// Stop a query that runs longer than this, e.g. 30s, 5m, 1h (default: no limit).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub query_timeout: Option<std::time::Duration>,
+    /// After SIGINT or SIGTERM, how long running queries may take to finish.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    pub grace: std::time::Duration,
+    /// The per-query log line on standard error: text or json.
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+/// `30s`, `5m`, `1h`, `250ms` or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(at) => t.split_at(at),
+        None => (t, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (e.g. 30s, 5m, 1h)"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "s" | "" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        other => return Err(format!("{text:?}: unknown unit {other:?} (ms, s, m or h)")),
+    };
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
 }
 
 /// What `cxsql report` runs and where it writes.
@@ -294,6 +354,7 @@ impl GlobalArgs {
             temp_dir: self.temp_dir.clone(),
             read_only: self.read_only,
             replace_files: false,
+            refuse_changes: false,
         })
     }
 
@@ -481,6 +542,43 @@ pub async fn run(cli: Cli) -> Result<()> {
                     options.out.display()
                 )))
             }
+        }
+        Command::Serve(args) => {
+            let token = match (&args.token_file, std::env::var("CXSQL_TOKEN")) {
+                (Some(file), _) => {
+                    let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+                    Some(text.trim().to_string())
+                }
+                (None, Ok(token)) => Some(token.trim().to_string()),
+                (None, Err(_)) => None,
+            };
+            if token.as_deref() == Some("") {
+                return Err(Error::Usage(
+                    "serve: the token is empty (CXSQL_TOKEN or --token-file)".into(),
+                ));
+            }
+            let mut spec = global.session_spec()?;
+            spec.read_only = !args.allow_writes;
+            spec.refuse_changes = !args.allow_writes;
+            let session = Session::open(&spec).await?;
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            cxsql::serve::serve(
+                session,
+                ServeOptions {
+                    listen: args.listen,
+                    token,
+                    tls: args.tls_cert.zip(args.tls_key),
+                    max_concurrent: args.max_concurrent_queries.map_or(cores, usize::from),
+                    query_timeout: args.query_timeout,
+                    grace: args.grace,
+                    log: if args.log_format == "json" {
+                        LogFormat::Json
+                    } else {
+                        LogFormat::Text
+                    },
+                },
+            )
+            .await
         }
         Command::Query { sql, file, output } => {
             let sql = match (sql, file) {

@@ -5,12 +5,14 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use datafusion::common::ScalarValue;
 use datafusion::dataframe::DataFrame;
 use datafusion::datasource::listing::ListingTable;
 use datafusion::datasource::source_as_provider;
 use datafusion::error::DataFusionError;
+use datafusion::execution::context::SQLOptions;
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::{LogicalPlan, WriteOp};
 use datafusion::prelude::SessionContext;
@@ -38,6 +40,8 @@ pub struct Scope<'a> {
     pub tables: &'a LazySchema,
     /// The saved queries statements may call as table functions.
     pub library: &'a crate::saved_fn::Library,
+    /// Statements that create, change or drop anything are refused (see `SessionSpec::refuse_changes`).
+    pub refuse_changes: bool,
 }
 
 impl Scope<'_> {
@@ -186,6 +190,7 @@ async fn dataframe(
     // The saved queries it calls, planned first (see `saved_fn`).
     crate::saved_fn::prepare(&mut state, &statement, scope.library).await?;
     let mut plan = state.statement_to_plan(statement).await?;
+    check_changes(&plan, scope)?;
     check_writes(&plan, scope)?;
     let copy_to = match &plan {
         LogicalPlan::Copy(copy) => Some(copy.output_url.clone()),
@@ -317,6 +322,77 @@ fn merge(from: &Path, into: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What a statement would return: see `Session::describe`.
+#[derive(Debug, Clone)]
+pub struct Described {
+    pub schema: datafusion::arrow::datatypes::SchemaRef,
+    /// Each placeholder (`since` for `$since`, `1` for `$1`) and its type, in name order.
+    pub parameters: Vec<(String, Option<datafusion::arrow::datatypes::DataType>)>,
+}
+
+/// Plans `sql` (exactly one statement) as [`run`] would, without running it.
+pub async fn describe(ctx: &SessionContext, sql: &str, scope: &Scope<'_>) -> Result<Described> {
+    let statements = guard::catch("the SQL text", async { split(ctx, sql) }).await?;
+    let [statement] = <[Statement; 1]>::try_from(statements).map_err(|all| {
+        Error::Usage(format!(
+            "{} statements given; one statement is described (or run) at a time here",
+            all.len()
+        ))
+    })?;
+    guard::catch("the statement", async {
+        let mut state = ctx.state();
+        crate::saved_fn::prepare(&mut state, &statement, scope.library).await?;
+        let plan = state
+            .statement_to_plan(statement)
+            .await
+            .map_err(|e| Error::Query {
+                context: String::new(),
+                hint: hint(ctx, &e),
+                source: e,
+            })?;
+        check_changes(&plan, scope)?;
+        check_writes(&plan, scope)?;
+        let mut parameters: Vec<_> = plan
+            .get_parameter_types()?
+            .into_iter()
+            .map(|(id, data_type)| (id.trim_start_matches('$').to_string(), data_type))
+            .collect();
+        parameters.sort_by(|a, b| natural(&a.0).cmp(&natural(&b.0)));
+        Ok(Described {
+            schema: Arc::new(plan.schema().as_arrow().clone()),
+            parameters,
+        })
+    })
+    .await
+}
+
+/// Sorts `2` before `10` (positional parameters), names after numbers.
+fn natural(name: &str) -> (u8, u64, &str) {
+    match name.parse::<u64>() {
+        Ok(n) => (0, n, ""),
+        Err(_) => (1, 0, name),
+    }
+}
+
+/// Refuses a statement that creates, changes or drops anything in a session that refuses changes.
+fn check_changes(plan: &LogicalPlan, scope: &Scope<'_>) -> Result<()> {
+    if !scope.refuse_changes {
+        return Ok(());
+    }
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+        .verify_plan(plan)
+        .map_err(|e| {
+            Error::Usage(format!(
+                "{}: this session is read-only; statements that create, change, drop or write anything \
+                 are refused (cxsql serve --allow-writes allows them)",
+                e.strip_backtrace()
+            ))
+        })
 }
 
 /// Refuses a `COPY ... TO` or `INSERT INTO` that would write where it must not: anything in a read-only

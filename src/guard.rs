@@ -193,6 +193,21 @@ pub async fn stop_requested() -> i32 {
     }
 }
 
+/// Whether the work stops itself on a signal and the process then exits 0 (the server: it stops accepting
+/// calls and lets running queries finish within its grace period).
+static GRACEFUL: AtomicBool = AtomicBool::new(false);
+
+/// Makes a stop signal end the work gracefully (see [`graceful`]).
+pub fn stop_gracefully(on: bool) {
+    GRACEFUL.store(on, Ordering::SeqCst);
+}
+
+/// Whether a stop signal ends the work gracefully: the work watches [`stop_requested`] itself, and the
+/// process exits 0 once it has stopped.
+pub fn graceful() -> bool {
+    GRACEFUL.load(Ordering::SeqCst)
+}
+
 /// Makes an interrupt cancel the running statement instead of stopping the process (the interactive shell).
 pub fn interrupts_cancel_statements(on: bool) {
     INTERRUPT_CANCELS_STATEMENT.store(on, Ordering::SeqCst);

@@ -53,6 +53,7 @@ pub mod params;
 pub mod report;
 pub mod saved;
 pub mod saved_fn;
+pub mod serve;
 pub mod session;
 pub mod shell;
 pub mod sniff;

@@ -60,7 +60,7 @@ async fn listen_for_signals() {
         if guard::signal_arrived(signal) {
             exit_now(signal);
         }
-        if guard::stopping().is_some() {
+        if guard::stopping().is_some() && !guard::graceful() {
             tokio::spawn(async move {
                 tokio::time::sleep(GRACE).await;
                 exit_now(signal);
@@ -103,12 +103,14 @@ fn run(cli: cli::Cli) -> ExitCode {
     };
     // A panic is caught where the statement runs and reported as an error; the hook only notes where.
     guard::install_panic_hook();
+    // The server stops itself on a signal (no new calls, running queries finish) and exits 0.
+    guard::stop_gracefully(matches!(cli.command, Some(cli::Command::Serve(_))));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         runtime.block_on(async {
             tokio::spawn(listen_for_signals());
             tokio::select! {
                 outcome = cli::run(cli) => outcome,
-                signal = guard::stop_requested() => Err(Error::Interrupted { signal }),
+                signal = guard::stop_requested(), if !guard::graceful() => Err(Error::Interrupted { signal }),
             }
         })
     }));
@@ -119,7 +121,7 @@ fn run(cli: cli::Cli) -> ExitCode {
         Ok(outcome) => outcome,
         Err(payload) => Err(guard::panicked("", payload.as_ref())),
     };
-    if let Some(signal) = guard::stopping() {
+    if let Some(signal) = guard::stopping().filter(|_| !guard::graceful()) {
         guard::remove_temporaries();
         eprintln!("cxsql: interrupted by {}", guard::signal_name(signal));
         return ExitCode::from(u8::try_from(128 + signal).unwrap_or(1));

@@ -66,6 +66,9 @@ pub struct SessionSpec {
     pub read_only: bool,
     /// `COPY ... TO` may replace an existing file or write into a non-empty folder.
     pub replace_files: bool,
+    /// Statements that create, change or drop anything (DDL, DML, `COPY`, `SET`) are refused: a session
+    /// shared by clients (`cxsql serve` without `--allow-writes`).
+    pub refuse_changes: bool,
 }
 
 impl SessionSpec {
@@ -157,6 +160,7 @@ pub struct Session {
     /// What statements may write.
     read_only: bool,
     replace_files: bool,
+    refuse_changes: bool,
     /// The folder spill files go to, removed with the session (and by a signal handler, registered).
     _spill: Option<(tempfile::TempDir, crate::guard::Temporary)>,
     /// The tables registered from files, with their format.
@@ -213,6 +217,7 @@ impl Session {
             ctx,
             read_only: spec.read_only,
             replace_files: spec.replace_files,
+            refuse_changes: false,
             _spill: Some((spill, registered)),
             files: Vec::new(),
             lazy,
@@ -273,6 +278,8 @@ impl Session {
                 .map_err(|e| e.within(&format!("{}: view {}: ", file.display(), view.name)))?;
         }
         session.check_saved_names(&table_functions).await?;
+        // The catalog's views are in place: from here on, what the spec refuses is refused.
+        session.refuse_changes = spec.refuse_changes;
         Ok(session)
     }
 
@@ -312,6 +319,17 @@ impl Session {
             )));
         }
         Ok(())
+    }
+
+    /// Whether statements that create, change or write anything are refused.
+    pub fn refuses_changes(&self) -> bool {
+        self.refuse_changes
+    }
+
+    /// The names of the catalog and schema unqualified tables live in (`datafusion`, `public`).
+    pub fn default_schema(&self) -> (String, String) {
+        let options = self.ctx.copied_config().options().catalog.clone();
+        (options.default_catalog, options.default_schema)
     }
 
     /// The saved queries statements may call as table functions.
@@ -428,7 +446,15 @@ impl Session {
             replace: self.replace_files,
             tables: &self.lazy,
             library: &self.library,
+            refuse_changes: self.refuse_changes,
         }
+    }
+
+    /// What `sql` (one statement) would return, without running it: the result's schema and the types of its
+    /// `$name` / `$1` parameters (`None` where the statement does not tell). The statement is checked as
+    /// [`Self::execute`] checks it (what it may write or change).
+    pub async fn describe(&self, sql: &str) -> Result<exec::Described> {
+        exec::describe(&self.ctx, sql, &self.scope()).await
     }
 
     /// Runs a saved query with `params` converted to the types its header declares (defaults for the rest),
