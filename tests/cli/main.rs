@@ -17,5 +17,6 @@ mod partitions;
 mod report;
 mod saved_functions;
 mod saved_queries;
+mod serve;
 mod shell;
 mod util;

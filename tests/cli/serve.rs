@@ -1,0 +1,310 @@
+//! `cxsql serve` with real clients: the server runs as a process on a free loopback port, and PyPI's ADBC
+//! Flight SQL driver (tests/flight/adbc_check.py) talks to it. Every process started is stopped at the end,
+//! also when a test fails.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::util::{cxsql_in, root};
+
+/// Whether the ADBC driver can run here; without it the tests are skipped, except in CI (which installs it).
+fn adbc_installed() -> bool {
+    let found = Command::new("python3")
+        .args([
+            "-c",
+            "import adbc_driver_flightsql, adbc_driver_manager, pyarrow",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must install adbc-driver-flightsql, adbc-driver-manager and pyarrow (see .ci/run)"
+    );
+    eprintln!("SKIPPED: python3 -m pip install adbc-driver-flightsql adbc-driver-manager pyarrow");
+    false
+}
+
+/// A running server: killed when dropped. Its standard error is collected in `log`.
+struct Server {
+    child: Child,
+    port: u16,
+    log: Arc<Mutex<String>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `cxsql serve --listen 127.0.0.1:0 ARGS` in the project root with `token` in CXSQL_TOKEN, and
+    /// waits for the line that gives its port.
+    fn start(token: Option<&str>, args: &[&str]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cxsql"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .current_dir(root())
+            .env_remove("CXSQL_TOKEN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(token) = token {
+            command.env("CXSQL_TOKEN", token);
+        }
+        let mut child = command.spawn().expect("cxsql serve starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let collected = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("grpc://127.0.0.1:") {
+                    let port: String = line[at + 17..]
+                        .chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect();
+                    let _ = port_tx.send(port.parse::<u16>().ok());
+                }
+                let mut log = collected.lock().expect("log");
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut server = Server {
+            child,
+            port: 0,
+            log,
+        };
+        match port_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Some(port)) => server.port = port,
+            _ => panic!("the server did not start: {}", server.log()),
+        }
+        server
+    }
+
+    fn uri(&self) -> String {
+        format!("grpc://127.0.0.1:{}", self.port)
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().expect("log").clone()
+    }
+
+    /// The process's resident memory now and at its peak, in kB.
+    fn memory_kb(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc status");
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+/// Runs checks of tests/flight/adbc_check.py against `server`; returns its output.
+fn check(server: &Server, token: &str, checks: &[&str]) -> String {
+    let script = root().join("tests/flight/adbc_check.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args([&server.uri(), token, env!("CARGO_BIN_EXE_cxsql")])
+        .args(checks)
+        .current_dir(root())
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{checks:?} failed:\n{stdout}\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+    stdout
+}
+
+#[test]
+fn an_adbc_client_gets_what_the_command_line_gets() {
+    if !adbc_installed() {
+        return;
+    }
+    let server = Server::start(Some("t0ken-for-tests"), &["--memory-limit", "1G"]);
+    let out = check(
+        &server,
+        "t0ken-for-tests",
+        &[
+            "saved_queries",
+            "ad_hoc",
+            "prepared",
+            "refusals",
+            "metadata",
+        ],
+    );
+    for line in [
+        "saved queries: 18 equal to cxsql run",
+        "ad hoc KPI SQL: equal to cxsql query",
+        "prepared statements: timestamp parameters bound",
+        "refused: missing and wrong tokens, COPY, CREATE VIEW, SET",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+    // One log line per query: client, statement hash, rows, duration, outcome.
+    let log = server.log();
+    assert!(
+        log.lines().any(|l| l.contains("client=127.0.0.1:")
+            && l.contains(" rows=5 ")
+            && l.ends_with(" ok")),
+        "{log}"
+    );
+    assert!(
+        !log.contains("t0ken-for-tests"),
+        "the token is never logged: {log}"
+    );
+}
+
+#[test]
+fn sixteen_clients_run_while_one_is_killed_mid_stream_within_the_memory_limit() {
+    if !adbc_installed() {
+        return;
+    }
+    const LIMIT_MB: u64 = 256;
+    let server = Server::start(
+        Some("load"),
+        &[
+            "--memory-limit",
+            &format!("{LIMIT_MB}M"),
+            "--max-concurrent-queries",
+            "4",
+        ],
+    );
+    let (baseline, _) = server.memory_kb();
+    // A client that starts a huge result, reads one batch and is killed.
+    let script = root().join("tests/flight/adbc_check.py");
+    let mut reader = KillOnDrop(
+        Command::new("python3")
+            .arg(&script)
+            .args([
+                &server.uri(),
+                "load",
+                env!("CARGO_BIN_EXE_cxsql"),
+                "slow_reader",
+            ])
+            .current_dir(root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs"),
+    );
+    let stdout = reader.0.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("a line");
+    assert_eq!(first.trim(), "reading", "{}", server.log());
+    let _ = reader.0.kill();
+    let _ = reader.0.wait();
+    let out = check(&server, "load", &["load"]);
+    assert!(out.contains("load: 400 queries from 16 clients"), "{out}");
+    let waited = Instant::now();
+    while !server.log().contains("cancelled (the client went away)") {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "the killed client's query was not stopped: {}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, peak) = server.memory_kb();
+    assert!(
+        peak <= baseline + LIMIT_MB * 1024,
+        "peak RSS {peak} kB over the start's {baseline} kB + the {LIMIT_MB} MB limit"
+    );
+    assert!(!server.log().contains("failed:"), "{}", server.log());
+}
+
+/// A child process killed when dropped.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_slow_query_stops_at_the_timeout_and_the_others_still_run() {
+    if !adbc_installed() {
+        return;
+    }
+    let server = Server::start(Some("t"), &["--query-timeout", "1s"]);
+    let out = check(&server, "t", &["timeout", "ad_hoc"]);
+    assert!(out.contains("timeout: stopped after"), "{out}");
+}
+
+#[test]
+fn without_a_token_only_loopback_and_a_signal_stops_it_cleanly() {
+    let out = cxsql_in(&root(), &["serve", "--listen", "0.0.0.0:0"], None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("without a token the server listens on loopback addresses only"),
+        "{}",
+        out.stderr
+    );
+    let missing = cxsql_in(
+        &root(),
+        &["serve", "--token-file", "no-such-token-file"],
+        None,
+    );
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("no-such-token-file"),
+        "{}",
+        missing.stderr
+    );
+    let mut server = Server::start(None, &["--grace", "2s"]);
+    assert!(
+        server.log().contains("no token: loopback only"),
+        "{}",
+        server.log()
+    );
+    let started = Instant::now();
+    let pid = server.child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0), "{}", server.log());
+    // The log thread may still be reading the last lines.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        server.log().contains("cxsql serve: stopped"),
+        "{}",
+        server.log()
+    );
+}

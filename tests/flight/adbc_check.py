@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""A real Flight SQL client (PyPI's ADBC driver) against a running `cxsql serve`.
+
+Run by tests/cli/serve.rs:
+
+    python3 tests/flight/adbc_check.py URI TOKEN CXSQL_BINARY CHECK...
+
+Each CHECK is a function below; any failure raises (non-zero exit). The expected results come from the
+cxsql command line itself (`cxsql run`, `cxsql query --format json`), run over the same data folder.
+"""
+
+import datetime
+import json
+import tempfile
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import adbc_driver_flightsql.dbapi as flight_sql
+import adbc_driver_manager
+import pyarrow.parquet as pq
+
+URI, TOKEN, CXSQL = sys.argv[1], sys.argv[2], sys.argv[3]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def connect(token=TOKEN):
+    kwargs = {}
+    if token is not None:
+        kwargs["adbc.flight.sql.authorization_header"] = f"Bearer {token}"
+    return flight_sql.connect(URI, db_kwargs=kwargs, autocommit=True)
+
+
+def query(conn, sql, parameters=None):
+    cur = conn.cursor()
+    try:
+        cur.execute(sql, parameters=parameters)
+        return cur.fetch_arrow_table().to_pylist()
+    finally:
+        cur.close()
+
+
+def cli(*args):
+    """The command line's result, written as Parquet and read back with pyarrow: the same Python values as
+    a Flight result (datetimes, dicts), for an exact comparison."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = os.path.join(folder, "result.parquet")
+        subprocess.run([CXSQL, *args, "--format", "parquet", "--output", out], cwd=ROOT, check=True,
+                       capture_output=True)
+        return pq.read_table(out).to_pylist()
+
+
+def canonical(rows):
+    """Rows in a fixed order (by their values' text)."""
+    return sorted(rows, key=lambda row: repr(sorted((k, repr(v) if not isinstance(v, float) else round(v, 6))
+                                                    for k, v in row.items())))
+
+
+def same(got, expected, what):
+    g, e = canonical(got), canonical(expected)
+    assert len(g) == len(e), f"{what}: {len(g)} rows, expected {len(e)}"
+    for a, b in zip(g, e):
+        assert list(a) == list(b), f"{what}: columns {list(a)} vs {list(b)}"
+        for k in a:
+            x, y = a[k], b[k]
+            if isinstance(x, float) and isinstance(y, float):
+                assert math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9) or (math.isnan(x) and math.isnan(y)), \
+                    f"{what}: {k} {x} != {y}"
+            else:
+                assert x == y, f"{what}: {k} {x!r} != {y!r}"
+
+
+def saved_queries():
+    """Every saved query, called as a table function over Flight SQL, equals `cxsql run` of its file."""
+    conn = connect()
+    files = sorted(f for f in os.listdir(os.path.join(ROOT, "queries")) if f.endswith(".sql"))
+    assert len(files) >= 10, files
+    for file in files:
+        name = file[:-4]
+        got = query(conn, f"SELECT * FROM {name}()")
+        expected = cli("run", f"queries/{file}")
+        assert got, f"{name} returned no rows"
+        same(got, expected, name)
+    print(f"saved queries: {len(files)} equal to cxsql run")
+
+
+def ad_hoc():
+    """KPI SQL typed by an analyst equals the command line's answer."""
+    conn = connect()
+    for sql in [
+        "SELECT channel, nps(nps_score) AS nps, count(*) AS n FROM surveys GROUP BY channel",
+        "SELECT channel, priority, fcr_rate(contacts) AS fcr FROM tickets GROUP BY 1, 2",
+        "SELECT channel, csat(csat_score) AS csat FROM surveys GROUP BY channel",
+        "SELECT count(*) AS n FROM nps_by_channel('2024-01-01T00:00:00Z') WHERE responses > 100",
+    ]:
+        same(query(conn, sql), cli("query", sql), sql)
+    print("ad hoc KPI SQL: equal to cxsql query")
+
+
+def prepared():
+    """A prepared statement binds a timestamp parameter (and a saved query's argument)."""
+    conn = connect()
+    at = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+    got = query(conn, "SELECT count(*) AS n FROM tickets WHERE created_at >= $1", parameters=(at,))
+    expected = cli("query", "SELECT count(*) AS n FROM tickets WHERE created_at >= TIMESTAMP '2024-01-01T00:00:00Z'")
+    same(got, expected, "timestamp parameter")
+    assert 0 < got[0]["n"], got
+    got = query(conn, "SELECT * FROM nps_by_channel($1)", parameters=(at,))
+    expected = cli("run", "queries/nps_by_channel.sql", "--param", "since=2024-01-01T00:00:00Z")
+    same(got, expected, "saved query with a bound argument")
+    # The same prepared statement, bound again with another value.
+    cur = conn.cursor()
+    counts = []
+    for year in (2022, 2024):
+        cur.execute("SELECT count(*) AS n FROM tickets WHERE created_at >= $1",
+                    parameters=(datetime.datetime(year, 1, 1, tzinfo=datetime.timezone.utc),))
+        counts.append(cur.fetch_arrow_table().to_pylist()[0]["n"])
+    cur.close()
+    assert counts[0] > counts[1], counts
+    print("prepared statements: timestamp parameters bound")
+
+
+def refusals():
+    """No token or a wrong one is refused; writes are refused on a read-only server."""
+    for token, what in [(None, "no token"), ("wrong-" + TOKEN, "a wrong token")]:
+        try:
+            query(connect(token), "SELECT 1 AS one")
+        except adbc_driver_manager.Error as e:
+            assert "UNAUTHENTICATED" in str(e).upper() or "Unauthenticated" in str(e), f"{what}: {e}"
+        else:
+            raise AssertionError(f"{what} was accepted")
+    conn = connect()
+    for sql in ["COPY (SELECT 1 AS one) TO '/tmp/cxsql-serve-refused.csv'", "CREATE VIEW v AS SELECT 1 AS one",
+                "SET datafusion.execution.batch_size = 10"]:
+        try:
+            query(conn, sql)
+        except adbc_driver_manager.Error as e:
+            assert "read-only" in str(e), f"{sql}: {e}"
+        else:
+            raise AssertionError(f"{sql} was accepted")
+    assert not os.path.exists("/tmp/cxsql-serve-refused.csv")
+    print("refused: missing and wrong tokens, COPY, CREATE VIEW, SET")
+
+
+def metadata():
+    """What BI tools call to list tables and columns."""
+    conn = connect()
+    objects = conn.adbc_get_objects(depth="all").read_all().to_pylist()
+    tables = {t["table_name"]: t for c in objects for s in c["catalog_db_schemas"] for t in s["db_schema_tables"]}
+    for name in ["tickets", "surveys", "servqual"]:
+        assert name in tables, sorted(tables)
+    schema = conn.adbc_get_table_schema("tickets")
+    assert "created_at" in schema.names and "channel" in schema.names, schema
+    assert "TABLE" in conn.adbc_get_table_types()
+    print(f"metadata: {len(tables)} tables listed with their columns")
+
+
+def load():
+    """16 clients x 25 queries at once: none fails."""
+    errors, done = [], []
+    sqls = ["SELECT channel, nps(nps_score) FROM surveys GROUP BY channel",
+            "SELECT * FROM fcr_by_channel_priority()",
+            "SELECT channel, backlog_at(created_at, resolved_at, TIMESTAMP '2024-06-01T00:00:00Z') FROM tickets GROUP BY 1",
+            "SELECT * FROM nps_by_channel('2023-01-01T00:00:00Z')"]
+
+    def client(k):
+        try:
+            conn = connect()
+            for i in range(25):
+                rows = query(conn, sqls[(k + i) % len(sqls)])
+                assert rows, "no rows"
+                done.append(1)
+            conn.close()
+        except Exception as e:  # noqa: BLE001 (every failure is reported)
+            errors.append(f"client {k}: {e}")
+
+    started = time.time()
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    took = time.time() - started
+    assert not errors, errors[:3]
+    assert len(done) == 16 * 25, len(done)
+    assert took < 60, f"{took:.1f}s"
+    print(f"load: 400 queries from 16 clients in {took:.1f}s ({400 / took:.0f} queries/s)")
+
+
+def timeout():
+    """A query past the server's --query-timeout is stopped with a message that says so."""
+    conn = connect()
+    started = time.time()
+    try:
+        query(conn, "SELECT count(*) AS n FROM tickets a CROSS JOIN tickets b WHERE a.contacts + b.contacts > 100")
+    except adbc_driver_manager.Error as e:
+        assert "query-timeout" in str(e), e
+    else:
+        raise AssertionError("the slow query finished")
+    took = time.time() - started
+    assert took < 30, took
+    print(f"timeout: stopped after {took:.1f}s")
+
+
+def slow_reader():
+    """Starts a large result and stops reading: the test kills this process mid-stream."""
+    conn = connect()
+    cur = conn.cursor()
+    cur.execute("SELECT a.ticket_id, b.ticket_id AS other FROM tickets a CROSS JOIN tickets b")
+    reader = cur.fetch_record_batch()
+    reader.read_next_batch()
+    print("reading", flush=True)
+    time.sleep(600)
+
+
+if __name__ == "__main__":
+    for check in sys.argv[4:]:
+        globals()[check]()
