@@ -244,6 +244,10 @@ pub struct ServeArgs {
     /// After SIGINT or SIGTERM, how long running queries may take to finish.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
     pub grace: std::time::Duration,
+    /// Read the tables' file listings again this often (new files in a lake), e.g. 5m; a client's `REFRESH`
+    /// statement does it at once. Without it, listings are read once and kept.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub refresh: Option<std::time::Duration>,
     /// The per-query log line on standard error: text or json.
     #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -571,6 +575,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     max_concurrent: args.max_concurrent_queries.map_or(cores, usize::from),
                     query_timeout: args.query_timeout,
                     grace: args.grace,
+                    refresh: args.refresh,
                     log: if args.log_format == "json" {
                         LogFormat::Json
                     } else {

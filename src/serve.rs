@@ -11,6 +11,8 @@
 //!   memory).
 //! - One log line per query on standard error: client, statement hash, rows, duration, outcome.
 //! - A stop signal stops accepting calls; running queries get the grace period to finish.
+//! - File listings and Parquet footers stay cached between queries; `REFRESH` (or `--refresh EVERY`) makes
+//!   the next query of each table list its files again.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -68,6 +70,8 @@ pub struct ServeOptions {
     pub query_timeout: Option<Duration>,
     /// How long running queries may take to finish after a stop signal.
     pub grace: Duration,
+    /// Read the tables' file listings again this often (new files in a lake); `None`: on `REFRESH` only.
+    pub refresh: Option<Duration>,
     pub log: LogFormat,
 }
 
@@ -112,6 +116,17 @@ pub async fn serve(session: Session, options: ServeOptions) -> Result<()> {
         .map_err(|e| Error::Internal(format!("the listening address: {e}")))?;
     let read_only = session.refuses_changes();
     let service = FlightSql::new(session, &options)?;
+    if let Some(every) = options.refresh {
+        let session = Arc::clone(&service.session);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                session.refresh();
+            }
+        });
+    }
     let running = Arc::clone(&service.running);
     let token = options.token.clone().map(String::into_bytes);
     let server = FlightServiceServer::with_interceptor(service, move |request: Request<()>| {
@@ -317,6 +332,23 @@ impl FlightSql {
         Ok(Response::new(Box::pin(stream)))
     }
 
+    /// [`Self::run`], or the server's own `REFRESH`.
+    async fn run_or_refresh(
+        &self,
+        sql: String,
+        values: Params,
+        client: String,
+    ) -> std::result::Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        if !is_refresh(&sql) {
+            return self.run(sql, values, client).await;
+        }
+        self.session.refresh();
+        let batch = refreshed_batch();
+        let schema = batch.schema();
+        log_query(self.log, &client, &sql, &Ok(1), Duration::ZERO, "ok");
+        Self::batch_stream(Ok::<_, Status>(batch), schema)
+    }
+
     /// A FlightInfo for a result of `schema`, fetched with `ticket`.
     fn info(
         &self,
@@ -353,6 +385,30 @@ impl FlightSql {
     fn catalog_names(&self) -> (String, String) {
         self.session.default_schema()
     }
+}
+
+/// `REFRESH` (any case, an optional `;`): the server's command to read the tables' file listings again.
+fn is_refresh(sql: &str) -> bool {
+    sql.trim()
+        .trim_end_matches(';')
+        .trim()
+        .eq_ignore_ascii_case("refresh")
+}
+
+/// What `REFRESH` returns: one row saying what it did.
+fn refreshed_batch() -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "refreshed",
+        DataType::Utf8,
+        false,
+    )]));
+    RecordBatch::try_new(
+        schema,
+        vec![Arc::new(datafusion::arrow::array::StringArray::from(vec![
+            "file listings will be read again by the next query of each table",
+        ]))],
+    )
+    .expect("one text column")
 }
 
 /// A receiver as a stream.
@@ -475,6 +531,16 @@ impl FlightSqlService for FlightSql {
         query: CommandStatementQuery,
         request: Request<FlightDescriptor>,
     ) -> std::result::Result<Response<FlightInfo>, Status> {
+        if is_refresh(&query.query) {
+            let ticket = TicketStatementQuery {
+                statement_handle: query.query.into_bytes().into(),
+            };
+            return self.info(
+                &refreshed_batch().schema(),
+                ticket.as_any().encode_to_vec(),
+                request.into_inner(),
+            );
+        }
         let described = self.describe(&query.query).await?;
         let ticket = TicketStatementQuery {
             statement_handle: query.query.into_bytes().into(),
@@ -493,7 +559,8 @@ impl FlightSqlService for FlightSql {
     ) -> std::result::Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let sql = String::from_utf8(ticket.statement_handle.to_vec())
             .map_err(|_| Status::invalid_argument("the statement is not UTF-8 text"))?;
-        self.run(sql, Params::new(), client(&request)).await
+        self.run_or_refresh(sql, Params::new(), client(&request))
+            .await
     }
 
     async fn do_put_statement_update(
@@ -502,6 +569,18 @@ impl FlightSqlService for FlightSql {
         request: Request<PeekableFlightDataStream>,
     ) -> std::result::Result<i64, Status> {
         let started = Instant::now();
+        if is_refresh(&command.query) {
+            self.session.refresh();
+            log_query(
+                self.log,
+                &client(&request),
+                &command.query,
+                &Ok(0),
+                started.elapsed(),
+                "ok",
+            );
+            return Ok(0);
+        }
         let mut sink = crate::writer::Collect::default();
         let outcome = self
             .session
@@ -528,7 +607,14 @@ impl FlightSqlService for FlightSql {
         query: ActionCreatePreparedStatementRequest,
         _request: Request<Action>,
     ) -> std::result::Result<ActionCreatePreparedStatementResult, Status> {
-        let described = self.describe(&query.query).await?;
+        let described = if is_refresh(&query.query) {
+            crate::exec::Described {
+                schema: refreshed_batch().schema(),
+                parameters: Vec::new(),
+            }
+        } else {
+            self.describe(&query.query).await?
+        };
         let parameters = Schema::new(
             described
                 .parameters
@@ -641,7 +727,7 @@ impl FlightSqlService for FlightSql {
         request: Request<Ticket>,
     ) -> std::result::Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let prepared = self.prepared(&command.prepared_statement_handle)?;
-        self.run(prepared.sql, prepared.values, client(&request))
+        self.run_or_refresh(prepared.sql, prepared.values, client(&request))
             .await
     }
 

@@ -321,6 +321,15 @@ impl Session {
         Ok(())
     }
 
+    /// Forgets the file listings the session keeps (DataFusion's list-files cache), so that the next query of
+    /// a table sees the files added to or removed from its folders since. Parquet footers stay cached: each
+    /// is checked against its file's size and modification time before use.
+    pub fn refresh(&self) {
+        if let Some(listings) = self.ctx.runtime_env().cache_manager.get_list_files_cache() {
+            listings.clear();
+        }
+    }
+
     /// Whether statements that create, change or write anything are refused.
     pub fn refuses_changes(&self) -> bool {
         self.refuse_changes

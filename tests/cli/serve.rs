@@ -25,9 +25,11 @@ fn adbc_installed() -> bool {
     }
     assert!(
         std::env::var_os("CI").is_none(),
-        "CI must install adbc-driver-flightsql, adbc-driver-manager and pyarrow (see .ci/run)"
+        "CI must install adbc-driver-flightsql, adbc-driver-manager, pyarrow and cryptography (see .ci/run)"
     );
-    eprintln!("SKIPPED: python3 -m pip install adbc-driver-flightsql adbc-driver-manager pyarrow");
+    eprintln!(
+        "SKIPPED: python3 -m pip install adbc-driver-flightsql adbc-driver-manager pyarrow cryptography"
+    );
     false
 }
 
@@ -36,6 +38,9 @@ struct Server {
     child: Child,
     port: u16,
     log: Arc<Mutex<String>>,
+    scheme: String,
+    /// Environment for the client checks.
+    env: Vec<(String, String)>,
 }
 
 impl Drop for Server {
@@ -49,6 +54,11 @@ impl Server {
     /// Starts `cxsql serve --listen 127.0.0.1:0 ARGS` in the project root with `token` in CXSQL_TOKEN, and
     /// waits for the line that gives its port.
     fn start(token: Option<&str>, args: &[&str]) -> Server {
+        Self::start_with(token, args, "grpc")
+    }
+
+    /// [`Self::start`]; clients connect with `scheme` (`grpc+tls` for a server with a certificate).
+    fn start_with(token: Option<&str>, args: &[&str], scheme: &str) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_cxsql"));
         command
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -68,22 +78,27 @@ impl Server {
         let collected = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(at) = line.find("grpc://127.0.0.1:") {
-                    let port: String = line[at + 17..]
+                {
+                    let mut log = collected.lock().expect("log");
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+                // Logged first: the test reads the start line as soon as it has the port.
+                if let Some(at) = line.find("://127.0.0.1:") {
+                    let port: String = line[at + 13..]
                         .chars()
                         .take_while(char::is_ascii_digit)
                         .collect();
                     let _ = port_tx.send(port.parse::<u16>().ok());
                 }
-                let mut log = collected.lock().expect("log");
-                log.push_str(&line);
-                log.push('\n');
             }
         });
         let mut server = Server {
             child,
             port: 0,
             log,
+            scheme: scheme.to_string(),
+            env: Vec::new(),
         };
         match port_rx.recv_timeout(Duration::from_secs(60)) {
             Ok(Some(port)) => server.port = port,
@@ -93,7 +108,12 @@ impl Server {
     }
 
     fn uri(&self) -> String {
-        format!("grpc://127.0.0.1:{}", self.port)
+        let host = if self.scheme == "grpc" {
+            "127.0.0.1"
+        } else {
+            "localhost"
+        };
+        format!("{}://{host}:{}", self.scheme, self.port)
     }
 
     fn log(&self) -> String {
@@ -123,6 +143,7 @@ fn check(server: &Server, token: &str, checks: &[&str]) -> String {
         .arg(&script)
         .args([&server.uri(), token, env!("CARGO_BIN_EXE_cxsql")])
         .args(checks)
+        .envs(server.env.iter().map(|(k, v)| (k, v)))
         .current_dir(root())
         .output()
         .expect("python3 runs");
@@ -307,4 +328,58 @@ fn without_a_token_only_loopback_and_a_signal_stops_it_cleanly() {
         "{}",
         server.log()
     );
+}
+
+#[test]
+fn listings_stay_warm_until_refresh() {
+    if !adbc_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp");
+    let lake = dir.path().join("data/tickets");
+    std::fs::create_dir_all(&lake).expect("folder");
+    std::fs::copy(
+        root().join("data/tickets.parquet"),
+        lake.join("part-0.parquet"),
+    )
+    .expect("copy");
+    let data = dir.path().join("data");
+    let mut server = Server::start(Some("r"), &["--data", data.to_str().expect("path")]);
+    server
+        .env
+        .push(("CXSQL_LAKE".into(), lake.display().to_string()));
+    let out = check(&server, "r", &["refresh"]);
+    assert!(out.contains("after REFRESH"), "{out}");
+}
+
+#[test]
+fn tls_with_a_certificate_and_key() {
+    if !adbc_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp");
+    // A self-signed certificate for localhost, made with Python's `cryptography` (installed with moto).
+    let made = Command::new("python3")
+        .arg(root().join("tests/flight/make_cert.py"))
+        .arg(dir.path())
+        .status()
+        .expect("python3 runs");
+    assert!(made.success(), "certificate made");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let mut server = Server::start_with(
+        Some("tls"),
+        &[
+            "--tls-cert",
+            cert.to_str().expect("path"),
+            "--tls-key",
+            key.to_str().expect("path"),
+        ],
+        "grpc+tls",
+    );
+    assert!(server.log().contains("grpc+tls://"), "{}", server.log());
+    server
+        .env
+        .push(("CXSQL_TLS_ROOT".into(), cert.display().to_string()));
+    let out = check(&server, "tls", &["tls"]);
+    assert!(out.contains("tls: answered over grpc+tls"), "{out}");
 }

@@ -14,6 +14,7 @@ import json
 import tempfile
 import math
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -31,6 +32,9 @@ def connect(token=TOKEN):
     kwargs = {}
     if token is not None:
         kwargs["adbc.flight.sql.authorization_header"] = f"Bearer {token}"
+    if os.environ.get("CXSQL_TLS_ROOT"):
+        with open(os.environ["CXSQL_TLS_ROOT"]) as pem:
+            kwargs["adbc.flight.sql.client_option.tls_root_certs"] = pem.read()
     return flight_sql.connect(URI, db_kwargs=kwargs, autocommit=True)
 
 
@@ -203,6 +207,28 @@ def timeout():
     took = time.time() - started
     assert took < 30, took
     print(f"timeout: stopped after {took:.1f}s")
+
+
+def refresh():
+    """Listings are kept between queries; REFRESH reads them again (a file added to the lake)."""
+    lake = os.environ["CXSQL_LAKE"]
+    conn = connect()
+    before = query(conn, "SELECT count(*) AS n FROM tickets")[0]["n"]
+    shutil.copy(os.path.join(lake, "part-0.parquet"), os.path.join(lake, "part-1.parquet"))
+    kept = query(conn, "SELECT count(*) AS n FROM tickets")[0]["n"]
+    assert kept == before, (kept, before)
+    said = query(conn, "REFRESH")
+    assert said and "read again" in said[0]["refreshed"], said
+    after = query(conn, "SELECT count(*) AS n FROM tickets")[0]["n"]
+    assert after == 2 * before, (after, before)
+    print(f"refresh: {before} rows, {kept} with the listing kept, {after} after REFRESH")
+
+
+def tls():
+    """A query over TLS, the server's certificate checked against the test's root."""
+    rows = query(connect(), "SELECT fcr_rate(contacts) AS fcr FROM tickets")
+    assert rows and 0 < rows[0]["fcr"] < 100, rows
+    print("tls: answered over grpc+tls")
 
 
 def slow_reader():
