@@ -360,10 +360,14 @@ pub async fn describe(ctx: &SessionContext, sql: &str, scope: &Scope<'_>) -> Res
             .map(|(id, data_type)| (id.trim_start_matches('$').to_string(), data_type))
             .collect();
         parameters.sort_by(|a, b| natural(&a.0).cmp(&natural(&b.0)));
-        Ok(Described {
-            schema: Arc::new(plan.schema().as_arrow().clone()),
-            parameters,
-        })
+        // DDL and SET run for their effect and return nothing (their plan's schema is their input's).
+        let schema = match &plan {
+            LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) => {
+                Arc::new(datafusion::arrow::datatypes::Schema::empty())
+            }
+            _ => Arc::new(plan.schema().as_arrow().clone()),
+        };
+        Ok(Described { schema, parameters })
     })
     .await
 }

@@ -308,6 +308,12 @@ impl FlightSql {
                 (Err(status), false) => format!("failed: {}", status.message()),
             };
             log_query(log, &client, &sql, &outcome, started.elapsed(), &what);
+            if outcome.is_ok()
+                && let Some(schema) = sink.schema.take()
+            {
+                // A statement without a result (DDL with --allow-writes).
+                let _ = schema.send(Ok(no_result_schema()));
+            }
             if let Err(status) = outcome {
                 match sink.schema.take() {
                     Some(schema) => {
@@ -366,7 +372,15 @@ impl FlightSql {
     }
 
     async fn describe(&self, sql: &str) -> std::result::Result<crate::exec::Described, Status> {
-        self.session.describe(sql).await.map_err(|e| to_status(&e))
+        let mut described = self
+            .session
+            .describe(sql)
+            .await
+            .map_err(|e| to_status(&e))?;
+        if described.schema.fields().is_empty() {
+            described.schema = no_result_schema();
+        }
+        Ok(described)
     }
 
     /// A metadata result as a Flight stream.
@@ -409,6 +423,16 @@ fn refreshed_batch() -> RecordBatch {
         ]))],
     )
     .expect("one text column")
+}
+
+/// The result of a statement that returns none (`CREATE VIEW`): no rows of one column, as clients expect a
+/// schema with columns.
+fn no_result_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new(
+        "done",
+        DataType::Boolean,
+        true,
+    )]))
 }
 
 /// A receiver as a stream.

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::util::{cxsql_in, root};
+use crate::util::root;
 
 /// Whether the ADBC driver can run here; without it the tests are skipped, except in CI (which installs it).
 fn adbc_installed() -> bool {
@@ -276,9 +276,26 @@ fn a_slow_query_stops_at_the_timeout_and_the_others_still_run() {
     assert!(out.contains("timeout: stopped after"), "{out}");
 }
 
+/// Runs `cxsql ARGS` that must be refused at once, without the developer's CXSQL_TOKEN (with one, the first
+/// case would start a real server).
+fn refused(args: &[&str]) -> crate::util::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_cxsql"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("CXSQL_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .expect("cxsql runs");
+    crate::util::Output {
+        code: out.status.code().expect("exited"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 #[test]
 fn without_a_token_only_loopback_and_a_signal_stops_it_cleanly() {
-    let out = cxsql_in(&root(), &["serve", "--listen", "0.0.0.0:0"], None);
+    let out = refused(&["serve", "--listen", "0.0.0.0:0"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr
@@ -286,11 +303,7 @@ fn without_a_token_only_loopback_and_a_signal_stops_it_cleanly() {
         "{}",
         out.stderr
     );
-    let missing = cxsql_in(
-        &root(),
-        &["serve", "--token-file", "no-such-token-file"],
-        None,
-    );
+    let missing = refused(&["serve", "--token-file", "no-such-token-file"]);
     assert_eq!(missing.code, 2, "{}", missing.stderr);
     assert!(
         missing.stderr.contains("no-such-token-file"),
@@ -382,4 +395,15 @@ fn tls_with_a_certificate_and_key() {
         .push(("CXSQL_TLS_ROOT".into(), cert.display().to_string()));
     let out = check(&server, "tls", &["tls"]);
     assert!(out.contains("tls: answered over grpc+tls"), "{out}");
+}
+
+#[test]
+fn allow_writes_lets_a_client_create_a_view() {
+    if !adbc_installed() {
+        return;
+    }
+    let server = Server::start(Some("w"), &["--allow-writes"]);
+    assert!(server.log().contains("writes allowed"), "{}", server.log());
+    let out = check(&server, "w", &["writes"]);
+    assert!(out.contains("writes: a view created and read"), "{out}");
 }

@@ -231,6 +231,15 @@ def tls():
     print("tls: answered over grpc+tls")
 
 
+def writes():
+    """With --allow-writes, a view is created and queried by the next statement."""
+    conn = connect()
+    assert query(conn, "CREATE OR REPLACE VIEW busy AS SELECT channel, count(*) AS n FROM tickets GROUP BY channel") == []
+    rows = query(conn, "SELECT count(*) AS channels FROM busy")
+    assert rows[0]["channels"] >= 4, rows
+    print("writes: a view created and read")
+
+
 def slow_reader():
     """Starts a large result and stops reading: the test kills this process mid-stream."""
     conn = connect()
