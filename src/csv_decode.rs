@@ -59,29 +59,10 @@ impl Values {
     }
 }
 
-/// Whether the decoder reads every column of `types` (the types Arrow's decoder reads, but dictionaries and
-/// views).
+/// Whether the decoder builds a column of `data_type`: the types Arrow's decoder reads (the read schema holds
+/// no others), and NULL.
 pub fn reads(data_type: &DataType) -> bool {
-    use DataType::*;
-    matches!(
-        data_type,
-        Null | Boolean
-            | Int8
-            | Int16
-            | Int32
-            | Int64
-            | UInt8
-            | UInt16
-            | UInt32
-            | UInt64
-            | Float32
-            | Float64
-            | Decimal128(..)
-            | Date32
-            | Timestamp(..)
-            | Utf8
-            | LargeUtf8
-    )
+    matches!(data_type, DataType::Null) || crate::csv_schema::decoder_reads(data_type)
 }
 
 impl Decoder {

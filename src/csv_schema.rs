@@ -627,7 +627,7 @@ pub fn sql_type_name(data_type: &DataType) -> Option<String> {
 }
 
 /// Types Arrow's CSV decoder reads itself.
-fn decoder_reads(data_type: &DataType) -> bool {
+pub(crate) fn decoder_reads(data_type: &DataType) -> bool {
     use DataType::*;
     matches!(
         data_type,
