@@ -421,18 +421,9 @@ fn build(
         Date32 => primitive::<Date32Type>(rows, value, is_null, Date32Type::parse)?,
         Decimal128(precision, scale) => {
             let (precision, scale) = (*precision, *scale);
-            let mut out = PrimitiveBuilder::<Decimal128Type>::with_capacity(rows);
-            for k in 0..rows {
-                let v = value(k);
-                if is_null(v) {
-                    out.append_null();
-                } else {
-                    let parsed = parse_decimal::<Decimal128Type>(v, precision, scale)
-                        .map_err(|_| (k, v.to_string()))?;
-                    out.append_value(parsed);
-                }
-            }
-            let array: PrimitiveArray<Decimal128Type> = out.finish();
+            let array = parse_column::<Decimal128Type>(rows, value, is_null, |v| {
+                parse_decimal::<Decimal128Type>(v, precision, scale).ok()
+            })?;
             Arc::new(
                 array
                     .with_precision_and_scale(precision, scale)
@@ -467,6 +458,16 @@ fn primitive<'a, T: ArrowPrimitiveType>(
     is_null: impl Fn(&str) -> bool,
     parse: impl Fn(&str) -> Option<T::Native>,
 ) -> Result<ArrayRef, (usize, String)> {
+    Ok(Arc::new(parse_column::<T>(rows, value, is_null, parse)?))
+}
+
+/// [`primitive`], as the typed array (for a decimal's precision or a timestamp's zone).
+fn parse_column<'a, T: ArrowPrimitiveType>(
+    rows: usize,
+    value: impl Fn(usize) -> &'a str,
+    is_null: impl Fn(&str) -> bool,
+    parse: impl Fn(&str) -> Option<T::Native>,
+) -> Result<PrimitiveArray<T>, (usize, String)> {
     let mut out = PrimitiveBuilder::<T>::with_capacity(rows);
     for k in 0..rows {
         let v = value(k);
@@ -476,7 +477,7 @@ fn primitive<'a, T: ArrowPrimitiveType>(
             out.append_value(parse(v).ok_or_else(|| (k, v.to_string()))?);
         }
     }
-    Ok(Arc::new(out.finish()))
+    Ok(out.finish())
 }
 
 /// A timestamp column in time zone `tz` (values without an offset are in that zone, or UTC), read as Arrow's
@@ -496,24 +497,15 @@ fn timestamps<'a, T: ArrowTimestampType>(
             TimeUnit::Nanosecond => date.timestamp_nanos_opt(),
         }
     }
-    let mut out = PrimitiveBuilder::<T>::with_capacity(rows);
     let zone: Option<Tz> = match tz {
         Some(tz) => Some(tz.parse().map_err(|e: ArrowError| (0, e.to_string()))?),
         None => None,
     };
-    for k in 0..rows {
-        let v = value(k);
-        if is_null(v) {
-            out.append_null();
-            continue;
-        }
-        let parsed = match &zone {
-            Some(zone) => instant::<T, _>(zone, v),
-            None => instant::<T, _>(&chrono::Utc, v),
-        };
-        out.append_value(parsed.ok_or_else(|| (k, v.to_string()))?);
-    }
-    Ok(Arc::new(out.finish().with_timezone_opt(tz.clone())))
+    let array = parse_column::<T>(rows, value, is_null, |v| match &zone {
+        Some(zone) => instant::<T, _>(zone, v),
+        None => instant::<T, _>(&chrono::Utc, v),
+    })?;
+    Ok(Arc::new(array.with_timezone_opt(tz.clone())))
 }
 
 #[cfg(test)]
