@@ -29,8 +29,9 @@ TOKEN = "bench-token"
 
 
 def start_server(cxsql, data, memory_limit):
+    limit = [] if memory_limit == "none" else ["--memory-limit", memory_limit]
     server = subprocess.Popen(
-        [cxsql, "--data", data, "--memory-limit", memory_limit, "serve", "--listen", "127.0.0.1:0"],
+        [cxsql, "--data", data, *limit, "serve", "--listen", "127.0.0.1:0"],
         env={**os.environ, "CXSQL_TOKEN": TOKEN}, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     line = server.stderr.readline()
     port = re.search(r"://127\.0\.0\.1:(\d+)", line)

@@ -105,12 +105,16 @@ pub async fn serve(session: Session, options: ServeOptions) -> Result<()> {
                 ))
             })?;
     }
-    let incoming = TcpIncoming::bind(options.listen).map_err(|e| {
-        Error::Usage(format!(
-            "serve --listen {}: cannot listen: {e}",
-            options.listen
-        ))
-    })?;
+    // Without TCP_NODELAY each small answer waits for the client's delayed acknowledgement: measured, 90 ms
+    // for `SELECT 1` through ADBC, against a few ms with it.
+    let incoming = TcpIncoming::bind(options.listen)
+        .map_err(|e| {
+            Error::Usage(format!(
+                "serve --listen {}: cannot listen: {e}",
+                options.listen
+            ))
+        })?
+        .with_nodelay(Some(true));
     let address = incoming
         .local_addr()
         .map_err(|e| Error::Internal(format!("the listening address: {e}")))?;
