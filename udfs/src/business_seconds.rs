@@ -338,6 +338,11 @@ impl SlaBreached {
             calendars: SharedCalendars(calendars),
         }
     }
+
+    /// The calendars it reads.
+    pub fn calendars(&self) -> &Arc<Calendars> {
+        &self.calendars.0
+    }
 }
 
 /// The target of each row in seconds (`None` for NULL).

@@ -115,7 +115,15 @@ impl Calendar {
             };
             match key.trim().to_ascii_lowercase().as_str() {
                 "time_zone" | "tz" | "timezone" => tz = value.trim(),
-                "hours" => hours = Some(value.split(',').collect::<Vec<_>>()),
+                // `hours=` with nothing after it is a calendar that is never open.
+                "hours" => {
+                    hours = Some(
+                        value
+                            .split(',')
+                            .filter(|rule| !rule.trim().is_empty())
+                            .collect::<Vec<_>>(),
+                    )
+                }
                 "holidays" => holidays.push(value),
                 other => {
                     return exec_err!(
@@ -131,6 +139,26 @@ impl Calendar {
     /// The time zone as written.
     pub fn time_zone(&self) -> &str {
         &self.time_zone
+    }
+
+    /// The calendar written inline, as [`Calendar::parse`] reads it back: the same time zone, weekly hours
+    /// and holidays (how a calendar travels to another process, e.g. a cluster's executors).
+    pub fn spec(&self) -> String {
+        let hours: Vec<String> = WEEKDAYS
+            .iter()
+            .zip(&self.weekly)
+            .filter(|(_, intervals)| !intervals.is_empty())
+            .map(|(day, intervals)| {
+                let spans: Vec<String> = intervals.iter().map(|&i| show_interval(i)).collect();
+                format!("{day} {}", spans.join(" "))
+            })
+            .collect();
+        let holidays: Vec<String> = self.holidays.iter().map(|d| d.to_string()).collect();
+        let mut spec = format!("time_zone={}; hours={}", self.time_zone, hours.join(", "));
+        if !holidays.is_empty() {
+            spec.push_str(&format!("; holidays={}", holidays.join(" ")));
+        }
+        spec
     }
 
     fn table(&self) -> &DayTable {
@@ -308,6 +336,31 @@ impl Calendars {
             .insert(name.to_string(), Arc::new(calendar));
     }
 
+    /// Every named calendar as (name, [`Calendar::spec`]), sorted by name; [`Calendars::from_specs`] reads
+    /// them back.
+    pub fn specs(&self) -> Vec<(String, String)> {
+        let named = self.named.read().unwrap_or_else(|e| e.into_inner());
+        let mut specs: Vec<(String, String)> = named
+            .iter()
+            .filter(|(name, _)| !name.contains('='))
+            .map(|(name, calendar)| (name.clone(), calendar.spec()))
+            .collect();
+        specs.sort();
+        specs
+    }
+
+    /// A registry holding the calendars `specs` writes (as [`Calendars::specs`] gives them).
+    pub fn from_specs(specs: &[(String, String)]) -> Result<Self> {
+        let calendars = Self::default();
+        for (name, spec) in specs {
+            let calendar = Calendar::parse(spec).map_err(|e| {
+                DataFusionError::Execution(format!("calendar '{name}': {}", message(&e)))
+            })?;
+            calendars.register(name, calendar);
+        }
+        Ok(calendars)
+    }
+
     /// The names registered, sorted.
     pub fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
@@ -347,5 +400,80 @@ impl Calendars {
             .unwrap_or_else(|e| e.into_inner())
             .insert(text.to_string(), Arc::clone(&calendar));
         Ok(calendar)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Business time before each of `instants`, per calendar.
+    fn business(calendar: &Calendar, instants: &[i64]) -> Vec<Option<i128>> {
+        instants
+            .iter()
+            .map(|&t| calendar.business_before(t))
+            .collect()
+    }
+
+    #[test]
+    fn spec_reads_back_as_the_same_calendar() -> Result<()> {
+        let calendars = [
+            Calendar::new(
+                "Europe/Paris",
+                &["Mon-Fri 09:00-12:00 13:00-17:30", "Sat 10:00-14:00"],
+                &["2024-12-25", "2025-01-01"],
+            )?,
+            Calendar::new("+05:30", &["Fri-Mon 00:00-24:00"], &[])?,
+            // Never open: written as `hours=` and read back as such, not as the default hours.
+            Calendar::new("UTC", &[], &[])?,
+        ];
+        // Every 7 hours 13 minutes across 2024-2025, DST changes included.
+        let instants: Vec<i64> = (0..2500)
+            .map(|i| 1_704_067_200_000_000_000 + i * 26_000 * NANOS_PER_SECOND)
+            .collect();
+        for calendar in &calendars {
+            let back = Calendar::parse(&calendar.spec())?;
+            assert_eq!(back.spec(), calendar.spec());
+            assert_eq!(back.time_zone(), calendar.time_zone());
+            assert_eq!(business(&back, &instants), business(calendar, &instants));
+        }
+        assert_eq!(
+            calendars[0].spec(),
+            "time_zone=Europe/Paris; hours=mon 09:00-12:00 13:00-17:30, tue 09:00-12:00 13:00-17:30, \
+             wed 09:00-12:00 13:00-17:30, thu 09:00-12:00 13:00-17:30, fri 09:00-12:00 13:00-17:30, \
+             sat 10:00-14:00; holidays=2024-12-25 2025-01-01"
+        );
+        assert_eq!(calendars[2].spec(), "time_zone=UTC; hours=");
+        assert!(
+            business(&calendars[2], &instants)
+                .iter()
+                .all(|b| *b == Some(0))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn specs_read_back_by_name() -> Result<()> {
+        let calendars = Calendars::new();
+        calendars.register(
+            "emea",
+            Calendar::parse("time_zone=Europe/Berlin; holidays=2024-10-03")?,
+        );
+        // An inline calendar cached under its text is not a named one.
+        calendars.get("business_seconds", "time_zone=UTC")?;
+        let specs = calendars.specs();
+        assert_eq!(
+            specs.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            ["default", "emea"]
+        );
+        let back = Calendars::from_specs(&specs)?;
+        assert_eq!(back.specs(), specs);
+        let bad = Calendars::from_specs(&[("x".into(), "time_zone=Mars/Base".into())]);
+        let message = bad.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("calendar 'x'") && message.contains("Mars/Base"),
+            "{message}"
+        );
+        Ok(())
     }
 }
