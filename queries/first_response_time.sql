@@ -6,7 +6,7 @@
 SELECT channel,
        avg(hours) AS mean_hours,
        median(hours) AS median_hours,
-       approx_percentile_cont(hours, 0.9) AS p90_hours,
+       percentile_cont(hours, 0.9) AS p90_hours,
        count(hours) AS tickets
 FROM (
   SELECT channel, (date_part('epoch', first_response_at) - date_part('epoch', created_at)) / 3600.0 AS hours
