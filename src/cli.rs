@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+use cxsql::cluster::ClusterUrl;
 use cxsql::commands::{self, Listing};
 use cxsql::r#gen::GenOptions;
 use cxsql::report::{self, Progress, Queries, ReportOptions};
@@ -52,6 +53,15 @@ pub struct GlobalArgs {
     /// when present.
     #[arg(long, global = true, value_name = "DIR")]
     pub queries: Option<PathBuf>,
+
+    /// Run the plans on a Ballista cluster, e.g. df://127.0.0.1:50050 (see `cxsql scheduler` and
+    /// `cxsql executor`); results, messages and exit codes are those of a local run.
+    #[arg(long, global = true, value_name = "df://HOST:PORT", value_parser = parse_cluster)]
+    pub cluster: Option<ClusterUrl>,
+
+    /// With --cluster: stop waiting for the cluster after this long, e.g. 30s, 10m (default: no limit).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, requires = "cluster")]
+    pub cluster_timeout: Option<std::time::Duration>,
 
     /// Memory budget for query execution, e.g. 2G or 512M; large sorts and aggregations spill to disk
     /// instead of exceeding it.
@@ -212,6 +222,62 @@ pub enum Command {
     /// Serve the tables, KPI functions and saved queries to Arrow Flight SQL clients (ADBC and JDBC drivers,
     /// BI tools, notebooks) from one long-lived session, until SIGINT or SIGTERM.
     Serve(ServeArgs),
+
+    /// Start a Ballista scheduler for `--cluster` clients: it plans their queries with cxsql's functions,
+    /// calendars, tables and views, and hands the tasks to executors; until SIGINT or SIGTERM.
+    Scheduler(SchedulerArgs),
+
+    /// Start a Ballista executor that runs a scheduler's tasks with cxsql's functions; until SIGINT or
+    /// SIGTERM.
+    Executor(ExecutorArgs),
+}
+
+/// How `cxsql scheduler` listens.
+#[derive(Debug, Clone, Args)]
+pub struct SchedulerArgs {
+    /// The address clients and executors reach it at (port 0: any free port, printed on start).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+    pub bind: std::net::SocketAddr,
+    /// An executor silent for this long is taken as lost, and its tasks run again on the others.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub executor_timeout: std::time::Duration,
+}
+
+/// How `cxsql executor` joins a cluster.
+#[derive(Debug, Clone, Args)]
+pub struct ExecutorArgs {
+    /// The scheduler to register with, HOST:PORT or df://HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_scheduler)]
+    pub scheduler: ClusterUrl,
+    /// Where other processes reach it: shuffle data on PORT, tasks on PORT + 1 (port 0: two free ports).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:0")]
+    pub bind: std::net::SocketAddr,
+    /// Tasks run at once (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: Option<u16>,
+    /// Folder for shuffle files (default: a temporary folder, removed on exit).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// How often it tells the scheduler it is alive.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub heartbeat: std::time::Duration,
+    /// Leave cxsql's functions out of the registry (for tests of what an executor without them does).
+    #[arg(long, hide = true)]
+    pub without_cxsql_functions: bool,
+}
+
+/// `df://HOST:PORT`.
+fn parse_cluster(text: &str) -> Result<ClusterUrl, String> {
+    text.parse()
+}
+
+/// `HOST:PORT` or `df://HOST:PORT`.
+fn parse_scheduler(text: &str) -> Result<ClusterUrl, String> {
+    if text.trim().starts_with("df://") {
+        text.parse()
+    } else {
+        format!("df://{}", text.trim()).parse()
+    }
 }
 
 /// How `cxsql serve` listens and shares the machine.
@@ -359,6 +425,7 @@ impl GlobalArgs {
             read_only: self.read_only,
             replace_files: false,
             refuse_changes: false,
+            cluster: self.cluster.clone(),
         })
     }
 
@@ -439,7 +506,48 @@ pub fn message(e: &Error) -> String {
 
 /// Runs one command (the shell when none is given).
 pub async fn run(cli: Cli) -> Result<()> {
+    let (Some(cluster), Some(limit)) = (cli.global.cluster.clone(), cli.global.cluster_timeout)
+    else {
+        return run_command(cli).await;
+    };
+    // Dropping the work cancels it: the client stops waiting for the job.
+    match tokio::time::timeout(limit, run_command(cli)).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(Error::QueriesFailed(format!(
+            "the cluster at {cluster} did not finish within {} (--cluster-timeout); see the scheduler's \
+             and executors' logs for lost executors",
+            humantime(limit)
+        ))),
+    }
+}
+
+/// `90s`, `2m30s`: a duration as the user would write it.
+fn humantime(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match (s / 60, s % 60) {
+        (0, _) if d.subsec_millis() > 0 => format!("{}ms", d.as_millis()),
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s}s"),
+    }
+}
+
+async fn run_command(cli: Cli) -> Result<()> {
     let global = &cli.global;
+    if global.cluster.is_some()
+        && matches!(
+            cli.command,
+            Some(
+                Command::Scheduler(_) | Command::Executor(_) | Command::Serve(_) | Command::Gen(_)
+            )
+        )
+    {
+        return Err(Error::Usage(
+            "--cluster runs query, run, report and the shell on a cluster; the scheduler, executors, \
+             serve and gen run here"
+                .into(),
+        ));
+    }
     match cli.command.unwrap_or(Command::Shell) {
         Command::Shell => cxsql::shell::run(&global.open().await?, global.bail).await,
         Command::Gen(args) => cxsql::r#gen::generate(&GenOptions {
@@ -581,6 +689,33 @@ pub async fn run(cli: Cli) -> Result<()> {
                     } else {
                         LogFormat::Text
                     },
+                },
+            )
+            .await
+        }
+        Command::Scheduler(args) => {
+            let session = Session::open(&global.session_spec()?).await?;
+            cxsql::scheduler::run(
+                session,
+                cxsql::scheduler::SchedulerOptions {
+                    bind: args.bind,
+                    executor_timeout: args.executor_timeout,
+                },
+            )
+            .await
+        }
+        Command::Executor(args) => {
+            let session = Session::open(&global.session_spec()?).await?;
+            cxsql::executor::run(
+                session,
+                cxsql::executor::ExecutorOptions {
+                    scheduler: args.scheduler,
+                    bind: args.bind,
+                    concurrency: args.concurrency.map(usize::from),
+                    work_dir: args.work_dir,
+                    memory_limit: global.memory_limit,
+                    heartbeat_seconds: args.heartbeat.as_secs().max(1),
+                    without_cxsql_functions: args.without_cxsql_functions,
                 },
             )
             .await

@@ -64,6 +64,44 @@ impl CsvFiles {
     }
 }
 
+impl CsvFiles {
+    /// The same files as DataFusion's own CSV format reads them, for a process without cxsql's reader (a
+    /// cluster's executors rebuild the table from the plan): the dialect, header, compression and NULL
+    /// pattern cxsql decided, with quoted line breaks allowed (files are then not split). `Err` says why that
+    /// reader would not read what cxsql's reads: columns converted from text, or an encoding other than UTF-8.
+    pub fn portable(&self) -> std::result::Result<CsvFormat, String> {
+        let mut options = self.inner.options().clone();
+        options.newlines_in_values = Some(true);
+        if let Some(reading) = &self.reading {
+            if reading.encoding != encoding_rs::UTF_8 {
+                return Err(format!(
+                    "its files are in {}, which only cxsql's own CSV reader decodes; convert them to UTF-8 \
+                     or to Parquet (cxsql query 'SELECT * FROM ...' --format parquet -o FILE)",
+                    reading.encoding.name()
+                ));
+            }
+            let converted: Vec<&str> = reading
+                .converts
+                .iter()
+                .zip(reading.read_schema.fields())
+                .filter(|(convert, _)| convert.is_some())
+                .map(|(_, field)| field.name().as_str())
+                .collect();
+            if !converted.is_empty() {
+                return Err(format!(
+                    "cxsql's own CSV reader converts its column(s) {} from text (dates, numbers or booleans \
+                     written in a local style); convert the table to Parquet (cxsql query 'SELECT * FROM \
+                     ...' --format parquet -o FILE) and read that on the cluster",
+                    converted.join(", ")
+                ));
+            }
+            options.null_regex = reading.null_regex.as_ref().map(|r| r.as_str().to_string());
+            options.compression = *reading.compression.get_variant();
+        }
+        Ok(CsvFormat::default().with_options(options))
+    }
+}
+
 #[async_trait]
 impl FileFormat for CsvFiles {
     fn get_ext(&self) -> String {

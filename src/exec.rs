@@ -96,6 +96,9 @@ pub async fn run(
                     Error::Query { source, .. } => wrap(source),
                     other => other.within(&context),
                 })?;
+            // On a cluster, an executor's refusal is explained with the plan's functions.
+            let plan = df.logical_plan().clone();
+            let wrap = |e: DataFusionError| wrap(crate::cluster::explain_rejection(&plan, e));
             // DataFusion reports a failed COPY write (a full disk) as an internal error, "a bug in
             // DataFusion": say what it is.
             let wrap = |e: DataFusionError| match (&copy_to, e) {

@@ -4,9 +4,10 @@
 //! the shell, reports) are thin layers over it:
 //!
 //! ```text
-//! front ends   main.rs + cli.rs (binary) | shell | report | gen
+//! front ends   main.rs + cli.rs (binary) | shell | report | gen | serve | scheduler, executor (Ballista)
 //!                  |  plain specs: SessionSpec, TableSource, Params, ReportOptions, GenOptions
 //! engine       session (spec -> SessionContext) · source · catalog · saved · params · exec (one path)
+//!              · cluster (Ballista codecs and client)
 //!                  |  RecordBatch streams into a ResultSink
 //! output       writer: one BatchWriter over one OutputFormat, to any `impl Write` or an atomic file
 //! functions    cxsql-udfs (DataFusion only)
@@ -37,6 +38,7 @@
 
 pub mod catalog;
 mod chart;
+pub mod cluster;
 pub mod commands;
 mod csv_decode;
 mod csv_part;
@@ -46,6 +48,7 @@ mod csv_source;
 mod csv_split;
 pub mod error;
 mod exec;
+pub mod executor;
 pub mod r#gen;
 pub mod guard;
 mod lazy;
@@ -53,6 +56,7 @@ pub mod params;
 pub mod report;
 pub mod saved;
 pub mod saved_fn;
+pub mod scheduler;
 pub mod serve;
 pub mod session;
 pub mod shell;

@@ -103,8 +103,11 @@ fn run(cli: cli::Cli) -> ExitCode {
     };
     // A panic is caught where the statement runs and reported as an error; the hook only notes where.
     guard::install_panic_hook();
-    // The server stops itself on a signal (no new calls, running queries finish) and exits 0.
-    guard::stop_gracefully(matches!(cli.command, Some(cli::Command::Serve(_))));
+    // The server stops itself on a signal (no new calls, running queries finish) and exits 0; so do a cluster's scheduler and executors.
+    guard::stop_gracefully(matches!(
+        cli.command,
+        Some(cli::Command::Serve(_) | cli::Command::Scheduler(_) | cli::Command::Executor(_))
+    ));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         runtime.block_on(async {
             tokio::spawn(listen_for_signals());

@@ -69,6 +69,8 @@ pub struct SessionSpec {
     /// Statements that create, change or drop anything (DDL, DML, `COPY`, `SET`) are refused: a session
     /// shared by clients (`cxsql serve` without `--allow-writes`).
     pub refuse_changes: bool,
+    /// Run plans on this Ballista cluster's scheduler instead of in this process.
+    pub cluster: Option<crate::cluster::ClusterUrl>,
 }
 
 impl SessionSpec {
@@ -208,6 +210,11 @@ impl Session {
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         cxsql_udfs::register_all(&ctx);
         ctx.register_udf(crate::utc_trunc::UtcDateTrunc::udf());
+        // On a cluster, before anything holds the state: the lazy schema below refers to it.
+        let ctx = match &spec.cluster {
+            Some(url) => SessionContext::new_with_state(crate::cluster::connect(ctx.state(), url)?),
+            None => ctx,
+        };
         let lazy = Arc::new(LazySchema::new(ctx.state_weak_ref()));
         let defaults = ctx.copied_config().options().catalog.clone();
         ctx.catalog(&defaults.default_catalog)

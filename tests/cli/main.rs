@@ -3,6 +3,7 @@
 //! topic.
 
 mod catalogs;
+mod cluster;
 mod commands;
 mod engine;
 mod errors;
