@@ -425,6 +425,13 @@ fn a_killed_executor_gives_the_right_result_or_a_clear_error() {
         String::from_utf8_lossy(&out.stderr),
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // Which of the two it was, for whoever reads the test's output.
+    eprintln!(
+        "after killing an executor: exit {:?} after {:?}; {}",
+        out.status.code(),
+        started.elapsed(),
+        stderr.trim()
+    );
     match out.status.code() {
         Some(0) => {
             let mut rows: Vec<Row> = serde_json::from_str(&stdout).expect("JSON rows");
