@@ -189,25 +189,6 @@ impl Functions {
             .with_aggregate_functions(aggregate)
             .with_window_functions(window)
     }
-
-    /// A registry of these functions, for an executor.
-    pub fn registry(&self) -> ballista_core::registry::BallistaFunctionRegistry {
-        let by_name = |f: &Arc<ScalarUDF>| (f.name().to_string(), Arc::clone(f));
-        ballista_core::registry::BallistaFunctionRegistry {
-            scalar_functions: self.scalar.iter().map(by_name).collect(),
-            aggregate_functions: self
-                .aggregate
-                .iter()
-                .map(|f| (f.name().to_string(), Arc::clone(f)))
-                .collect(),
-            window_functions: self
-                .window
-                .iter()
-                .map(|f| (f.name().to_string(), Arc::clone(f)))
-                .collect(),
-            higher_order_functions: Default::default(),
-        }
-    }
 }
 
 /// A state's functions, then `ours`: registered in this order, ours replace theirs of the same name.

@@ -11,7 +11,7 @@ use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::SessionConfig;
 
-use crate::cluster::{ClusterUrl, Functions, LogicalCodec, PhysicalCodec};
+use crate::cluster::{ClusterUrl, LogicalCodec, PhysicalCodec};
 use crate::error::{Error, Result};
 use crate::session::Session;
 
@@ -41,7 +41,8 @@ pub async fn run(session: Session, options: ExecutorOptions) -> Result<()> {
     let registry = if options.without_cxsql_functions {
         BallistaFunctionRegistry::default()
     } else {
-        Functions::of(&state).registry()
+        // Keyed by every name and alias the session knows its functions by.
+        BallistaFunctionRegistry::from(&state)
     };
     let stores = Arc::clone(&state.runtime_env().object_store_registry);
     let (flight, tasks) = ports(options.bind)?;
