@@ -1,5 +1,5 @@
 //! Customer-service KPIs as DataFusion functions: the aggregates `nps`, `nps_moe`, `nps_ci`, `nps_diff_test`,
-//! `csat`, `fcr_rate`, `servqual_gap`, `backlog_at` and `backlog_series`, and the scalar functions
+//! `csat`, `fcr_rate`, `servqual_gap`, `backlog_at`, `backlog_series` and `churn_rate`, and the scalar functions
 //! `business_seconds` and `sla_breached`.
 //!
 //! Every aggregate skips NULL inputs, gives NULL for an empty or all-NULL group (except the backlog counts,
@@ -25,6 +25,7 @@ mod backlog_at;
 mod backlog_series;
 mod business_seconds;
 pub mod calendar;
+mod churn_rate;
 mod csat;
 mod fcr_rate;
 mod kpi;
@@ -38,6 +39,7 @@ pub use backlog_at::BacklogAt;
 pub use backlog_series::BacklogSeries;
 pub use business_seconds::{BusinessSeconds, SlaBreached};
 pub use calendar::{Calendar, Calendars, DEFAULT_CALENDAR};
+pub use churn_rate::ChurnRate;
 pub use csat::Csat;
 pub use fcr_rate::FcrRate;
 pub use nps::Nps;
@@ -84,6 +86,7 @@ udaf_singleton!(fcr_rate_udaf, FcrRate);
 udaf_singleton!(servqual_gap_udaf, ServqualGap);
 udaf_singleton!(backlog_at_udaf, BacklogAt);
 udaf_singleton!(backlog_series_udaf, BacklogSeries);
+udaf_singleton!(churn_rate_udaf, ChurnRate);
 
 /// One function of this crate: an aggregate or a scalar function.
 #[derive(Debug, Clone)]
@@ -130,6 +133,7 @@ fn functions_with(calendars: &Arc<Calendars>) -> Vec<Function> {
         servqual_gap_udaf(),
         backlog_at_udaf(),
         backlog_series_udaf(),
+        churn_rate_udaf(),
     ];
     let scalars = [
         ScalarUDF::new_from_impl(BusinessSeconds::new(Arc::clone(calendars))),
@@ -254,6 +258,11 @@ pub mod expr_fn {
     /// `backlog_at(created_at, resolved_at, at)`.
     pub fn backlog_at(created_at: Expr, resolved_at: Expr, at: Expr) -> Expr {
         super::backlog_at_udaf().call(vec![created_at, resolved_at, at])
+    }
+
+    /// `churn_rate(start_at, end_at, period_start, period_end)`.
+    pub fn churn_rate(start_at: Expr, end_at: Expr, period_start: Expr, period_end: Expr) -> Expr {
+        super::churn_rate_udaf().call(vec![start_at, end_at, period_start, period_end])
     }
 
     /// `backlog_at(created_at, resolved_at, at, sla)`.

@@ -1,6 +1,6 @@
 //! Each KPI function next to the same KPI written in plain SQL, over the columns
 //! s (NPS 0-10), c (CSAT 1-5), b (resolved at first contact), k (contacts), p, e (SERVQUAL perception and
-//! expectation 1-7), w (weight), cr, rs (created and resolved timestamps). Shared by the property test and the
+//! expectation 1-7), w (weight), cr, rs (created and resolved timestamps; for churn_rate, start and end). Shared by the property test and the
 //! benchmark.
 
 use std::sync::Arc;
@@ -66,6 +66,14 @@ pub const PAIRS: &[(&str, &str)] = &[
          AND cr + INTERVAL '2 days' < TIMESTAMP '1970-01-16T00:00:00')",
     ),
     (
+        "churn_rate(cr, rs, TIMESTAMP '1970-01-10T00:00:00', TIMESTAMP '1970-01-25T00:00:00')",
+        "100.0 * count(*) FILTER (WHERE cr <= TIMESTAMP '1970-01-10T00:00:00' AND (rs IS NULL OR rs > TIMESTAMP '1970-01-10T00:00:00') AND rs <= TIMESTAMP '1970-01-25T00:00:00') / NULLIF(count(*) FILTER (WHERE cr <= TIMESTAMP '1970-01-10T00:00:00' AND (rs IS NULL OR rs > TIMESTAMP '1970-01-10T00:00:00')), 0)",
+    ),
+    (
+        "churn_rate(cr, rs, CASE WHEN c >= 3 THEN TIMESTAMP '1970-01-08T00:00:00' ELSE TIMESTAMP '1970-01-14T12:00:00' END, TIMESTAMP '1970-01-25T00:00:00')",
+        "100.0 * count(*) FILTER (WHERE cr <= CASE WHEN c >= 3 THEN TIMESTAMP '1970-01-08T00:00:00' ELSE TIMESTAMP '1970-01-14T12:00:00' END AND (rs IS NULL OR rs > CASE WHEN c >= 3 THEN TIMESTAMP '1970-01-08T00:00:00' ELSE TIMESTAMP '1970-01-14T12:00:00' END) AND rs <= TIMESTAMP '1970-01-25T00:00:00') / NULLIF(count(*) FILTER (WHERE cr <= CASE WHEN c >= 3 THEN TIMESTAMP '1970-01-08T00:00:00' ELSE TIMESTAMP '1970-01-14T12:00:00' END AND (rs IS NULL OR rs > CASE WHEN c >= 3 THEN TIMESTAMP '1970-01-08T00:00:00' ELSE TIMESTAMP '1970-01-14T12:00:00' END)), 0)",
+    ),
+    (
         "nps_moe(s, 0.95, 'wald')",
         "100.0 * 1.9599639845400536 * sqrt(greatest((CAST(count(s) FILTER (WHERE s >= 9) AS DOUBLE) + CAST(count(s) FILTER (WHERE s <= 6) AS DOUBLE)) / CAST(NULLIF(count(s), 0) AS DOUBLE) - power((CAST(count(s) FILTER (WHERE s >= 9) AS DOUBLE) - CAST(count(s) FILTER (WHERE s <= 6) AS DOUBLE)) / CAST(NULLIF(count(s), 0) AS DOUBLE), 2), 0) / CAST(NULLIF(count(s), 0) AS DOUBLE))",
     ),
@@ -94,4 +102,8 @@ pub const WINDOW_PAIRS: &[(&str, &str)] = &[
         "100.0 * sum(CASE WHEN b THEN 1 ELSE 0 END) OVER {w} / NULLIF(count(b) OVER {w}, 0)",
     ),
     ("servqual_gap(p, e) OVER {w}", "avg(p - e) OVER {w}"),
+    (
+        "churn_rate(cr, rs, TIMESTAMP '1970-01-10T00:00:00', TIMESTAMP '1970-01-25T00:00:00') OVER {w}",
+        "100.0 * sum(CASE WHEN cr <= TIMESTAMP '1970-01-10T00:00:00' AND (rs IS NULL OR rs > TIMESTAMP '1970-01-10T00:00:00') AND rs <= TIMESTAMP '1970-01-25T00:00:00' THEN 1 ELSE 0 END) OVER {w} / NULLIF(sum(CASE WHEN cr <= TIMESTAMP '1970-01-10T00:00:00' AND (rs IS NULL OR rs > TIMESTAMP '1970-01-10T00:00:00') THEN 1 ELSE 0 END) OVER {w}, 0)",
+    ),
 ];
