@@ -29,8 +29,10 @@ pub fn escape(text: &str) -> String {
 /// The unit a KPI column is in, from its name.
 pub fn unit(column: &str) -> &'static str {
     let c = column.to_ascii_lowercase();
-    if c == "nps" || c.starts_with("nps_") {
+    if c == "nps" || c.starts_with("nps_") || c == "enps" || c.starts_with("enps_") {
         "NPS points, -100 to 100"
+    } else if c.contains("revenue") || c.contains("lifetime_value") {
+        "revenue, in the data's currency"
     } else if c.ends_with("pct") || c.contains("rate") || ["csat", "fcr"].contains(&c.as_str()) {
         "%"
     } else if c.ends_with("hours") {

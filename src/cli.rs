@@ -216,7 +216,8 @@ pub enum Command {
     /// (charts and tables). Exits 1 if any query failed; the others still run.
     Report(ReportArgs),
 
-    /// Write deterministic synthetic tickets, surveys and SERVQUAL responses in the canonical schema.
+    /// Write deterministic synthetic tickets, surveys, SERVQUAL responses, customers, agents and their pulse
+    /// survey in the canonical schema.
     Gen(GenArgs),
 
     /// Serve the tables, KPI functions and saved queries to Arrow Flight SQL clients (ADBC and JDBC drivers,
@@ -371,7 +372,8 @@ pub struct ReportArgs {
 /// What `cxsql gen` writes.
 #[derive(Debug, Clone, Args)]
 pub struct GenArgs {
-    /// The folder to write tickets, surveys and servqual into (created if needed).
+    /// The folder to write the tables into (created if needed): tickets, surveys, servqual, customers, agents,
+    /// employee_pulse, and sla_policies.csv.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Number of tickets.
@@ -386,8 +388,9 @@ pub struct GenArgs {
     /// Replace existing files.
     #[arg(long)]
     pub force: bool,
-    /// Write tickets as a Hive-partitioned folder (tickets/year=Y/month=M/), and surveys and servqual as
-    /// folders of one file per month, generated in parallel.
+    /// Write tickets as a Hive-partitioned folder (tickets/year=Y/month=M/), surveys, servqual and
+    /// employee_pulse as folders of one file per month, customers in files of a million, generated in
+    /// parallel.
     #[arg(long)]
     pub partitioned: bool,
 }

@@ -24,15 +24,34 @@ static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 /// Replaces Rust's panic hook with one that records where a panic happened and prints nothing (the boundary
 /// reports it as an error); with `RUST_BACKTRACE` set, the default hook prints as usual, for debugging.
 pub fn install_panic_hook() {
-    if std::env::var_os("RUST_BACKTRACE").is_some() {
-        return;
-    }
-    std::panic::set_hook(Box::new(|info| {
+    let backtrace = std::env::var_os("RUST_BACKTRACE").is_some();
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if QUIET.get() {
+            return;
+        }
+        if backtrace {
+            return default(info);
+        }
         let location = info
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()));
         *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = location;
     }));
+}
+
+thread_local! {
+    /// Set while [`quietly`] runs work expected to panic on bad input: the hook then prints nothing.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `work`, which may panic on bad input (a library's decoder that panics instead of returning an
+/// error), on this thread; a panic becomes `Err(its message)` and is not printed, even with `RUST_BACKTRACE`.
+pub fn quietly<T>(work: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    QUIET.set(true);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    QUIET.set(false);
+    outcome.map_err(|payload| panic_message(payload.as_ref()))
 }
 
 /// The text of a panic's payload.

@@ -1,8 +1,10 @@
 //! Checks of a table's files made when the table is first used, before DataFusion reads them, so that a
 //! damaged file gets an error naming it instead of a panic.
 //!
-//! - Parquet: every file's last 8 bytes are read: the `PAR1` magic, and a metadata length that fits in the
-//!   file. (parquet 59 subtracts that length from the file size unchecked and panics when it is larger.)
+//! - Parquet: every file's footer is read: the `PAR1` magic, a metadata length that fits in the file (parquet
+//!   59 subtracts that length from the file size unchecked and panics when it is larger), and the Arrow
+//!   schema the metadata embeds (`ARROW:schema`), which arrow-ipc 59 decodes with `panic!`/`unimplemented!`
+//!   on values it does not know (a damaged type id, a bit width out of range).
 //! - CSV files are checked while they are read (`csv_part::Checker`): field counts, quotes left open, UTF-8.
 
 use std::sync::Arc;
@@ -61,16 +63,28 @@ pub async fn parquet_footers(url: &ListingTableUrl, listed: &TableFiles) -> Resu
             let store = Arc::clone(&listed.store);
             async move {
                 let name = display_name(url, &file);
-                let tail = if file.size >= 12 {
-                    Some(
-                        store
-                            .get_range(&file.location, file.size - 8..file.size)
-                            .await?,
-                    )
+                if file.size < 12 {
+                    let problem = footer_problem(file.size, None).unwrap_or_default();
+                    return Err(DataFusionError::Execution(format!("{name}: {problem}")));
+                }
+                // The footer in one request: its last FOOTER_READ bytes hold the metadata of most files.
+                let read = file.size.min(FOOTER_READ);
+                let end = store
+                    .get_range(&file.location, file.size - read..file.size)
+                    .await?;
+                let tail = &end[end.len() - 8..];
+                if let Some(problem) = footer_problem(file.size, Some(tail)) {
+                    return Err(DataFusionError::Execution(format!("{name}: {problem}")));
+                }
+                let length = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+                let metadata = if length + 8 <= read {
+                    end.slice((read - 8 - length) as usize..(read - 8) as usize)
                 } else {
-                    None
+                    store
+                        .get_range(&file.location, file.size - 8 - length..file.size - 8)
+                        .await?
                 };
-                footer_problem(file.size, tail.as_deref()).map_or(Ok(()), |problem| {
+                metadata_problem(&metadata).map_or(Ok(()), |problem| {
                     Err(DataFusionError::Execution(format!("{name}: {problem}")))
                 })
             }
@@ -79,6 +93,33 @@ pub async fn parquet_footers(url: &ListingTableUrl, listed: &TableFiles) -> Resu
         .try_collect::<Vec<()>>()
         .await?;
     Ok(())
+}
+
+/// Bytes read from the end of each Parquet file to check its footer: the metadata of most files fits.
+const FOOTER_READ: u64 = 64 * 1024;
+
+/// What is wrong with a Parquet file's footer metadata (the thrift `FileMetaData`), if anything that parquet
+/// would panic on rather than report. Metadata that does not decode is left to DataFusion's reader, whose
+/// error names the problem.
+fn metadata_problem(metadata: &[u8]) -> Option<String> {
+    use datafusion::parquet::arrow::parquet_to_arrow_schema;
+    use datafusion::parquet::file::metadata::ParquetMetaDataReader;
+
+    let decoded = ParquetMetaDataReader::decode_metadata(metadata).ok()?;
+    let file = decoded.file_metadata();
+    let embeds_schema = file
+        .key_value_metadata()
+        .is_some_and(|kv| kv.iter().any(|kv| kv.key == "ARROW:schema"));
+    if !embeds_schema {
+        return None;
+    }
+    crate::guard::quietly(|| parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata()))
+        .err()
+        .map(|panic| {
+            format!(
+                "corrupt Parquet metadata: the Arrow schema it embeds (ARROW:schema) cannot be decoded ({panic})"
+            )
+        })
 }
 
 /// What is wrong with a Parquet file of `size` bytes ending in `tail` (its last 8 bytes), if anything.

@@ -267,8 +267,17 @@ fn partitioned_gen_writes_the_same_rows_into_hive_folders() {
             .is_file()
     );
     assert!(lake.join("surveys/part-47.parquet").is_file());
+    assert!(lake.join("employee_pulse/part-47.parquet").is_file());
+    assert!(
+        lake.join("customers/part-00.parquet").is_file()
+            && lake.join("agents/part-0.parquet").is_file()
+    );
     let sql = "SELECT (SELECT count(*) FROM tickets) AS tickets, (SELECT sum(ticket_id) FROM tickets) AS ids, \
-               (SELECT nps(nps_score) FROM surveys) AS nps, (SELECT servqual_gap(perception, expectation) FROM servqual) AS gap";
+               (SELECT nps(nps_score) FROM surveys) AS nps, (SELECT servqual_gap(perception, expectation) FROM servqual) AS gap, \
+               (SELECT sum(customer_id) FROM customers WHERE churned_at IS NULL) AS customers, \
+               (SELECT sum(monthly_revenue) FROM customers) AS revenue, \
+               (SELECT count(*) FROM agents WHERE left_at IS NULL) AS agents, \
+               (SELECT nps(enps_score) FROM employee_pulse) AS enps";
     let a = json_rows(&["--data", &flat.to_string_lossy(), "query", sql]);
     let b = json_rows(&["--data", &lake.to_string_lossy(), "query", sql]);
     assert_eq!(a, b);

@@ -120,12 +120,20 @@ fn functions_tables_and_schema_describe_the_session() {
     let names: Vec<&str> = tables.iter().map(|r| r["name"].text()).collect();
     assert_eq!(
         names,
-        ["servqual", "sla_policies", "surveys", "tickets"],
+        [
+            "agents",
+            "customers",
+            "employee_pulse",
+            "servqual",
+            "sla_policies",
+            "surveys",
+            "tickets"
+        ],
         "{tables:?}"
     );
-    assert_eq!(tables[1]["kind"].text(), "csv");
-    assert_eq!(tables[3]["kind"].text(), "parquet");
-    assert_eq!(tables[3]["location"].text(), "data/tickets.parquet");
+    assert_eq!(tables[4]["kind"].text(), "csv");
+    assert_eq!(tables[6]["kind"].text(), "parquet");
+    assert_eq!(tables[6]["location"].text(), "data/tickets.parquet");
 
     let schema = json_rows(&["schema", "tickets"]);
     let column = |name: &str| {

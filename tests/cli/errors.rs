@@ -9,7 +9,7 @@ fn errors_have_clear_messages_and_exit_codes() {
         (
             &["query", "SELECT * FROM nowhere"],
             1,
-            "registered tables: servqual, sla_policies, surveys, tickets",
+            "registered tables: agents, customers, employee_pulse, servqual, sla_policies, surveys, tickets",
         ),
         (
             &["query", "SELECT nps(11)"],

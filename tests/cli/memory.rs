@@ -11,9 +11,11 @@ fn a_high_cardinality_group_by_spills_under_a_memory_limit_and_gives_the_same_re
                backlog_at(created_at, resolved_at, TIMESTAMP '2024-06-30T00:00:00Z') AS open, count(*) AS n \
                FROM tickets GROUP BY customer_id ORDER BY customer_id";
     let unlimited = ok(&["--data", &data, "query", sql, "--format", "csv"]);
+    // 100,000 customers, of whom those with a ticket in 2021-2024 (the others churned before).
     assert!(
-        unlimited.lines().count() > 90_000,
-        "about 100,000 customers"
+        unlimited.lines().count() > 60_000,
+        "tens of thousands of customers: {}",
+        unlimited.lines().count()
     );
     let spill = dir.path().join("spill").to_string_lossy().into_owned();
     let limited_args = [

@@ -107,6 +107,67 @@ fn report_manifest_titles_shared_params_and_per_query_params() {
     );
 }
 
+/// The second bundled report: churn, lifetime value, eNPS and turnover, each query's result file equal to
+/// running it alone with the report's parameters.
+#[test]
+fn the_outcomes_report_runs_every_outcome_query_with_a_chart_each() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("outcomes");
+    ok(&[
+        "report",
+        "--report",
+        "reports/outcomes.toml",
+        "--out",
+        &out.to_string_lossy(),
+        "--format",
+        "json",
+    ]);
+    let m = manifest(&out);
+    assert_eq!(m["title"], "Customer and team outcomes");
+    let entries = m["queries"].as_array().expect("queries");
+    let names: Vec<&str> = entries
+        .iter()
+        .map(|e| e["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "churn_by_segment",
+            "churn_by_nps_category",
+            "churn_by_sla_experience",
+            "customer_lifetime_value",
+            "enps_by_team",
+            "agent_turnover_by_team"
+        ]
+    );
+    for e in entries {
+        assert_eq!(e["status"], "ok", "{e}");
+        assert_eq!(e["parameters"]["since"], "2024-01-01T00:00:00Z", "{e}");
+        let file = out.join(e["file"].as_str().expect("file"));
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("result")).expect("JSON");
+        let alone = json_rows(&[
+            "run",
+            &format!("queries/{}.sql", e["name"].as_str().expect("name")),
+            "--param",
+            "since=2024-01-01T00:00:00Z",
+            "--param",
+            "until=2025-01-01T00:00:00Z",
+        ]);
+        assert_eq!(written, serde_json::json!(alone), "{}", e["name"]);
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).expect("page");
+    assert_eq!(
+        html.matches("<svg").count(),
+        entries.len(),
+        "a chart per query"
+    );
+    assert!(
+        html.contains("Churn by the customer&#x27;s last NPS answer")
+            || html.contains("Churn by the customer's last NPS answer")
+    );
+}
+
 #[test]
 fn a_failing_query_is_recorded_and_the_others_still_run() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -190,11 +251,13 @@ fn report_progress_is_silent_off_a_terminal_unless_asked() {
     let loud = cxsql(&["report", "--out", &out("b"), "--progress"]);
     assert_eq!(loud.code, 0);
     assert!(
-        loud.stderr.contains("[1/18] queries/backlog_daily.sql: ok"),
+        loud.stderr
+            .contains("[1/24] queries/agent_turnover_by_team.sql: ok")
+            && loud.stderr.contains("[2/24] queries/backlog_daily.sql: ok"),
         "{}",
         loud.stderr
     );
-    assert_eq!(loud.stderr.lines().count(), 18);
+    assert_eq!(loud.stderr.lines().count(), 24);
     let q = cxsql(&["report", "--out", &out("c"), "--quiet"]);
     assert_eq!(q.stderr, "");
 }

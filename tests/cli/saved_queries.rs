@@ -482,6 +482,266 @@ fn saved_sla_compliance_matches_plain_sql_on_clock_policies() {
     assert_eq!(business_rows, 8, "email and web use business hours");
 }
 
+/// The plain-SQL churn of a table with `start`/`end` columns over (since, until], grouped by `key`: the
+/// rows active at since, those of them ended by until, and 100 x the ratio.
+fn plain_churn(from: &str, key: &str, start: &str, end: &str) -> Vec<Row> {
+    let (since, until) = (
+        "TIMESTAMP '2024-01-01T00:00:00Z'",
+        "TIMESTAMP '2025-01-01T00:00:00Z'",
+    );
+    let active = format!("{start} <= {since} AND ({end} IS NULL OR {end} > {since})");
+    json_rows(&[
+        "query",
+        &format!(
+            "SELECT {key} AS k, count(*) FILTER (WHERE {active}) AS active, \
+             count(*) FILTER (WHERE {active} AND {end} <= {until}) AS gone, \
+             100.0 * count(*) FILTER (WHERE {active} AND {end} <= {until}) \
+               / nullif(count(*) FILTER (WHERE {active}), 0) AS pct \
+             FROM {from} GROUP BY {key}"
+        ),
+    ])
+}
+
+/// Each row of a saved churn query (`key`, `count`, `gone`, `pct` columns) equals the plain-SQL row of the
+/// same key; returns the churn percentage per key.
+fn assert_churn_rows(
+    rows: &[Row],
+    expected: &[Row],
+    [key, count, gone, pct]: [&str; 4],
+) -> std::collections::HashMap<String, f64> {
+    assert_eq!(rows.len(), expected.len(), "groups");
+    let mut by_key = std::collections::HashMap::new();
+    for r in rows {
+        let e = expected
+            .iter()
+            .find(|e| e["k"] == r[key])
+            .unwrap_or_else(|| panic!("no plain-SQL row for {r:?}"));
+        assert_eq!(r[count], e["active"], "{key} {}", r[key]);
+        assert_eq!(r[gone], e["gone"], "{key} {}", r[key]);
+        assert_close(r[pct].num(), e["pct"].num(), pct);
+        by_key.insert(r[key].text().to_string(), r[pct].num());
+    }
+    by_key
+}
+
+#[test]
+fn saved_churn_by_segment_matches_plain_sql() {
+    let rows = saved(
+        "churn_by_segment.sql",
+        &["segment", "customers", "churned", "churn_pct"],
+    );
+    let expected = plain_churn("customers", "segment", "signed_up_at", "churned_at");
+    let churn = assert_churn_rows(
+        &rows,
+        &expected,
+        ["segment", "customers", "churned", "churn_pct"],
+    );
+    let order: Vec<&str> = rows.iter().map(|r| r["segment"].text()).collect();
+    assert_eq!(order, ["smb", "mid_market", "enterprise"]);
+    // The sample's story: small customers churn most.
+    assert!(churn["smb"] > churn["enterprise"], "{churn:?}");
+}
+
+#[test]
+fn saved_churn_by_nps_category_matches_plain_sql() {
+    let rows = saved(
+        "churn_by_nps_category.sql",
+        &["nps_category", "customers", "churned", "churn_pct"],
+    );
+    // The last answer by a window (row_number) rather than last_value.
+    let from = "(SELECT c.signed_up_at, c.churned_at, CASE WHEN r.nps_score IS NULL THEN 'none' \
+                WHEN r.nps_score >= 9 THEN 'promoter' WHEN r.nps_score >= 7 THEN 'passive' ELSE 'detractor' END AS cat \
+                FROM customers c LEFT JOIN (SELECT customer_id, nps_score, row_number() OVER (PARTITION BY customer_id \
+                ORDER BY submitted_at DESC, survey_id DESC) AS n FROM surveys \
+                WHERE submitted_at < TIMESTAMP '2024-01-01T00:00:00Z' AND nps_score IS NOT NULL) r \
+                ON r.customer_id = c.customer_id AND r.n = 1)";
+    let expected = plain_churn(from, "cat", "signed_up_at", "churned_at");
+    let churn = assert_churn_rows(
+        &rows,
+        &expected,
+        ["nps_category", "customers", "churned", "churn_pct"],
+    );
+    let order: Vec<&str> = rows.iter().map(|r| r["nps_category"].text()).collect();
+    assert_eq!(order, ["promoter", "passive", "detractor", "none"]);
+    // The sample's story: detractors churn more than promoters.
+    assert!(churn["detractor"] > churn["promoter"], "{churn:?}");
+}
+
+#[test]
+fn saved_churn_by_sla_experience_matches_plain_sql() {
+    let rows = saved(
+        "churn_by_sla_experience.sql",
+        &["sla_experience", "customers", "churned", "churn_pct"],
+    );
+    // Past the resolution target by 2024-01-01: clock time on calendar policies, business time otherwise.
+    let since = "TIMESTAMP '2024-01-01T00:00:00Z'";
+    let from = format!(
+        "(SELECT c.signed_up_at, c.churned_at, CASE WHEN b.hits > 0 THEN 'past_sla' ELSE 'none' END AS k2 \
+         FROM customers c LEFT JOIN (SELECT t.customer_id, count(*) AS hits FROM tickets t \
+         JOIN sla_policies p ON p.channel = t.channel AND p.priority = t.priority \
+         WHERE t.created_at >= {since} - INTERVAL '90 days' AND t.created_at < {since} \
+         AND CASE WHEN p.clock = 'calendar' \
+           THEN date_part('epoch', CASE WHEN t.resolved_at IS NULL OR t.resolved_at > {since} THEN {since} ELSE t.resolved_at END) \
+                - date_part('epoch', t.created_at) \
+           ELSE business_seconds(t.created_at, CASE WHEN t.resolved_at IS NULL OR t.resolved_at > {since} THEN {since} ELSE t.resolved_at END) END \
+         > p.resolution_hours * 3600 GROUP BY t.customer_id) b ON b.customer_id = c.customer_id)"
+    );
+    let expected = plain_churn(&from, "k2", "signed_up_at", "churned_at");
+    let churn = assert_churn_rows(
+        &rows,
+        &expected,
+        ["sla_experience", "customers", "churned", "churn_pct"],
+    );
+    // The sample's story: customers who waited past the SLA churn more.
+    assert!(churn["past_sla"] > churn["none"], "{churn:?}");
+    // A longer lookback finds more customers past the SLA.
+    let year = json_rows(&[
+        "run",
+        "queries/churn_by_sla_experience.sql",
+        "--param",
+        "lookback=365 days",
+    ]);
+    let past = |rows: &[Row]| {
+        rows.iter()
+            .find(|r| r["sla_experience"].text() == "past_sla")
+            .map(|r| r["customers"].num())
+            .expect("a past_sla row")
+    };
+    assert!(past(&year) > past(&rows), "{year:?}");
+}
+
+#[test]
+fn saved_customer_lifetime_value_is_revenue_times_margin_over_monthly_churn() {
+    let rows = saved(
+        "customer_lifetime_value.sql",
+        &[
+            "segment",
+            "customers",
+            "avg_monthly_revenue",
+            "period_churn_pct",
+            "monthly_churn_pct",
+            "expected_lifetime_months",
+            "lifetime_value",
+        ],
+    );
+    let churn = plain_churn("customers", "segment", "signed_up_at", "churned_at");
+    let revenue = json_rows(&[
+        "query",
+        "SELECT segment, avg(monthly_revenue) AS r FROM customers WHERE signed_up_at <= TIMESTAMP '2024-01-01T00:00:00Z' \
+         AND (churned_at IS NULL OR churned_at > TIMESTAMP '2024-01-01T00:00:00Z') GROUP BY segment",
+    ]);
+    // 2024 has 366 days: 366 / 30.436875 months.
+    let months = 366.0 / 30.436875;
+    for r in &rows {
+        let segment = &r["segment"];
+        let p = churn.iter().find(|e| &e["k"] == segment).expect("churn")["pct"].num() / 100.0;
+        let avg = revenue
+            .iter()
+            .find(|e| &e["segment"] == segment)
+            .expect("revenue")["r"]
+            .num();
+        let monthly = 1.0 - (1.0 - p).powf(1.0 / months);
+        assert_close(r["period_churn_pct"].num(), 100.0 * p, "period churn");
+        assert_close(
+            r["monthly_churn_pct"].num(),
+            100.0 * monthly,
+            "monthly churn",
+        );
+        assert_close(r["avg_monthly_revenue"].num(), avg, "revenue");
+        assert_close(
+            r["expected_lifetime_months"].num(),
+            1.0 / monthly,
+            "lifetime",
+        );
+        assert_close(r["lifetime_value"].num(), avg * 0.7 / monthly, "clv");
+        // Twelve monthly churns compound to the period's.
+        assert!((1.0 - (1.0 - monthly).powf(months) - p).abs() < 1e-9);
+    }
+    let half = json_rows(&[
+        "run",
+        "queries/customer_lifetime_value.sql",
+        "--param",
+        "margin=0.35",
+    ]);
+    for (a, b) in rows.iter().zip(&half) {
+        assert_close(
+            b["lifetime_value"].num(),
+            a["lifetime_value"].num() / 2.0,
+            "margin",
+        );
+    }
+}
+
+#[test]
+fn saved_enps_by_team_matches_plain_sql() {
+    let rows = saved(
+        "enps_by_team.sql",
+        &[
+            "team",
+            "enps",
+            "enps_low",
+            "enps_high",
+            "pulse_answers",
+            "csat",
+            "csat_answers",
+        ],
+    );
+    let expected = json_rows(&[
+        "query",
+        "SELECT p.team, p.enps, p.n, s.csat, s.m FROM (SELECT team, 100.0 * (count(enps_score) FILTER (WHERE enps_score >= 9) \
+         - count(enps_score) FILTER (WHERE enps_score <= 6)) / count(enps_score) AS enps, count(enps_score) AS n \
+         FROM employee_pulse GROUP BY team) p JOIN (SELECT a.team, 100.0 * count(s.csat_score) FILTER (WHERE s.csat_score >= 4) \
+         / count(s.csat_score) AS csat, count(s.csat_score) AS m FROM surveys s, tickets t, agents a \
+         WHERE s.ticket_id = t.ticket_id AND t.agent_id = a.agent_id GROUP BY a.team) s ON s.team = p.team",
+    ]);
+    assert_eq!(rows.len(), 4, "four teams");
+    assert_eq!(expected.len(), 4);
+    for r in &rows {
+        let e = expected
+            .iter()
+            .find(|e| e["team"] == r["team"])
+            .expect("same teams");
+        assert_close(r["enps"].num(), e["enps"].num(), "enps");
+        assert_eq!(r["pulse_answers"], e["n"]);
+        assert_close(r["csat"].num(), e["csat"].num(), "csat");
+        assert_eq!(r["csat_answers"], e["m"]);
+        assert!(r["enps_low"].num() < r["enps"].num() && r["enps"].num() < r["enps_high"].num());
+    }
+    // The sample's story: the team with the lowest eNPS has the lowest CSAT.
+    let lowest = |column: &str| {
+        rows.iter()
+            .min_by(|a, b| a[column].num().total_cmp(&b[column].num()))
+            .map(|r| r["team"].text().to_string())
+    };
+    assert_eq!(lowest("enps"), lowest("csat"), "{rows:?}");
+}
+
+#[test]
+fn saved_agent_turnover_by_team_matches_plain_sql() {
+    let rows = saved(
+        "agent_turnover_by_team.sql",
+        &["team", "agents", "left_team", "turnover_pct", "hired"],
+    );
+    let expected = plain_churn("agents", "team", "hired_at", "left_at");
+    assert_churn_rows(
+        &rows,
+        &expected,
+        ["team", "agents", "left_team", "turnover_pct"],
+    );
+    let hired = json_rows(&[
+        "query",
+        "SELECT team, count(*) AS n FROM agents WHERE hired_at > TIMESTAMP '2024-01-01T00:00:00Z' \
+         AND hired_at <= TIMESTAMP '2025-01-01T00:00:00Z' GROUP BY team",
+    ]);
+    for r in &rows {
+        let n = hired
+            .iter()
+            .find(|h| h["team"] == r["team"])
+            .map_or(0.0, |h| h["n"].num());
+        assert_eq!(r["hired"].num(), n, "{r:?}");
+    }
+}
+
 #[test]
 fn a_catalog_calendar_is_usable_by_name() {
     let dir = tempfile::tempdir().expect("tempdir");

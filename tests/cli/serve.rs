@@ -175,7 +175,7 @@ fn an_adbc_client_gets_what_the_command_line_gets() {
         ],
     );
     for line in [
-        "saved queries: 18 equal to cxsql run",
+        "saved queries: 24 equal to cxsql run",
         "ad hoc KPI SQL: equal to cxsql query",
         "prepared statements: timestamp parameters bound",
         "refused: missing and wrong tokens, COPY, CREATE VIEW, SET",

@@ -35,7 +35,7 @@ fn shell_runs_statements_and_commands_from_its_input() {
     );
     assert!(
         out.stdout.contains(
-            "name,kind,location\nservqual,parquet,data/servqual.parquet\nsla_policies,csv,data/sla_policies.csv\n"
+            "name,kind,location\nagents,parquet,data/agents.parquet\ncustomers,parquet,data/customers.parquet\n"
         ),
         "\\d lists tables through the writer, in the shell's format: {}",
         out.stdout
@@ -61,8 +61,9 @@ fn shell_runs_statements_and_commands_from_its_input() {
         out.stderr
     );
     assert!(
-        out.stdout
-            .contains("name,kind,location\nchat,view,\nservqual,parquet,"),
+        out.stdout.contains(
+            "name,kind,location\nagents,parquet,data/agents.parquet\nchat,view,\ncustomers,parquet,"
+        ),
         "a created view is listed: {}",
         out.stdout
     );
@@ -84,7 +85,7 @@ fn shell_runs_statements_and_commands_from_its_input() {
     assert!(
         listed
             .stdout
-            .contains("| name         | kind    | location")
+            .contains("| name           | kind    | location")
             && listed
                 .stdout
                 .contains("| created_at        | Timestamp(µs, \"UTC\") | NO          |"),

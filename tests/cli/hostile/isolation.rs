@@ -33,7 +33,7 @@ fn a_fifo_or_a_dangling_link_fails_only_the_statements_using_it() {
         None,
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.stdout, "n\n5894\n");
+    assert_eq!(out.stdout, "n\n5960\n");
     let out = cxsql_in(
         dir.path(),
         &[&data[..], &["query", "SELECT * FROM pipe"]].concat(),
