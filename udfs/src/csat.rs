@@ -70,19 +70,7 @@ impl Csat {
     }
 
     fn kpi(&self, args: &AccumulatorArgs) -> Result<CsatKpi> {
-        let Some(expr) = args.exprs.get(1) else {
-            return Ok(CsatKpi {
-                scale_max: DEFAULT_SCALE_MAX,
-            });
-        };
-        let value = expr.downcast_ref::<Literal>().map(Literal::value);
-        match value {
-            Some(ScalarValue::Int64(Some(m))) if *m >= 2 => Ok(CsatKpi { scale_max: *m }),
-            Some(v) => plan_err!("csat: scale_max must be an integer >= 2, got {v}"),
-            None => plan_err!(
-                "csat: scale_max must be a constant integer >= 2, got the expression {expr}"
-            ),
-        }
+        csat_kpi("csat", args)
     }
 }
 
@@ -117,10 +105,34 @@ impl AggregateUDFImpl for Csat {
     kpi_udaf_methods!(CsatKpi, 2);
 }
 
+/// The CSAT counters of a call whose argument 1, if any, is `scale_max`; `function` names the caller in
+/// messages (`csat`, `csat_ci`).
+pub(crate) fn csat_kpi(function: &'static str, args: &AccumulatorArgs) -> Result<CsatKpi> {
+    let Some(expr) = args.exprs.get(1) else {
+        return Ok(CsatKpi {
+            scale_max: DEFAULT_SCALE_MAX,
+            name: function,
+        });
+    };
+    let value = expr.downcast_ref::<Literal>().map(Literal::value);
+    match value {
+        Some(ScalarValue::Int64(Some(m))) if *m >= 2 => Ok(CsatKpi {
+            scale_max: *m,
+            name: function,
+        }),
+        Some(v) => plan_err!("{function}: scale_max must be an integer >= 2, got {v}"),
+        None => plan_err!(
+            "{function}: scale_max must be a constant integer >= 2, got the expression {expr}"
+        ),
+    }
+}
+
 /// Counters: responses, satisfied.
 #[derive(Debug, Clone)]
 pub(crate) struct CsatKpi {
     pub(crate) scale_max: i64,
+    /// The calling function, for messages.
+    pub(crate) name: &'static str,
 }
 
 impl ScoreRule<2> for CsatKpi {
@@ -142,6 +154,10 @@ impl ScoreRule<2> for CsatKpi {
     #[inline]
     fn classify<W: PartialOrd>(&self, v: W, [satisfied, _]: &[W; 2]) -> [i64; 2] {
         [1, i64::from(v >= *satisfied)]
+    }
+
+    fn name(&self) -> &'static str {
+        self.name
     }
 }
 
@@ -174,7 +190,10 @@ mod tests {
     use super::*;
     use crate::kpi::test_util::{check_paths, eval_plain};
 
-    const FIVE: CsatKpi = CsatKpi { scale_max: 5 };
+    const FIVE: CsatKpi = CsatKpi {
+        scale_max: 5,
+        name: "csat",
+    };
 
     fn ints(v: &[Option<i64>]) -> Vec<ArrayRef> {
         vec![Arc::new(Int64Array::from(v.to_vec()))]
@@ -197,11 +216,17 @@ mod tests {
 
     #[test]
     fn scale_max_moves_the_boxes() {
-        let seven = CsatKpi { scale_max: 7 };
+        let seven = CsatKpi {
+            scale_max: 7,
+            name: "csat",
+        };
         let a = ints(&[Some(7), Some(6), Some(5)]);
         let b = ints(&[Some(1)]);
         assert_eq!(value(check_paths(&seven, &[a, b]).unwrap()), Some(50.0));
-        let two = CsatKpi { scale_max: 2 };
+        let two = CsatKpi {
+            scale_max: 2,
+            name: "csat",
+        };
         // On a 1–2 scale both answers are in the top two boxes.
         assert_eq!(
             value(eval_plain(&two, &[ints(&[Some(1), Some(2)])]).unwrap()),

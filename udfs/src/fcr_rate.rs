@@ -67,7 +67,7 @@ impl FcrRate {
     }
 
     fn kpi(&self, _args: &AccumulatorArgs) -> Result<FcrKpi> {
-        Ok(FcrKpi)
+        Ok(FcrKpi("fcr_rate"))
     }
 }
 
@@ -98,9 +98,10 @@ impl AggregateUDFImpl for FcrRate {
     kpi_udaf_methods!(FcrKpi, 2);
 }
 
-/// Counters: non-NULL rows, rows resolved at the first contact.
+/// Counters: non-NULL rows, rows resolved at the first contact. The name is the calling function's (for its
+/// messages: `fcr_rate`, `fcr_ci`).
 #[derive(Debug, Clone)]
-pub(crate) struct FcrKpi;
+pub(crate) struct FcrKpi(pub(crate) &'static str);
 
 impl ScoreRule<2> for FcrKpi {
     const NAME: &'static str = "fcr_rate";
@@ -121,6 +122,10 @@ impl ScoreRule<2> for FcrKpi {
     #[inline]
     fn classify<W: PartialOrd>(&self, v: W, [first, _]: &[W; 2]) -> [i64; 2] {
         [1, i64::from(v <= *first)]
+    }
+
+    fn name(&self) -> &'static str {
+        self.0
     }
 }
 
@@ -162,6 +167,8 @@ mod tests {
     use super::*;
     use crate::kpi::test_util::{check_paths, eval_plain};
 
+    const FCR: FcrKpi = FcrKpi("fcr_rate");
+
     fn value(s: ScalarValue) -> Option<f64> {
         match s {
             ScalarValue::Float64(v) => v,
@@ -181,7 +188,7 @@ mod tests {
     fn boolean_share_of_non_null_rows() {
         let a = flags(&[Some(true), Some(false), None]);
         let b = flags(&[Some(true), Some(true), None]);
-        assert_eq!(value(check_paths(&FcrKpi, &[a, b]).unwrap()), Some(75.0));
+        assert_eq!(value(check_paths(&FCR, &[a, b]).unwrap()), Some(75.0));
     }
 
     #[test]
@@ -189,29 +196,26 @@ mod tests {
         // 1, 1 FCR; 2, 3 not; NULL (open) skipped: 2 / 4.
         let a = contacts(&[Some(1), Some(2), None]);
         let b = contacts(&[Some(3), Some(1)]);
-        assert_eq!(value(check_paths(&FcrKpi, &[a, b]).unwrap()), Some(50.0));
+        assert_eq!(value(check_paths(&FCR, &[a, b]).unwrap()), Some(50.0));
         let d: ArrayRef = Arc::new(
             Decimal128Array::from(vec![100, 150, 200])
                 .with_precision_and_scale(4, 2)
                 .unwrap(),
         );
-        let v = value(eval_plain(&FcrKpi, &[vec![d]]).unwrap()).unwrap();
+        let v = value(eval_plain(&FCR, &[vec![d]]).unwrap()).unwrap();
         assert!((v - 100.0 / 3.0).abs() < 1e-12, "{v}");
     }
 
     #[test]
     fn empty_and_all_null_are_null() {
-        assert_eq!(value(eval_plain(&FcrKpi, &[]).unwrap()), None);
-        assert_eq!(value(eval_plain(&FcrKpi, &[flags(&[None])]).unwrap()), None);
-        assert_eq!(
-            value(eval_plain(&FcrKpi, &[contacts(&[None])]).unwrap()),
-            None
-        );
+        assert_eq!(value(eval_plain(&FCR, &[]).unwrap()), None);
+        assert_eq!(value(eval_plain(&FCR, &[flags(&[None])]).unwrap()), None);
+        assert_eq!(value(eval_plain(&FCR, &[contacts(&[None])]).unwrap()), None);
     }
 
     #[test]
     fn fewer_than_one_contact_is_an_error() {
-        let err = eval_plain(&FcrKpi, &[contacts(&[Some(1), Some(0)])]).unwrap_err();
+        let err = eval_plain(&FCR, &[contacts(&[Some(1), Some(0)])]).unwrap_err();
         assert!(
             err.to_string()
                 .contains("fcr_rate: contacts 0 is outside the valid range 1.."),

@@ -1,5 +1,5 @@
 //! Customer-service KPIs as DataFusion functions: the aggregates `nps`, `nps_moe`, `nps_ci`, `nps_diff_test`,
-//! `csat`, `fcr_rate`, `servqual_gap`, `backlog_at`, `backlog_series` and `churn_rate`, and the scalar functions
+//! `csat`, `csat_ci`, `fcr_rate`, `fcr_ci`, `rate_ci`, `servqual_gap`, `backlog_at`, `backlog_series` and `churn_rate`, and the scalar functions
 //! `business_seconds` and `sla_breached`.
 //!
 //! Every aggregate skips NULL inputs, gives NULL for an empty or all-NULL group (except the backlog counts,
@@ -31,6 +31,7 @@ mod fcr_rate;
 mod kpi;
 mod nps;
 mod nps_stats;
+mod rate_ci;
 mod scores;
 mod servqual_gap;
 mod time;
@@ -44,6 +45,7 @@ pub use csat::Csat;
 pub use fcr_rate::FcrRate;
 pub use nps::Nps;
 pub use nps_stats::{NpsDiffTest, NpsInterval};
+pub use rate_ci::RateInterval;
 pub use servqual_gap::ServqualGap;
 
 /// The documentation section all cxsql functions are listed under.
@@ -88,6 +90,27 @@ udaf_singleton!(backlog_at_udaf, BacklogAt);
 udaf_singleton!(backlog_series_udaf, BacklogSeries);
 udaf_singleton!(churn_rate_udaf, ChurnRate);
 
+/// The shared `csat_ci` aggregate function.
+pub fn csat_ci_udaf() -> Arc<AggregateUDF> {
+    static UDAF: LazyLock<Arc<AggregateUDF>> =
+        LazyLock::new(|| Arc::new(AggregateUDF::from(RateInterval::csat())));
+    Arc::clone(&UDAF)
+}
+
+/// The shared `fcr_ci` aggregate function.
+pub fn fcr_ci_udaf() -> Arc<AggregateUDF> {
+    static UDAF: LazyLock<Arc<AggregateUDF>> =
+        LazyLock::new(|| Arc::new(AggregateUDF::from(RateInterval::fcr())));
+    Arc::clone(&UDAF)
+}
+
+/// The shared `rate_ci` aggregate function.
+pub fn rate_ci_udaf() -> Arc<AggregateUDF> {
+    static UDAF: LazyLock<Arc<AggregateUDF>> =
+        LazyLock::new(|| Arc::new(AggregateUDF::from(RateInterval::condition())));
+    Arc::clone(&UDAF)
+}
+
 /// One function of this crate: an aggregate or a scalar function.
 #[derive(Debug, Clone)]
 pub enum Function {
@@ -129,7 +152,10 @@ fn functions_with(calendars: &Arc<Calendars>) -> Vec<Function> {
         nps_ci_udaf(),
         nps_diff_test_udaf(),
         csat_udaf(),
+        csat_ci_udaf(),
         fcr_rate_udaf(),
+        fcr_ci_udaf(),
+        rate_ci_udaf(),
         servqual_gap_udaf(),
         backlog_at_udaf(),
         backlog_series_udaf(),

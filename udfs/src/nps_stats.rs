@@ -98,7 +98,7 @@ pub(crate) fn estimate(
 }
 
 /// `z` of a two-sided confidence level, checked.
-fn z_of(function: &str, confidence: f64) -> Result<f64> {
+pub(crate) fn z_of(function: &str, confidence: f64) -> Result<f64> {
     if !(confidence > 0.0 && confidence < 1.0) {
         return plan_err!(
             "{function}: confidence {confidence} is outside (0, 1); expected a level such as 0.95"
@@ -108,7 +108,7 @@ fn z_of(function: &str, confidence: f64) -> Result<f64> {
 }
 
 /// A constant argument of the call, if given: `None` when absent; an error when it is a column.
-fn constant(
+pub(crate) fn constant(
     args: &AccumulatorArgs,
     i: usize,
     function: &str,
