@@ -3,6 +3,7 @@
 --   answer submitted before since (promoter 9-10, passive 7-8, detractor 0-6; none: no answer), and their
 --   churn by until (churned_at <= until) as in churn_by_segment. A customer's answers with a NULL score are
 --   not answers; of two answers at the same instant, the one with the higher survey_id is the last.
+--   churn_pct_low and churn_pct_high are the rate's 95% Wilson interval (rate_ci).
 -- param: since TIMESTAMP = '2024-01-01T00:00:00Z'
 -- param: until TIMESTAMP = '2025-01-01T00:00:00Z'
 WITH last_answer AS (
@@ -19,6 +20,8 @@ categorized AS (
 )
 SELECT nps_category,
        churn_rate(signed_up_at, churned_at, $since, $until) AS churn_pct,
+       (rate_ci(coalesce(churned_at <= $until, false)) FILTER (WHERE signed_up_at <= $since AND (churned_at IS NULL OR churned_at > $since)))['low'] AS churn_pct_low,
+       (rate_ci(coalesce(churned_at <= $until, false)) FILTER (WHERE signed_up_at <= $since AND (churned_at IS NULL OR churned_at > $since)))['high'] AS churn_pct_high,
        count(*) FILTER (WHERE signed_up_at <= $since AND (churned_at IS NULL OR churned_at > $since)) AS customers,
        count(*) FILTER (WHERE signed_up_at <= $since AND churned_at > $since AND churned_at <= $until) AS churned
 FROM categorized

@@ -4,6 +4,7 @@
 --   longer than its resolution target in sla_policies, on the policy's clock (past_sla) or not (none: no
 --   ticket, or every ticket within its target), and their churn by until as in churn_by_segment. A ticket
 --   resolved after since counts as past its SLA only if its target had already passed at since.
+--   churn_pct_low and churn_pct_high are the rate's 95% Wilson interval (rate_ci).
 -- param: since TIMESTAMP = '2024-01-01T00:00:00Z'
 -- param: until TIMESTAMP = '2025-01-01T00:00:00Z'
 -- param: lookback INTERVAL = '90 days'
@@ -22,6 +23,8 @@ experienced AS (
 )
 SELECT sla_experience,
        churn_rate(signed_up_at, churned_at, $since, $until) AS churn_pct,
+       (rate_ci(coalesce(churned_at <= $until, false)) FILTER (WHERE signed_up_at <= $since AND (churned_at IS NULL OR churned_at > $since)))['low'] AS churn_pct_low,
+       (rate_ci(coalesce(churned_at <= $until, false)) FILTER (WHERE signed_up_at <= $since AND (churned_at IS NULL OR churned_at > $since)))['high'] AS churn_pct_high,
        count(*) FILTER (WHERE signed_up_at <= $since AND (churned_at IS NULL OR churned_at > $since)) AS customers,
        count(*) FILTER (WHERE signed_up_at <= $since AND churned_at > $since AND churned_at <= $until) AS churned
 FROM experienced

@@ -1,9 +1,12 @@
 -- name: nps_by_channel
 -- description: Net Promoter Score per channel for surveys submitted in [since, until): promoters (9-10)
---   minus detractors (0-6), in percent points of the answers; responses counts the non-NULL answers.
+--   minus detractors (0-6), in percent points of the answers, with its 95% confidence interval (nps_ci,
+--   adjusted-Wald) as nps_low and nps_high; responses counts the non-NULL answers.
 -- param: since TIMESTAMP = '2021-01-01T00:00:00Z'
 -- param: until TIMESTAMP = '2025-01-01T00:00:00Z'
-SELECT channel, nps(nps_score) AS nps, count(nps_score) AS responses
+SELECT channel, nps(nps_score) AS nps,
+       nps_ci(nps_score)['low'] AS nps_low, nps_ci(nps_score)['high'] AS nps_high,
+       count(nps_score) AS responses
 FROM surveys
 WHERE submitted_at >= $since AND submitted_at < $until
 GROUP BY channel

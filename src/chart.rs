@@ -4,6 +4,11 @@
 //! - leading text columns and a numeric column: a horizontal bar chart (one bar per row, labelled by the text
 //!   columns), which stays readable with many categories;
 //! - anything else: no chart.
+//!
+//! Uncertainty (see [`ChartOptions`]): columns `X_low` and `X_high` next to the charted column `X`, or a struct
+//! column `X_ci` with fields `low` and `high`, are an interval for X: bars get whiskers, lines a shaded band.
+//! A bar or point resting on fewer than `min_answers` answers (the count column: `n`, `responses`, `answers`,
+//! `*_answers`, `*_responses`, or the one named) is drawn hollow and marked `n = 4`.
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
@@ -106,24 +111,149 @@ fn number_label(v: f64) -> String {
     }
 }
 
+/// How a report draws the uncertainty of a result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartOptions {
+    /// A bar or point resting on fewer answers than this is drawn hollow and marked `n = N`.
+    pub min_answers: u64,
+    /// The column holding each row's number of answers; `None`: the first column named `n`, `responses`,
+    /// `answers`, `*_answers` or `*_responses`.
+    pub count: Option<String>,
+}
+
+impl Default for ChartOptions {
+    fn default() -> Self {
+        Self {
+            min_answers: 30,
+            count: None,
+        }
+    }
+}
+
+/// The column charted for a result: the first numeric one after the first column.
+fn value_column(batch: &RecordBatch) -> Option<usize> {
+    let schema = batch.schema();
+    (1..schema.fields().len()).find(|&i| is_number(schema.field(i).data_type()))
+}
+
+/// The interval of column `name` per row: `name_low`/`name_high` columns or a `name_ci` struct {low, high}.
+fn interval(batch: &RecordBatch, name: &str) -> Option<Vec<Option<(f64, f64)>>> {
+    let column = |n: &str| batch.column_by_name(n).filter(|c| is_number(c.data_type()));
+    let (low, high) = match (
+        column(&format!("{name}_low")),
+        column(&format!("{name}_high")),
+    ) {
+        (Some(low), Some(high)) => (low.clone(), high.clone()),
+        _ => {
+            let ci = batch
+                .column_by_name(&format!("{name}_ci"))?
+                .as_struct_opt()?;
+            (
+                ci.column_by_name("low")?.clone(),
+                ci.column_by_name("high")?.clone(),
+            )
+        }
+    };
+    let (low, high) = (floats(&low)?, floats(&high)?);
+    Some(
+        low.into_iter()
+            .zip(high)
+            .map(|(l, h)| Some((l?, h?)))
+            .collect(),
+    )
+}
+
+/// The index of the count column of a result, if it has one.
+pub fn count_column(batch: &RecordBatch, options: &ChartOptions) -> Option<usize> {
+    let schema = batch.schema();
+    let numeric = |i: usize| is_number(schema.field(i).data_type());
+    match &options.count {
+        Some(name) => schema.index_of(name).ok().filter(|&i| numeric(i)),
+        None => (0..schema.fields().len()).find(|&i| {
+            let n = schema.field(i).name().to_ascii_lowercase();
+            numeric(i)
+                && (["n", "responses", "answers"].contains(&n.as_str())
+                    || n.ends_with("_answers")
+                    || n.ends_with("_responses"))
+        }),
+    }
+}
+
+/// Per row, its number of answers when it is below `min_answers` (a row to draw hollow).
+pub fn small_rows(batch: &RecordBatch, options: &ChartOptions) -> Vec<Option<u64>> {
+    let counts = count_column(batch, options).and_then(|i| floats(batch.column(i)));
+    (0..batch.num_rows())
+        .map(|r| {
+            let n = counts.as_ref()?[r]?;
+            (n < options.min_answers as f64).then_some(n.max(0.0) as u64)
+        })
+        .collect()
+}
+
 /// The chart for a result, or `None` when its shape has no natural chart.
-pub fn chart(batch: &RecordBatch) -> Option<String> {
+pub fn chart(batch: &RecordBatch, options: &ChartOptions) -> Option<String> {
     if batch.num_rows() == 0 || batch.num_columns() < 2 {
         return None;
     }
     let schema = batch.schema();
     let types: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
-    let value = (1..types.len()).find(|&i| is_number(types[i]))?;
+    let value = value_column(batch)?;
     let name = schema.field(value).name().clone();
+    let extras = Extras {
+        interval: interval(batch, &name),
+        small: small_rows(batch, options),
+    };
     if is_time(types[0]) {
         let series = (1..value).find(|&i| is_text(types[i]));
-        line_chart(batch, series, value, &name)
+        line_chart(batch, series, value, &name, &extras)
     } else if is_text(types[0]) {
         let labels: Vec<usize> = (0..value).filter(|&i| is_text(types[i])).collect();
-        bar_chart(batch, &labels, value, &name)
+        bar_chart(batch, &labels, value, &name, &extras)
     } else {
         None
     }
+}
+
+/// Per row of a result: the charted value's interval, and its count when small.
+struct Extras {
+    interval: Option<Vec<Option<(f64, f64)>>>,
+    small: Vec<Option<u64>>,
+}
+
+impl Extras {
+    fn interval(&self, row: usize) -> Option<(f64, f64)> {
+        self.interval.as_ref()?[row]
+    }
+}
+
+/// Whether a column's date or timestamp texts (`2024-07-01T00:00:00Z`, `2024-07-14`) are all midnights; then
+/// the labels to print: `2024-07` when all are month starts, `2024-07-14` otherwise.
+pub fn date_labels(texts: &[String]) -> Option<Vec<String>> {
+    let values: Vec<&String> = texts.iter().filter(|t| t.as_str() != "NULL").collect();
+    if values.is_empty() {
+        return None;
+    }
+    let midnight = |t: &str| {
+        t.len() >= 10
+            && t[..10].chars().filter(|c| *c == '-').count() == 2
+            && t.get(10..).is_none_or(|rest| {
+                rest.is_empty() || rest.trim_start_matches(['T', ' ']).starts_with("00:00:00")
+            })
+    };
+    if !values.iter().all(|t| midnight(t)) {
+        return None;
+    }
+    let months = values.iter().all(|t| &t[8..10] == "01");
+    Some(
+        texts
+            .iter()
+            .map(|t| match (t.as_str(), months) {
+                ("NULL", _) => t.clone(),
+                (_, true) => t[..7].to_string(),
+                (_, false) => t[..10].to_string(),
+            })
+            .collect(),
+    )
 }
 
 fn line_chart(
@@ -131,6 +261,7 @@ fn line_chart(
     series: Option<usize>,
     value: usize,
     name: &str,
+    extras: &Extras,
 ) -> Option<String> {
     let time = cast(
         batch.column(0),
@@ -151,14 +282,18 @@ fn line_chart(
             names.push(k.clone());
         }
     }
-    let points: Vec<(usize, f64, f64)> = (0..batch.num_rows())
-        .filter_map(|r| Some((names.iter().position(|n| *n == keys[r])?, xs[r]?, ys[r]?)))
+    // (series, x, y, row)
+    let points: Vec<(usize, f64, f64, usize)> = (0..batch.num_rows())
+        .filter_map(|r| Some((names.iter().position(|n| *n == keys[r])?, xs[r]?, ys[r]?, r)))
         .collect();
     if points.is_empty() {
         return None;
     }
     let (x_lo, x_hi) = min_max(points.iter().map(|p| p.1));
-    let (mut y_lo, mut y_hi) = min_max(points.iter().map(|p| p.2));
+    let (mut y_lo, mut y_hi) = min_max(points.iter().flat_map(|p| {
+        let (lo, hi) = extras.interval(p.3).unwrap_or((p.2, p.2));
+        [p.2, lo, hi]
+    }));
     if y_lo > 0.0 && y_lo < 0.25 * y_hi {
         y_lo = 0.0;
     }
@@ -235,14 +370,45 @@ fn line_chart(
         escape(name),
         escape(unit(name))
     ));
+    // Every series' band first, so that no band veils another series' line.
+    let in_series = |s: usize| {
+        let mut mine: Vec<&(usize, f64, f64, usize)> = points.iter().filter(|p| p.0 == s).collect();
+        mine.sort_by(|a, b| a.1.total_cmp(&b.1));
+        mine
+    };
     for (s, series_name) in names.iter().enumerate() {
         let color = PALETTE[s % PALETTE.len()];
-        let mut pts: Vec<(f64, f64)> = points
+        // The interval as a band: along the high bounds, back along the low ones.
+        let band: Vec<(f64, f64, f64)> = in_series(s)
             .iter()
-            .filter(|p| p.0 == s)
-            .map(|p| (sx(p.1), sy(p.2)))
+            .filter_map(|p| {
+                extras
+                    .interval(p.3)
+                    .map(|(lo, hi)| (sx(p.1), sy(lo), sy(hi)))
+            })
             .collect();
-        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if band.len() >= 2 {
+            let outline: Vec<String> = band
+                .iter()
+                .map(|(x, _, hi)| format!("{x:.1},{hi:.1}"))
+                .chain(
+                    band.iter()
+                        .rev()
+                        .map(|(x, lo, _)| format!("{x:.1},{lo:.1}")),
+                )
+                .collect();
+            svg.push_str(&format!(
+                "<polygon class=\"band\" fill=\"{color}\" fill-opacity=\"0.12\" stroke=\"none\" points=\"{}\">\
+                 <title>{} interval</title></polygon>",
+                outline.join(" "),
+                escape(series_name)
+            ));
+        }
+    }
+    for (s, series_name) in names.iter().enumerate() {
+        let color = PALETTE[s % PALETTE.len()];
+        let mine = in_series(s);
+        let pts: Vec<(f64, f64)> = mine.iter().map(|p| (sx(p.1), sy(p.2))).collect();
         let path: Vec<String> = pts.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
         svg.push_str(&format!(
             "<polyline class=\"series\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\">\
@@ -250,8 +416,14 @@ fn line_chart(
             path.join(" "),
             escape(series_name)
         ));
-        if pts.len() <= 60 {
-            for (x, y) in &pts {
+        for (p, (x, y)) in mine.iter().zip(&pts) {
+            // Points on too few answers are hollow, whatever the number of points.
+            if let Some(n) = extras.small[p.3] {
+                svg.push_str(&format!(
+                    "<circle class=\"small\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3.5\" fill=\"#fff\" \
+                     stroke=\"{color}\" stroke-width=\"1.5\"><title>n = {n}</title></circle>"
+                ));
+            } else if pts.len() <= 60 {
                 svg.push_str(&format!(
                     "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2.5\" fill=\"{color}\"/>"
                 ));
@@ -277,22 +449,27 @@ fn bar_chart(
     label_columns: &[usize],
     value: usize,
     name: &str,
+    extras: &Extras,
 ) -> Option<String> {
     let values = floats(batch.column(value))?;
     let label_texts: Vec<Vec<String>> = label_columns
         .iter()
         .map(|&i| texts(batch.column(i)))
         .collect();
-    let rows: Vec<(String, f64)> = (0..batch.num_rows())
+    // (label, value, row)
+    let rows: Vec<(String, f64, usize)> = (0..batch.num_rows())
         .filter_map(|r| {
             let label: Vec<&str> = label_texts.iter().map(|col| col[r].as_str()).collect();
-            Some((label.join(" · "), values[r]?))
+            Some((label.join(" · "), values[r]?, r))
         })
         .collect();
     if rows.is_empty() {
         return None;
     }
-    let (lo, hi) = min_max(rows.iter().map(|r| r.1));
+    let (lo, hi) = min_max(rows.iter().flat_map(|r| {
+        let (lo, hi) = extras.interval(r.2).unwrap_or((r.1, r.1));
+        [r.1, lo, hi]
+    }));
     let (lo, hi) = (lo.min(0.0), hi.max(0.0));
     let x_ticks = ticks(lo, if hi == lo { lo + 1.0 } else { hi }, 6);
     let (lo, hi) = (x_ticks[0].min(lo), x_ticks[x_ticks.len() - 1].max(hi));
@@ -313,7 +490,7 @@ fn bar_chart(
         ));
     }
     let zero = sx(0.0);
-    for (i, (label, v)) in rows.iter().enumerate() {
+    for (i, (label, v, row)) in rows.iter().enumerate() {
         let y = top + i as f64 * (bar + gap);
         let (x0, x1) = if *v >= 0.0 {
             (zero, sx(*v))
@@ -321,19 +498,50 @@ fn bar_chart(
             (sx(*v), zero)
         };
         let color = if *v >= 0.0 { PALETTE[0] } else { PALETTE[3] };
+        // A bar on too few answers is hollow, and its label says how few.
+        let small = extras.small[*row];
+        let (class, paint, shown) = match small {
+            Some(n) => (
+                "bar small",
+                format!(
+                    "fill=\"#fff\" stroke=\"{color}\" stroke-width=\"1.5\" stroke-dasharray=\"3 2\""
+                ),
+                format!("{} (n = {n})", truncate(label, 24)),
+            ),
+            None => ("bar", format!("fill=\"{color}\""), truncate(label, 32)),
+        };
         svg.push_str(&format!(
             "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" {FONT} fill=\"#333\">{}<title>{}</title></text>\
-             <rect class=\"bar\" x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{bar}\" fill=\"{color}\">\
-             <title>{}: {}</title></rect>\
-             <text x=\"{:.1}\" y=\"{:.1}\" {FONT} fill=\"#333\">{}</text>",
+             <rect class=\"{class}\" x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{bar}\" {paint}>\
+             <title>{}: {}</title></rect>",
             left - 6.0,
             y + bar - 3.0,
-            escape(&truncate(label, 32)),
+            escape(&shown),
             escape(label),
             (x1 - x0).max(0.5),
             escape(label),
             number_label(*v),
-            x1.max(zero) + 4.0,
+        ));
+        let mut end = x1.max(zero);
+        if let Some((lo, hi)) = extras.interval(*row) {
+            let (wl, wh, ym) = (sx(lo), sx(hi), y + bar / 2.0);
+            svg.push_str(&format!(
+                "<g class=\"whisker\" stroke=\"#333\" stroke-width=\"1.2\"><title>interval {} to {}</title>\
+                 <line x1=\"{wl:.1}\" x2=\"{wh:.1}\" y1=\"{ym:.1}\" y2=\"{ym:.1}\"/>\
+                 <line x1=\"{wl:.1}\" x2=\"{wl:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>\
+                 <line x1=\"{wh:.1}\" x2=\"{wh:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/></g>",
+                number_label(lo),
+                number_label(hi),
+                ym - 4.0,
+                ym + 4.0,
+                ym - 4.0,
+                ym + 4.0
+            ));
+            end = end.max(wh);
+        }
+        svg.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" {FONT} fill=\"#333\">{}</text>",
+            end + 4.0,
             y + bar - 3.0,
             number_label(*v)
         ));
@@ -437,7 +645,7 @@ mod tests {
             ),
         ])
         .unwrap();
-        let svg = chart(&batch).expect("a chart");
+        let svg = chart(&batch, &ChartOptions::default()).expect("a chart");
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert!(svg.contains(">chat<") && svg.contains(">email<"), "legend");
         assert!(svg.contains("csat (%)"), "axis label with unit");
@@ -463,7 +671,7 @@ mod tests {
             ("nps", Arc::new(Float64Array::from(values)) as ArrayRef),
         ])
         .unwrap();
-        let svg = chart(&batch).expect("a chart");
+        let svg = chart(&batch, &ChartOptions::default()).expect("a chart");
         assert_eq!(svg.matches("<polyline").count(), 5);
         assert!(!svg.contains("<circle"), "no point markers on 120 points");
         let labels = svg.matches("text-anchor=\"middle\"").count();
@@ -483,7 +691,7 @@ mod tests {
             ),
         ])
         .unwrap();
-        let svg = chart(&batch).expect("a chart");
+        let svg = chart(&batch, &ChartOptions::default()).expect("a chart");
         assert_eq!(svg.matches("class=\"bar\"").count(), 2);
         assert!(svg.contains("nps (NPS points, -100 to 100)"));
     }
@@ -503,9 +711,124 @@ mod tests {
             ),
         ])
         .unwrap();
-        let svg = chart(&batch).expect("a chart");
+        let svg = chart(&batch, &ChartOptions::default()).expect("a chart");
         assert_eq!(svg.matches("class=\"bar\"").count(), 50);
         // One row per bar, each at least 16 px high.
         assert!(svg.contains("viewBox=\"0 0 900 1158\""), "{}", &svg[..200]);
+    }
+
+    /// `csat_low`/`csat_high` next to `csat` are whiskers; a bar on 4 answers is hollow and says so.
+    #[test]
+    fn intervals_are_whiskers_and_small_bars_are_hollow() {
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "channel",
+                Arc::new(StringArray::from(vec!["chat", "social"])) as ArrayRef,
+            ),
+            (
+                "csat",
+                Arc::new(Float64Array::from(vec![80.0, 0.0])) as ArrayRef,
+            ),
+            (
+                "csat_low",
+                Arc::new(Float64Array::from(vec![76.0, 0.0])) as ArrayRef,
+            ),
+            (
+                "csat_high",
+                Arc::new(Float64Array::from(vec![84.0, 49.0])) as ArrayRef,
+            ),
+            (
+                "responses",
+                Arc::new(Float64Array::from(vec![400.0, 4.0])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let svg = chart(&batch, &ChartOptions::default()).expect("a chart");
+        assert_eq!(svg.matches("class=\"whisker\"").count(), 2, "{svg}");
+        assert!(svg.contains("interval 76 to 84"));
+        assert_eq!(svg.matches("class=\"bar small\"").count(), 1);
+        assert_eq!(svg.matches("class=\"bar\"").count(), 1);
+        assert!(svg.contains("social (n = 4)"), "{svg}");
+        // With a lower threshold nothing is small; a named count column is used as given.
+        let few = ChartOptions {
+            min_answers: 3,
+            count: None,
+        };
+        assert!(!chart(&batch, &few).expect("a chart").contains("small"));
+        let named = ChartOptions {
+            min_answers: 500,
+            count: Some("responses".into()),
+        };
+        assert_eq!(
+            chart(&batch, &named)
+                .expect("a chart")
+                .matches("class=\"bar small\"")
+                .count(),
+            2
+        );
+    }
+
+    /// A struct `nps_ci` {low, high} is the band of the `nps` line; a month on few answers is a hollow point.
+    #[test]
+    fn a_ci_struct_is_a_band_and_small_points_are_hollow() {
+        use datafusion::arrow::array::StructArray;
+        use datafusion::arrow::datatypes::Field;
+
+        let month = 2_678_400_000_000i64;
+        let ci = StructArray::from(vec![
+            (
+                Arc::new(Field::new("low", DataType::Float64, true)),
+                Arc::new(Float64Array::from(vec![10.0, 12.0, -40.0])) as ArrayRef,
+            ),
+            (
+                Arc::new(Field::new("high", DataType::Float64, true)),
+                Arc::new(Float64Array::from(vec![30.0, 31.0, 60.0])) as ArrayRef,
+            ),
+        ]);
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "month",
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![0, month, 2 * month]).with_timezone("UTC"),
+                ) as ArrayRef,
+            ),
+            (
+                "nps",
+                Arc::new(Float64Array::from(vec![20.0, 21.0, 10.0])) as ArrayRef,
+            ),
+            ("nps_ci", Arc::new(ci) as ArrayRef),
+            (
+                "n",
+                Arc::new(Float64Array::from(vec![300.0, 310.0, 9.0])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let svg = chart(&batch, &ChartOptions::default()).expect("a chart");
+        assert_eq!(svg.matches("class=\"band\"").count(), 1, "{svg}");
+        assert_eq!(svg.matches("class=\"small\"").count(), 1);
+        assert!(svg.contains("<title>n = 9</title>"));
+    }
+
+    #[test]
+    fn dates_print_as_months_or_days_when_all_are_midnights() {
+        let texts = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            date_labels(&texts(&[
+                "2024-07-01T00:00:00Z",
+                "2024-08-01T00:00:00Z",
+                "NULL"
+            ])),
+            Some(texts(&["2024-07", "2024-08", "NULL"]))
+        );
+        assert_eq!(
+            date_labels(&texts(&["2024-07-01T00:00:00", "2024-07-14T00:00:00"])),
+            Some(texts(&["2024-07-01", "2024-07-14"]))
+        );
+        assert_eq!(
+            date_labels(&texts(&["2024-07-14"])),
+            Some(texts(&["2024-07-14"]))
+        );
+        assert_eq!(date_labels(&texts(&["2024-07-01T12:30:00Z"])), None);
+        assert_eq!(date_labels(&texts(&["chat"])), None);
     }
 }

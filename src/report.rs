@@ -19,7 +19,9 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::chart::{chart, escape};
+use datafusion::arrow::datatypes::DataType;
+
+use crate::chart::{ChartOptions, chart, count_column, date_labels, escape, small_rows};
 use crate::error::{Error, Result};
 use crate::params::{ParamValue, Params};
 use crate::saved::SavedQuery;
@@ -80,6 +82,8 @@ pub struct ReportSpec {
     /// The queries, in page order.
     #[serde(default, rename = "query")]
     pub queries: Vec<QuerySpec>,
+    /// A bar or point resting on fewer answers than this is drawn hollow and marked `n = N` (default 30).
+    pub min_answers: Option<u64>,
 }
 
 /// One query of a report manifest.
@@ -93,6 +97,11 @@ pub struct QuerySpec {
     /// Parameters for this query only.
     #[serde(default)]
     pub params: BTreeMap<String, String>,
+    /// This query's `min_answers` (default: the report's).
+    pub min_answers: Option<u64>,
+    /// The column holding each row's number of answers, when it is not `n`, `responses`, `answers`,
+    /// `*_answers` or `*_responses`.
+    pub count: Option<String>,
 }
 
 /// One query's entry in `manifest.json`.
@@ -206,7 +215,14 @@ pub async fn run(session: &Session, options: &ReportOptions) -> Result<bool> {
             Err(e) => Err((e, BTreeMap::new())),
         };
         let duration = t0.elapsed();
-        let (entry, section) = describe(&spec_q, outcome, duration, &base, &id);
+        let chart_options = ChartOptions {
+            min_answers: spec_q
+                .min_answers
+                .or(spec.min_answers)
+                .unwrap_or(ChartOptions::default().min_answers),
+            count: spec_q.count.clone(),
+        };
+        let (entry, section) = describe(&spec_q, outcome, duration, &base, &id, &chart_options);
         if lines {
             eprintln!(
                 "[{}/{total}] {label}: {} ({:.2} s)",
@@ -271,6 +287,8 @@ fn load_spec(queries: &Queries) -> Result<(ReportSpec, PathBuf)> {
                     file,
                     title: None,
                     params: BTreeMap::new(),
+                    min_answers: None,
+                    count: None,
                 })
                 .collect();
             Ok((
@@ -406,6 +424,7 @@ fn describe(
     duration: Duration,
     base: &Path,
     id: &str,
+    chart_options: &ChartOptions,
 ) -> (Entry, String) {
     let query_path = base.join(&spec.file).display().to_string();
     match outcome {
@@ -425,16 +444,27 @@ fn describe(
                 escape(&q.description)
             );
             section.push_str(&params_line(&params));
-            match chart(batch) {
+            match chart(batch, chart_options) {
                 Some(svg) => section.push_str(&format!("<figure>{svg}</figure>")),
                 None => section.push_str("<p class=\"note\">No chart for this result's shape.</p>"),
+            }
+            let small = small_rows(batch, chart_options);
+            if let Some(count) =
+                count_column(batch, chart_options).filter(|_| small.iter().any(Option::is_some))
+            {
+                section.push_str(&format!(
+                    "<p class=\"note small-note\">Hollow bars and points, and the rows marked n = …, rest on \
+                     fewer than {} answers ({}): too few to read much into.</p>",
+                    chart_options.min_answers,
+                    escape(batch.schema().field(count).name())
+                ));
             }
             if preview.cut {
                 section.push_str(&format!(
                     "<p class=\"note\">The chart shows the first {CHART_ROWS} of {rows} rows.</p>"
                 ));
             }
-            section.push_str(&html_table(batch, rows));
+            section.push_str(&html_table(batch, rows, &small));
             section.push_str(&format!(
                 "<p class=\"note\">{rows} row{} · <a href=\"{}\">{}</a> · {:.2} s</p></section>",
                 if rows == 1 { "" } else { "s" },
@@ -518,7 +548,9 @@ fn params_line(params: &BTreeMap<String, String>) -> String {
     format!("<p class=\"params\">Parameters: {}</p>", list.join(", "))
 }
 
-fn html_table(batch: &RecordBatch, rows: u64) -> String {
+/// The page's table of a result: at most [`PAGE_ROWS`] rows; `small[row]` marks a row resting on few answers;
+/// dates and timestamps that are all midnights print as months (`2024-07`) or days (`2024-07-14`).
+fn html_table(batch: &RecordBatch, rows: u64, small: &[Option<u64>]) -> String {
     let schema = batch.schema();
     let mut html = String::from("<div class=\"table\"><table><thead><tr>");
     for f in schema.fields() {
@@ -541,19 +573,50 @@ fn html_table(batch: &RecordBatch, rows: u64) -> String {
         .iter()
         .map(|f| f.data_type().is_numeric())
         .collect();
-    for row in 0..batch.num_rows().min(PAGE_ROWS) {
-        html.push_str("<tr>");
+    let shown = batch.num_rows().min(PAGE_ROWS);
+    let dates: Vec<Option<Vec<String>>> = schema
+        .fields()
+        .iter()
+        .zip(&formatters)
+        .map(|(field, f)| {
+            let f = f.as_ref()?;
+            matches!(
+                field.data_type(),
+                DataType::Timestamp(..) | DataType::Date32 | DataType::Date64
+            )
+            .then(|| {
+                (0..shown)
+                    .map(|r| f.value(r).to_string())
+                    .collect::<Vec<_>>()
+            })
+            .and_then(|texts| date_labels(&texts))
+        })
+        .collect();
+    for row in 0..shown {
+        let few = small.get(row).copied().flatten();
+        html.push_str(if few.is_some() {
+            "<tr class=\"small\">"
+        } else {
+            "<tr>"
+        });
         for (col, f) in formatters.iter().enumerate() {
-            let text = f
-                .as_ref()
-                .map(|f| f.value(row).to_string())
-                .unwrap_or_default();
+            let text = match &dates[col] {
+                Some(labels) => labels[row].clone(),
+                None => f
+                    .as_ref()
+                    .map(|f| f.value(row).to_string())
+                    .unwrap_or_default(),
+            };
             let text = match (float[col], text.parse::<f64>()) {
                 (true, Ok(v)) => format!("{v:.2}"),
                 _ => text,
             };
             let class = if numeric[col] { " class=\"num\"" } else { "" };
-            html.push_str(&format!("<td{class}>{}</td>", escape(&text)));
+            let mark = match (col, few) {
+                (0, Some(n)) => format!(" <span class=\"small-n\">n = {n}</span>"),
+                _ => String::new(),
+            };
+            html.push_str(&format!("<td{class}>{}{mark}</td>", escape(&text)));
         }
         html.push_str("</tr>");
     }
@@ -608,7 +671,7 @@ margin-bottom:16px}h1{margin:0 0 4px;font-size:28px}h2{margin:0 0 4px;font-size:
 border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:16px 20px;margin:20px 0}.period{font-size:17px;\
 margin:0}.note,.params{color:#5b6475;font-size:13px}.description{margin:4px 0 8px}figure{margin:8px 0}\
 .table{max-height:420px;overflow:auto}table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:4px 8px;\
-border-bottom:1px solid #e8eaee;text-align:left}th{position:sticky;top:0;background:#fff}td.num{text-align:right;\
+border-bottom:1px solid #e8eaee;text-align:left}th{position:sticky;top:0;background:#fff}tr.small td{color:#8a8f98}.small-n{color:#b45309;font-size:12px}td.num{text-align:right;\
 font-variant-numeric:tabular-nums}.failed{border-left:4px solid #d62728}.error{color:#b01d1d;white-space:pre-wrap}\
 nav ol{columns:2;font-size:14px}";
 

@@ -325,10 +325,21 @@ fn report_renders_in_a_real_browser() {
         "every chart is in the DOM"
     );
     assert!(dom.matches("<polyline").count() >= 5, "lines are drawn");
+    // The uncertainty: whiskers on bars, bands around lines, hollow marks on few answers.
+    assert!(dom.contains("class=\"whisker\""), "interval whiskers");
+    assert!(dom.contains("class=\"band\""), "interval bands");
+    assert!(
+        dom.contains("class=\"small\"") && dom.contains("<span class=\"small-n\">n = "),
+        "small samples marked"
+    );
+    assert!(
+        dom.contains("<td>2024-07</td>"),
+        "month starts print as months"
+    );
 
     let shot = dir.path().join("shot.png");
     browser(&[
-        "--window-size=1000,2400",
+        "--window-size=1000,3400",
         &format!("--screenshot={}", shot.display()),
     ]);
     let decoder = png::Decoder::new(std::io::BufReader::new(

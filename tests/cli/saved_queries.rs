@@ -27,7 +27,10 @@ fn in_range(rows: &[Row], column: &str, lo: f64, hi: f64) {
 
 #[test]
 fn saved_nps_by_channel_equals_the_plain_sql_formula() {
-    let rows = saved("nps_by_channel.sql", &["channel", "nps", "responses"]);
+    let rows = saved(
+        "nps_by_channel.sql",
+        &["channel", "nps", "nps_low", "nps_high", "responses"],
+    );
     let expected = json_rows(&[
         "query",
         "SELECT channel, 100.0 * (count(nps_score) FILTER (WHERE nps_score >= 9) - count(nps_score) FILTER (WHERE nps_score <= 6)) / count(nps_score) AS nps, count(nps_score) AS responses \
@@ -59,12 +62,20 @@ fn saved_nps_monthly_trend() {
         &[
             "month",
             "nps",
+            "nps_low",
+            "nps_high",
             "responses",
             "promoters_pct",
             "detractors_pct",
         ],
     );
     assert_eq!(rows.len(), 48, "four years of months");
+    for row in &rows {
+        assert!(
+            row["nps_low"].num() < row["nps"].num() && row["nps"].num() < row["nps_high"].num(),
+            "{row:?}"
+        );
+    }
     for row in &rows {
         assert_close(
             row["nps"].num(),
@@ -78,7 +89,14 @@ fn saved_nps_monthly_trend() {
 fn saved_csat_by_channel_month() {
     let rows = saved(
         "csat_by_channel_month.sql",
-        &["month", "channel", "csat", "responses"],
+        &[
+            "month",
+            "channel",
+            "csat",
+            "csat_low",
+            "csat_high",
+            "responses",
+        ],
     );
     in_range(&rows, "csat", 0.0, 100.0);
     assert_eq!(rows.len(), 48 * 5);
@@ -88,7 +106,14 @@ fn saved_csat_by_channel_month() {
 fn saved_fcr_by_channel_priority() {
     let rows = saved(
         "fcr_by_channel_priority.sql",
-        &["channel", "priority", "fcr", "resolved_tickets"],
+        &[
+            "channel",
+            "priority",
+            "fcr",
+            "fcr_low",
+            "fcr_high",
+            "resolved_tickets",
+        ],
     );
     assert_eq!(rows.len(), 5 * 4);
     in_range(&rows, "fcr", 0.0, 100.0);
@@ -482,6 +507,33 @@ fn saved_sla_compliance_matches_plain_sql_on_clock_policies() {
     assert_eq!(business_rows, 8, "email and web use business hours");
 }
 
+/// Each row's `{column}_low` and `{column}_high` are the 95% Wilson interval of `{column}` (a percentage
+/// of the row's `customers`/`agents`), computed here from the counts.
+fn assert_interval(rows: &[Row], column: &str) {
+    let z: f64 = 1.959_963_984_540_054;
+    for r in rows {
+        let n = r
+            .get("customers")
+            .or_else(|| r.get("agents"))
+            .expect("a count")
+            .num();
+        let p = r[column].num() / 100.0;
+        let scale = 1.0 + z * z / n;
+        let centre = (p + z * z / (2.0 * n)) / scale;
+        let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / scale;
+        assert_close(
+            r[&format!("{column}_low")].num(),
+            100.0 * (centre - half).max(0.0),
+            "low",
+        );
+        assert_close(
+            r[&format!("{column}_high")].num(),
+            100.0 * (centre + half).min(1.0),
+            "high",
+        );
+    }
+}
+
 /// The plain-SQL churn of a table with `start`/`end` columns over (since, until], grouped by `key`: the
 /// rows active at since, those of them ended by until, and 100 x the ratio.
 fn plain_churn(from: &str, key: &str, start: &str, end: &str) -> Vec<Row> {
@@ -528,8 +580,16 @@ fn assert_churn_rows(
 fn saved_churn_by_segment_matches_plain_sql() {
     let rows = saved(
         "churn_by_segment.sql",
-        &["segment", "customers", "churned", "churn_pct"],
+        &[
+            "segment",
+            "customers",
+            "churned",
+            "churn_pct",
+            "churn_pct_low",
+            "churn_pct_high",
+        ],
     );
+    assert_interval(&rows, "churn_pct");
     let expected = plain_churn("customers", "segment", "signed_up_at", "churned_at");
     let churn = assert_churn_rows(
         &rows,
@@ -546,8 +606,16 @@ fn saved_churn_by_segment_matches_plain_sql() {
 fn saved_churn_by_nps_category_matches_plain_sql() {
     let rows = saved(
         "churn_by_nps_category.sql",
-        &["nps_category", "customers", "churned", "churn_pct"],
+        &[
+            "nps_category",
+            "customers",
+            "churned",
+            "churn_pct",
+            "churn_pct_low",
+            "churn_pct_high",
+        ],
     );
+    assert_interval(&rows, "churn_pct");
     // The last answer by a window (row_number) rather than last_value.
     let from = "(SELECT c.signed_up_at, c.churned_at, CASE WHEN r.nps_score IS NULL THEN 'none' \
                 WHEN r.nps_score >= 9 THEN 'promoter' WHEN r.nps_score >= 7 THEN 'passive' ELSE 'detractor' END AS cat \
@@ -571,8 +639,16 @@ fn saved_churn_by_nps_category_matches_plain_sql() {
 fn saved_churn_by_sla_experience_matches_plain_sql() {
     let rows = saved(
         "churn_by_sla_experience.sql",
-        &["sla_experience", "customers", "churned", "churn_pct"],
+        &[
+            "sla_experience",
+            "customers",
+            "churned",
+            "churn_pct",
+            "churn_pct_low",
+            "churn_pct_high",
+        ],
     );
+    assert_interval(&rows, "churn_pct");
     // Past the resolution target by 2024-01-01: clock time on calendar policies, business time otherwise.
     let since = "TIMESTAMP '2024-01-01T00:00:00Z'";
     let from = format!(
@@ -720,8 +796,17 @@ fn saved_enps_by_team_matches_plain_sql() {
 fn saved_agent_turnover_by_team_matches_plain_sql() {
     let rows = saved(
         "agent_turnover_by_team.sql",
-        &["team", "agents", "left_team", "turnover_pct", "hired"],
+        &[
+            "team",
+            "agents",
+            "left_team",
+            "turnover_pct",
+            "turnover_pct_low",
+            "turnover_pct_high",
+            "hired",
+        ],
     );
+    assert_interval(&rows, "turnover_pct");
     let expected = plain_churn("agents", "team", "hired_at", "left_at");
     assert_churn_rows(
         &rows,
