@@ -313,9 +313,15 @@ fn report_renders_in_a_real_browser() {
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     };
-    let dom = browser(&["--dump-dom"]);
+    // With logging on, every console message of the page is a CONSOLE line on stderr.
+    let (dom, log) = browser(&["--enable-logging=stderr", "--v=0", "--dump-dom"]);
+    let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:?}");
     assert!(
         dom.contains("<h1>Support KPI review</h1>"),
         "the page loaded"
@@ -337,7 +343,8 @@ fn report_renders_in_a_real_browser() {
         "month starts print as months"
     );
 
-    let shot = dir.path().join("shot.png");
+    // The screenshot stays in the test output folder, for a person to look at.
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
     browser(&[
         "--window-size=1000,3400",
         &format!("--screenshot={}", shot.display()),
