@@ -131,7 +131,7 @@ impl Default for ChartOptions {
 }
 
 /// The column charted for a result: the first numeric one after the first column.
-fn value_column(batch: &RecordBatch) -> Option<usize> {
+pub fn value_column(batch: &RecordBatch) -> Option<usize> {
     let schema = batch.schema();
     (1..schema.fields().len()).find(|&i| is_number(schema.field(i).data_type()))
 }

@@ -367,6 +367,10 @@ pub struct ReportArgs {
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also run each query that has since/until for the preceding period of the same length, and show each
+    /// KPI's change with its significance (overrides the manifest's [compare]).
+    #[arg(long, value_name = "PERIOD", value_parser = ["previous"])]
+    pub compare: Option<String>,
 }
 
 /// What `cxsql gen` writes.
@@ -644,6 +648,10 @@ async fn run_command(cli: Cli) -> Result<()> {
                     (true, false) => Progress::Always,
                     (false, false) => Progress::Auto,
                 },
+                compare: args
+                    .compare
+                    .as_deref()
+                    .map(|_| cxsql::report::Compare::Previous),
             };
             // Reports read: no statement of a report writes files.
             let mut spec = global.session_spec()?;

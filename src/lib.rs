@@ -40,6 +40,7 @@ pub mod catalog;
 mod chart;
 pub mod cluster;
 pub mod commands;
+mod compare;
 mod csv_decode;
 mod csv_part;
 mod csv_read;

@@ -68,6 +68,25 @@ pub struct ReportOptions {
     /// Replace an existing `out` folder.
     pub replace: bool,
     pub progress: Progress,
+    /// Also run each query for the preceding period and show the changes (`--compare previous`); the
+    /// manifest's `[compare]` applies when `None`.
+    pub compare: Option<Compare>,
+}
+
+/// What a report compares each query's period with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compare {
+    /// The preceding period of the same length (`since`/`until` shifted back by their distance).
+    Previous,
+}
+
+/// The manifest's `[compare]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareSpec {
+    /// `previous`.
+    pub against: Compare,
 }
 
 /// A report manifest (`--report FILE.toml`).
@@ -84,6 +103,10 @@ pub struct ReportSpec {
     pub queries: Vec<QuerySpec>,
     /// A bar or point resting on fewer answers than this is drawn hollow and marked `n = N` (default 30).
     pub min_answers: Option<u64>,
+    /// The confidence level of the report's tests (default 0.95).
+    pub confidence: Option<f64>,
+    /// Period over period.
+    pub compare: Option<CompareSpec>,
 }
 
 /// One query of a report manifest.
@@ -109,6 +132,9 @@ pub struct QuerySpec {
 struct Entry {
     /// Unique in the report: the result file's stem and the page section's id.
     id: String,
+    /// The first rows of the result, for the comparison with the previous period (not in the manifest).
+    #[serde(skip)]
+    preview: Option<RecordBatch>,
     name: String,
     title: String,
     description: String,
@@ -119,6 +145,22 @@ struct Entry {
     duration_ms: u128,
     status: &'static str,
     error: Option<String>,
+    /// The run for the previous period, when the report compares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compare: Option<CompareEntry>,
+}
+
+/// The previous period's run of one query, in `manifest.json`.
+#[derive(Debug, Serialize)]
+struct CompareEntry {
+    since: String,
+    until: String,
+    file: Option<String>,
+    status: &'static str,
+    error: Option<String>,
+    /// The test the changes were given, and how many of them are significant.
+    test: Option<&'static str>,
+    significant: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -138,6 +180,13 @@ pub async fn run(session: &Session, options: &ReportOptions) -> Result<bool> {
         ));
     }
     let (spec, base) = load_spec(&options.queries)?;
+    let compare = options.compare.or(spec.compare.as_ref().map(|c| c.against));
+    let confidence = spec.confidence.unwrap_or(0.95);
+    if !(confidence > 0.0 && confidence < 1.0) {
+        return Err(Error::Usage(format!(
+            "the report's confidence {confidence} is outside (0, 1); expected a level such as 0.95"
+        )));
+    }
     check_out(&options.out, options.replace)?;
     let mut shared: Params = spec
         .params
@@ -222,7 +271,100 @@ pub async fn run(session: &Session, options: &ReportOptions) -> Result<bool> {
                 .unwrap_or(ChartOptions::default().min_answers),
             count: spec_q.count.clone(),
         };
-        let (entry, section) = describe(&spec_q, outcome, duration, &base, &id, &chart_options);
+        // Period over period: the same query for the preceding period, when it has one.
+        let previous = match (&outcome, compare) {
+            (Ok(done), Some(Compare::Previous)) => {
+                match (done.params.get("since"), done.params.get("until")) {
+                    (Some(since), Some(until)) => {
+                        match crate::compare::previous_period(since, until) {
+                            Some((ps, pu)) => {
+                                let mut params = spec_q.params.clone();
+                                params.insert("since".into(), ps.clone());
+                                params.insert("until".into(), pu.clone());
+                                let spec_prev = QuerySpec {
+                                    file: spec_q.file.clone(),
+                                    title: None,
+                                    params,
+                                    min_answers: None,
+                                    count: None,
+                                };
+                                let run = run_one(
+                                    session,
+                                    &done.query,
+                                    &spec_prev,
+                                    &shared,
+                                    temp.path(),
+                                    options.format,
+                                    &format!("{id}.previous"),
+                                )
+                                .await;
+                                Some((ps, pu, run))
+                            }
+                            None => None,
+                        }
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let (mut entry, mut section) =
+            describe(&spec_q, outcome, duration, &base, &id, &chart_options);
+        if let Some((ps, pu, run)) = previous {
+            let mut compared = CompareEntry {
+                since: ps.clone(),
+                until: pu.clone(),
+                file: None,
+                status: "ok",
+                error: None,
+                test: None,
+                significant: 0,
+            };
+            let fragment = match (run, &entry.preview) {
+                (Ok(prev), Some(now)) => {
+                    compared.file = Some(prev.file.clone());
+                    match crate::compare::compare(
+                        now,
+                        &prev.preview.batch,
+                        &chart_options,
+                        confidence,
+                    ) {
+                        Some(c) => {
+                            compared.test = Some(c.test.name());
+                            compared.significant =
+                                c.changes.iter().filter(|c| c.significant).count();
+                            crate::compare::html(&c, &ps, &pu, confidence)
+                        }
+                        None => format!(
+                            "<p class=\"note\">The previous period ({} to {}) ran; its rows have no category to \
+                             match this result's by, so no change is shown.</p>",
+                            escape(&ps),
+                            escape(&pu)
+                        ),
+                    }
+                }
+                (Err((e, _)), _) => {
+                    compared.status = "failed";
+                    let message = crate::guard::redact(&e.to_string()).into_owned();
+                    let fragment = format!(
+                        "<p class=\"error\">The previous period ({} to {}) failed: {}</p>",
+                        escape(&ps),
+                        escape(&pu),
+                        escape(&message)
+                    );
+                    compared.error = Some(message);
+                    fragment
+                }
+                (Ok(_), None) => String::new(),
+            };
+            // Before the section's closing tag.
+            if let Some(at) = section.rfind("</section>") {
+                section.insert_str(at, &fragment);
+            }
+            entry.compare = Some(compared);
+        }
+        entry.preview = None;
+        let (entry, section) = (entry, section);
         if lines {
             eprintln!(
                 "[{}/{total}] {label}: {} ({:.2} s)",
@@ -484,6 +626,8 @@ fn describe(
                 duration_ms: duration.as_millis(),
                 status: "ok",
                 error: None,
+                preview: Some(batch.clone()),
+                compare: None,
             };
             (entry, section)
         }
@@ -513,6 +657,8 @@ fn describe(
                 duration_ms: duration.as_millis(),
                 status: "failed",
                 error: Some(message),
+                preview: None,
+                compare: None,
             };
             (entry, section)
         }
@@ -671,7 +817,7 @@ margin-bottom:16px}h1{margin:0 0 4px;font-size:28px}h2{margin:0 0 4px;font-size:
 border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:16px 20px;margin:20px 0}.period{font-size:17px;\
 margin:0}.note,.params{color:#5b6475;font-size:13px}.description{margin:4px 0 8px}figure{margin:8px 0}\
 .table{max-height:420px;overflow:auto}table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:4px 8px;\
-border-bottom:1px solid #e8eaee;text-align:left}th{position:sticky;top:0;background:#fff}tr.small td{color:#8a8f98}.small-n{color:#b45309;font-size:12px}td.num{text-align:right;\
+border-bottom:1px solid #e8eaee;text-align:left}th{position:sticky;top:0;background:#fff}tr.small td{color:#8a8f98}.up{color:#15803d;font-weight:600}.down{color:#b91c1c;font-weight:600}h3{font-size:15px;margin:14px 0 6px}.small-n{color:#b45309;font-size:12px}td.num{text-align:right;\
 font-variant-numeric:tabular-nums}.failed{border-left:4px solid #d62728}.error{color:#b01d1d;white-space:pre-wrap}\
 nav ol{columns:2;font-size:14px}";
 

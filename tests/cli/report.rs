@@ -168,6 +168,140 @@ fn the_outcomes_report_runs_every_outcome_query_with_a_chart_each() {
     );
 }
 
+/// `--compare previous`: each query with since/until runs again for the year before, and the changes the page
+/// marks significant are those an independent pooled two-proportion z-test finds on the two `cxsql run`s.
+#[test]
+fn compare_previous_runs_the_year_before_and_tests_the_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("r");
+    ok(&[
+        "report",
+        "--report",
+        "reports/kpi_review.toml",
+        "--out",
+        &out.to_string_lossy(),
+        "--compare",
+        "previous",
+    ]);
+    let m = manifest(&out);
+    let entry = |name: &str| {
+        m["queries"]
+            .as_array()
+            .expect("queries")
+            .iter()
+            .find(|e| e["name"] == name)
+            .expect("entry")
+            .clone()
+    };
+    let fcr = entry("fcr_by_channel_priority");
+    assert_eq!(fcr["compare"]["since"], "2023-01-01T00:00:00Z", "{fcr}");
+    assert_eq!(fcr["compare"]["until"], "2024-01-01T00:00:00Z");
+    assert_eq!(fcr["compare"]["test"], "pooled two-proportion z-test");
+    assert!(
+        out.join("fcr_by_channel_priority.previous.parquet")
+            .is_file()
+    );
+    assert!(
+        entry("nps_by_channel")["compare"]["test"]
+            .as_str()
+            .expect("a test")
+            .starts_with("two-sample NPS z-test")
+    );
+    assert!(
+        entry("tickets_past_sla")["compare"].is_null(),
+        "no since/until, no comparison"
+    );
+
+    // The same changes by hand: FCR of 2024 against 2023, per channel and priority.
+    let year = |since: &str, until: &str| {
+        json_rows(&[
+            "run",
+            "queries/fcr_by_channel_priority.sql",
+            "-p",
+            &format!("since={since}"),
+            "-p",
+            &format!("until={until}"),
+        ])
+    };
+    let now = year("2024-01-01T00:00:00Z", "2025-01-01T00:00:00Z");
+    let before = year("2023-01-01T00:00:00Z", "2024-01-01T00:00:00Z");
+    let z = 1.959_963_984_540_054;
+    let mut significant = 0;
+    for r in &now {
+        let b = before
+            .iter()
+            .find(|b| b["channel"] == r["channel"] && b["priority"] == r["priority"])
+            .expect("the same groups");
+        let counts = |row: &Row| {
+            let n = row["resolved_tickets"].num();
+            (n, (row["fcr"].num() / 100.0 * n).round())
+        };
+        let ((n1, x1), (n2, x2)) = (counts(b), counts(r));
+        let pooled = (x1 + x2) / (n1 + n2);
+        let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
+        if se > 0.0 && ((x2 / n2 - x1 / n1) / se).abs() > z {
+            significant += 1;
+        }
+    }
+    assert_eq!(fcr["compare"]["significant"].as_u64(), Some(significant));
+    let html = std::fs::read_to_string(out.join("index.html")).expect("page");
+    assert!(html.contains(
+        "Change from the previous period (2023-01-01T00:00:00Z to 2024-01-01T00:00:00Z)"
+    ));
+    assert!(html.contains(
+        "Test: pooled two-proportion z-test; significant at 95% confidence (p &lt; 0.05)."
+    ));
+    let marked = html.matches("▲ significant").count() + html.matches("▼ significant").count();
+    assert!(
+        marked >= significant as usize,
+        "{marked} marks, {significant} significant FCR changes"
+    );
+
+    // The manifest's [compare] does the same without the flag; a bad confidence is refused.
+    let manifest_file = dir.path().join("m.toml");
+    let query = root().join("queries/nps_by_channel.sql");
+    std::fs::write(
+        &manifest_file,
+        format!(
+            "confidence = 0.9\n[params]\nsince = \"2024-01-01T00:00:00Z\"\nuntil = \"2025-01-01T00:00:00Z\"\n\
+             [compare]\nagainst = \"previous\"\n[[query]]\nfile = {:?}\n",
+            query.to_string_lossy()
+        ),
+    )
+    .expect("manifest");
+    let out2 = dir.path().join("r2");
+    ok(&[
+        "report",
+        "--report",
+        &manifest_file.to_string_lossy(),
+        "--out",
+        &out2.to_string_lossy(),
+    ]);
+    let html = std::fs::read_to_string(out2.join("index.html")).expect("page");
+    assert!(
+        html.contains("significant at 90% confidence (p &lt; 0.1)"),
+        "{html}"
+    );
+    std::fs::write(
+        &manifest_file,
+        "confidence = 1.5\n[[query]]\nfile = \"x.sql\"\n",
+    )
+    .expect("manifest");
+    let bad = cxsql(&[
+        "report",
+        "--report",
+        &manifest_file.to_string_lossy(),
+        "--out",
+        &dir.path().join("r3").to_string_lossy(),
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("confidence 1.5 is outside (0, 1)"),
+        "{}",
+        bad.stderr
+    );
+}
+
 #[test]
 fn a_failing_query_is_recorded_and_the_others_still_run() {
     let dir = tempfile::tempdir().expect("tempdir");

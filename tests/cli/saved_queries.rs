@@ -29,7 +29,15 @@ fn in_range(rows: &[Row], column: &str, lo: f64, hi: f64) {
 fn saved_nps_by_channel_equals_the_plain_sql_formula() {
     let rows = saved(
         "nps_by_channel.sql",
-        &["channel", "nps", "nps_low", "nps_high", "responses"],
+        &[
+            "channel",
+            "nps",
+            "nps_low",
+            "nps_high",
+            "responses",
+            "promoters_pct",
+            "detractors_pct",
+        ],
     );
     let expected = json_rows(&[
         "query",

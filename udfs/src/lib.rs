@@ -44,7 +44,7 @@ pub use churn_rate::ChurnRate;
 pub use csat::Csat;
 pub use fcr_rate::FcrRate;
 pub use nps::Nps;
-pub use nps_stats::{NpsDiffTest, NpsInterval};
+pub use nps_stats::{NpsDiffTest, NpsInterval, tests_on_counts};
 pub use rate_ci::RateInterval;
 pub use servqual_gap::ServqualGap;
 

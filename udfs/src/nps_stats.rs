@@ -661,3 +661,83 @@ mod tests {
         assert!((p - 0.676_657_321_716_424_5).abs() < 1e-12, "{p}");
     }
 }
+
+/// Two-sample tests on counts, for callers outside SQL (the report's period-over-period comparison): the
+/// same formulas as `nps_diff_test` and the pooled two-proportion z-test.
+pub mod tests_on_counts {
+    use super::{Method, estimate, normal_cdf};
+
+    /// The outcome of a two-sample test: the difference b - a (points), z and the two-sided p-value.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub struct Outcome {
+        pub diff: f64,
+        pub z: f64,
+        pub p_value: f64,
+    }
+
+    /// `nps_diff_test`'s test of NPS b against NPS a, from (answers, promoters, detractors) of each: the
+    /// two-sample z-test with the Wald variance p + d - (p - d)² of each sample. `None` when a sample is empty
+    /// or both have zero variance.
+    pub fn nps(a: (i64, i64, i64), b: (i64, i64, i64)) -> Option<Outcome> {
+        let (na, se_a) = estimate(Method::Wald, a.0, a.1, a.2)?;
+        let (nb, se_b) = estimate(Method::Wald, b.0, b.1, b.2)?;
+        let se = (se_a * se_a + se_b * se_b).sqrt();
+        (se > 0.0).then(|| {
+            let z = (nb - na) / se;
+            Outcome {
+                diff: 100.0 * (nb - na),
+                z,
+                p_value: 2.0 * normal_cdf(-z.abs()),
+            }
+        })
+    }
+
+    /// The pooled two-proportion z-test of rate b against rate a, from (answers, successes) of each:
+    /// p = (s_a + s_b) / (n_a + n_b), z = (s_b/n_b - s_a/n_a) / sqrt(p (1 - p) (1/n_a + 1/n_b)). `None` when a
+    /// sample is empty or p is 0 or 1.
+    pub fn proportions(a: (i64, i64), b: (i64, i64)) -> Option<Outcome> {
+        if a.0 <= 0 || b.0 <= 0 {
+            return None;
+        }
+        let (na, nb) = (a.0 as f64, b.0 as f64);
+        let (pa, pb) = (a.1 as f64 / na, b.1 as f64 / nb);
+        let pooled = (a.1 + b.1) as f64 / (na + nb);
+        let se = (pooled * (1.0 - pooled) * (1.0 / na + 1.0 / nb)).sqrt();
+        (se > 0.0).then(|| {
+            let z = (pb - pa) / se;
+            Outcome {
+                diff: 100.0 * (pb - pa),
+                z,
+                p_value: 2.0 * normal_cdf(-z.abs()),
+            }
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// 45 of 100 against 60 of 120: pooled p = 105/220, se = sqrt(p(1-p)(1/100 + 1/120)) = 0.067630,
+        /// z = (0.5 - 0.45) / se = 0.73931, p = 0.45972.
+        #[test]
+        fn two_proportions_by_hand() {
+            let o = proportions((100, 45), (120, 60)).expect("a test");
+            assert!((o.diff - 5.0).abs() < 1e-9);
+            assert!((o.z - 0.739_313).abs() < 1e-5, "{o:?}");
+            assert!((o.p_value - 0.459_717).abs() < 1e-5, "{o:?}");
+            assert_eq!(proportions((0, 0), (10, 5)), None);
+            assert_eq!(proportions((10, 10), (10, 10)), None);
+        }
+
+        #[test]
+        fn nps_matches_nps_diff_test() {
+            // The state nps_diff_test keeps, and its own result.
+            let state = [200, 90, 40, 150, 50, 45];
+            let [_, _, diff, z, p] = super::super::NpsDiffKpi::test(&state).expect("a test");
+            let o = nps((200, 90, 40), (150, 50, 45)).expect("a test");
+            assert_eq!(Some(o.diff), diff);
+            assert_eq!(Some(o.z), z);
+            assert_eq!(Some(o.p_value), p);
+        }
+    }
+}
