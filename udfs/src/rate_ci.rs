@@ -104,23 +104,42 @@ const WILSON: &str = "the Wilson score interval, as a struct {low, high} in perc
                       / (1 + z²/n), bounds 100·(centre ∓ half). It stays within [0, 100] and does not shrink to \
                       a point at 0% or 100%. An empty or all-NULL group gives NULL.";
 
+/// The documentation of an interval function: what it is (followed by the Wilson formula), its syntax, its
+/// arguments before `confidence`, its example and the function whose rate it bounds.
+fn interval_documentation(
+    what: &str,
+    rest: &str,
+    syntax: &str,
+    arguments: &[(&str, &str)],
+    example: &str,
+    related: Option<&str>,
+) -> Documentation {
+    let mut doc = Documentation::builder(DOC_SECTION, format!("{what}: {WILSON} {rest}"), syntax);
+    for (name, text) in arguments {
+        doc = doc.with_argument(*name, *text);
+    }
+    doc = doc
+        .with_argument("confidence", "Optional constant in (0, 1), default 0.95.")
+        .with_sql_example(example);
+    if let Some(related) = related {
+        doc = doc.with_related_udf(related);
+    }
+    doc.build()
+}
+
 static CSAT_CI_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
-    Documentation::builder(
-        DOC_SECTION,
-        format!(
-            "Confidence interval of csat: {WILSON} Successes are the top-two-box answers (score >= \
-             scale_max - 1), as in csat; NULL scores are skipped and a score outside 1..scale_max is an \
-             error, as in csat."
-        ),
+    interval_documentation(
+        "Confidence interval of csat",
+        "Successes are the top-two-box answers (score >= scale_max - 1), as in csat; NULL scores are skipped \
+         and a score outside 1..scale_max is an error, as in csat.",
         "csat_ci(score [, scale_max [, confidence]])",
-    )
-    .with_argument("score", "The answer on the 1–scale_max scale (as in csat).")
-    .with_argument(
-        "scale_max",
-        "Optional constant integer >= 2, the top of the scale (default 5).",
-    )
-    .with_argument("confidence", "Optional constant in (0, 1), default 0.95.")
-    .with_sql_example(
+        &[
+            ("score", "The answer on the 1–scale_max scale (as in csat)."),
+            (
+                "scale_max",
+                "Optional constant integer >= 2, the top of the scale (default 5).",
+            ),
+        ],
         "```sql\n\
          > SELECT channel, csat(csat_score) AS csat, csat_ci(csat_score)['low'] AS low,\n\
          \x20   csat_ci(csat_score)['high'] AS high, count(csat_score) AS n FROM surveys GROUP BY channel;\n\
@@ -131,27 +150,20 @@ static CSAT_CI_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          | 51.0109 |\n\
          +---------+\n\
          ```",
+        Some("csat"),
     )
-    .with_related_udf("csat")
-    .build()
 });
 
 static FCR_CI_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
-    Documentation::builder(
-        DOC_SECTION,
-        format!(
-            "Confidence interval of fcr_rate: {WILSON} Successes are the rows resolved at the first contact \
-             (true, or 1 contact), as in fcr_rate; NULLs are skipped and fewer than 1 contact is an error, \
-             as in fcr_rate."
-        ),
+    interval_documentation(
+        "Confidence interval of fcr_rate",
+        "Successes are the rows resolved at the first contact (true, or 1 contact), as in fcr_rate; NULLs are \
+         skipped and fewer than 1 contact is an error, as in fcr_rate.",
         "fcr_ci(x [, confidence])",
-    )
-    .with_argument(
-        "x",
-        "BOOLEAN: resolved at the first contact; or a number: the contacts it took (>= 1), as in fcr_rate.",
-    )
-    .with_argument("confidence", "Optional constant in (0, 1), default 0.95.")
-    .with_sql_example(
+        &[(
+            "x",
+            "BOOLEAN: resolved at the first contact; or a number: the contacts it took (>= 1), as in fcr_rate.",
+        )],
         "```sql\n\
          > SELECT channel, fcr_rate(contacts) AS fcr, fcr_ci(contacts) AS ci FROM tickets GROUP BY channel;\n\
          > SELECT round(fcr_ci(c, 0.9)['high'], 2) AS high FROM (VALUES (1), (2), (1), (3)) AS t(c);\n\
@@ -161,24 +173,21 @@ static FCR_CI_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          | 81.76   |\n\
          +---------+\n\
          ```",
+        Some("fcr_rate"),
     )
-    .with_related_udf("fcr_rate")
-    .build()
 });
 
 static RATE_CI_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
-    Documentation::builder(
-        DOC_SECTION,
-        format!(
-            "Confidence interval of the share of true values of a BOOLEAN condition (goal completion, \
-             reopening, SLA met): {WILSON} NULL conditions are skipped. The rate itself is \
-             `100.0 * avg(CASE WHEN condition THEN 1.0 ELSE 0.0 END)` over the non-NULL rows."
-        ),
+    interval_documentation(
+        "Confidence interval of the share of true values of a BOOLEAN condition (goal completion, reopening, \
+         SLA met)",
+        "NULL conditions are skipped. The rate itself is `100.0 * avg(CASE WHEN condition THEN 1.0 ELSE 0.0 \
+         END)` over the non-NULL rows.",
         "rate_ci(condition [, confidence])",
-    )
-    .with_argument("condition", "A BOOLEAN column or expression: true is a success.")
-    .with_argument("confidence", "Optional constant in (0, 1), default 0.95.")
-    .with_sql_example(
+        &[(
+            "condition",
+            "A BOOLEAN column or expression: true is a success.",
+        )],
         "```sql\n\
          > SELECT channel, rate_ci(goal_completed) AS goal_ci, rate_ci(reopened) AS reopen_ci\n\
          \x20 FROM tickets GROUP BY channel;\n\
@@ -189,8 +198,8 @@ static RATE_CI_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          | 20.766  |\n\
          +---------+\n\
          ```",
+        None,
     )
-    .build()
 });
 
 /// Which rate an interval function is of.
