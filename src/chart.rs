@@ -101,6 +101,23 @@ fn ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
     out
 }
 
+/// Round ticks that cover `[lo, hi]`: those of [`ticks`], plus one step beyond either end the data reaches
+/// past, so that every value (and interval bound) lies between two labelled ticks.
+fn covering_ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
+    let mut t = ticks(lo, hi, count);
+    if t.len() >= 2 {
+        let step = t[1] - t[0];
+        if t[0] > lo + step * 1e-9 {
+            t.insert(0, t[0] - step);
+        }
+        let last = t[t.len() - 1];
+        if last < hi - step * 1e-9 {
+            t.push(last + step);
+        }
+    }
+    t
+}
+
 fn number_label(v: f64) -> String {
     if v.abs() >= 1000.0 || v == v.trunc() {
         format!("{v:.0}")
@@ -300,7 +317,7 @@ fn line_chart(
     if y_hi == y_lo {
         y_hi = y_lo + 1.0;
     }
-    let y_ticks = ticks(y_lo, y_hi, 5);
+    let y_ticks = covering_ticks(y_lo, y_hi, 5);
     let (y_lo, y_hi) = (y_ticks[0].min(y_lo), y_ticks[y_ticks.len() - 1].max(y_hi));
     let legend_rows = if series.is_some() {
         names.len().div_ceil(5)
@@ -471,7 +488,7 @@ fn bar_chart(
         [r.1, lo, hi]
     }));
     let (lo, hi) = (lo.min(0.0), hi.max(0.0));
-    let x_ticks = ticks(lo, if hi == lo { lo + 1.0 } else { hi }, 6);
+    let x_ticks = covering_ticks(lo, if hi == lo { lo + 1.0 } else { hi }, 6);
     let (lo, hi) = (x_ticks[0].min(lo), x_ticks[x_ticks.len() - 1].max(hi));
     let (left, right, top, bar, gap) = (210.0, 60.0, 10.0, 16.0, 6.0);
     let plot_w = WIDTH - left - right;
@@ -623,6 +640,9 @@ mod tests {
         );
         let t = ticks(-33.0, 41.0, 5);
         assert!(t[0] <= -20.0 && *t.last().unwrap() >= 40.0, "{t:?}");
+        // Covering ticks reach past both ends: a band from -19.6 to 36.1 is labelled -20 to 40.
+        assert_eq!(covering_ticks(-19.6, 36.1, 5), vec![-20.0, 0.0, 20.0, 40.0]);
+        assert_eq!(covering_ticks(0.0, 100.0, 5), ticks(0.0, 100.0, 5));
     }
 
     #[test]
