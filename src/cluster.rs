@@ -392,6 +392,43 @@ impl CalendarFunctions {
     }
 }
 
+/// The function part of both codecs, the same in the logical and the physical one: scalar functions go
+/// through the calendars first (`business_seconds`, `sla_breached` carry theirs), everything else to Ballista's
+/// codec.
+macro_rules! function_codec_methods {
+    () => {
+        fn try_decode_udf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
+            match self.calendars.decode(name, buf)? {
+                Some(udf) => Ok(udf),
+                None => self.ballista.try_decode_udf(name, buf),
+            }
+        }
+
+        fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> DfResult<()> {
+            if self.calendars.encode(node, buf)? {
+                return Ok(());
+            }
+            self.ballista.try_encode_udf(node, buf)
+        }
+
+        fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<AggregateUDF>> {
+            self.ballista.try_decode_udaf(name, buf)
+        }
+
+        fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> DfResult<()> {
+            self.ballista.try_encode_udaf(node, buf)
+        }
+
+        fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<WindowUDF>> {
+            self.ballista.try_decode_udwf(name, buf)
+        }
+
+        fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> DfResult<()> {
+            self.ballista.try_encode_udwf(node, buf)
+        }
+    };
+}
+
 /// Ballista's logical codec, plus the calendars of `business_seconds` and `sla_breached`.
 #[derive(Debug, Default)]
 pub struct LogicalCodec {
@@ -450,35 +487,7 @@ impl LogicalExtensionCodec for LogicalCodec {
         self.ballista.try_encode_file_format(buf, node)
     }
 
-    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
-        match self.calendars.decode(name, buf)? {
-            Some(udf) => Ok(udf),
-            None => self.ballista.try_decode_udf(name, buf),
-        }
-    }
-
-    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> DfResult<()> {
-        if self.calendars.encode(node, buf)? {
-            return Ok(());
-        }
-        self.ballista.try_encode_udf(node, buf)
-    }
-
-    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<AggregateUDF>> {
-        self.ballista.try_decode_udaf(name, buf)
-    }
-
-    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> DfResult<()> {
-        self.ballista.try_encode_udaf(node, buf)
-    }
-
-    fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<WindowUDF>> {
-        self.ballista.try_decode_udwf(name, buf)
-    }
-
-    fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> DfResult<()> {
-        self.ballista.try_encode_udwf(node, buf)
-    }
+    function_codec_methods!();
 }
 
 /// Ballista's physical codec (shuffles), plus the calendars of `business_seconds` and `sla_breached`.
@@ -508,35 +517,7 @@ impl PhysicalExtensionCodec for PhysicalCodec {
         self.ballista.try_encode(node, buf, proto_converter)
     }
 
-    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
-        match self.calendars.decode(name, buf)? {
-            Some(udf) => Ok(udf),
-            None => self.ballista.try_decode_udf(name, buf),
-        }
-    }
-
-    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> DfResult<()> {
-        if self.calendars.encode(node, buf)? {
-            return Ok(());
-        }
-        self.ballista.try_encode_udf(node, buf)
-    }
-
-    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<AggregateUDF>> {
-        self.ballista.try_decode_udaf(name, buf)
-    }
-
-    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> DfResult<()> {
-        self.ballista.try_encode_udaf(node, buf)
-    }
-
-    fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<WindowUDF>> {
-        self.ballista.try_decode_udwf(name, buf)
-    }
-
-    fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> DfResult<()> {
-        self.ballista.try_encode_udwf(node, buf)
-    }
+    function_codec_methods!();
 }
 
 #[cfg(test)]
