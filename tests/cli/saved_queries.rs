@@ -584,12 +584,19 @@ fn assert_churn_rows(
     by_key
 }
 
-#[test]
-fn saved_churn_by_segment_matches_plain_sql() {
+/// A saved customer-churn query (`key`, customers, churned, churn_pct and its interval) against the plain-SQL
+/// churn of `from` grouped by `key_sql`, its rows in `order`; its rows and the churn per key.
+fn customer_churn(
+    file: &str,
+    key: &str,
+    from: &str,
+    key_sql: &str,
+    order: &[&str],
+) -> (Vec<Row>, std::collections::HashMap<String, f64>) {
     let rows = saved(
-        "churn_by_segment.sql",
+        file,
         &[
-            "segment",
+            key,
             "customers",
             "churned",
             "churn_pct",
@@ -598,32 +605,28 @@ fn saved_churn_by_segment_matches_plain_sql() {
         ],
     );
     assert_interval(&rows, "churn_pct");
-    let expected = plain_churn("customers", "segment", "signed_up_at", "churned_at");
-    let churn = assert_churn_rows(
-        &rows,
-        &expected,
-        ["segment", "customers", "churned", "churn_pct"],
+    let expected = plain_churn(from, key_sql, "signed_up_at", "churned_at");
+    let churn = assert_churn_rows(&rows, &expected, [key, "customers", "churned", "churn_pct"]);
+    let got: Vec<&str> = rows.iter().map(|r| r[key].text()).collect();
+    assert_eq!(got, order, "{file} row order");
+    (rows, churn)
+}
+
+#[test]
+fn saved_churn_by_segment_matches_plain_sql() {
+    let (_, churn) = customer_churn(
+        "churn_by_segment.sql",
+        "segment",
+        "customers",
+        "segment",
+        &["smb", "mid_market", "enterprise"],
     );
-    let order: Vec<&str> = rows.iter().map(|r| r["segment"].text()).collect();
-    assert_eq!(order, ["smb", "mid_market", "enterprise"]);
     // The sample's story: small customers churn most.
     assert!(churn["smb"] > churn["enterprise"], "{churn:?}");
 }
 
 #[test]
 fn saved_churn_by_nps_category_matches_plain_sql() {
-    let rows = saved(
-        "churn_by_nps_category.sql",
-        &[
-            "nps_category",
-            "customers",
-            "churned",
-            "churn_pct",
-            "churn_pct_low",
-            "churn_pct_high",
-        ],
-    );
-    assert_interval(&rows, "churn_pct");
     // The last answer by a window (row_number) rather than last_value.
     let from = "(SELECT c.signed_up_at, c.churned_at, CASE WHEN r.nps_score IS NULL THEN 'none' \
                 WHEN r.nps_score >= 9 THEN 'promoter' WHEN r.nps_score >= 7 THEN 'passive' ELSE 'detractor' END AS cat \
@@ -631,32 +634,19 @@ fn saved_churn_by_nps_category_matches_plain_sql() {
                 ORDER BY submitted_at DESC, survey_id DESC) AS n FROM surveys \
                 WHERE submitted_at < TIMESTAMP '2024-01-01T00:00:00Z' AND nps_score IS NOT NULL) r \
                 ON r.customer_id = c.customer_id AND r.n = 1)";
-    let expected = plain_churn(from, "cat", "signed_up_at", "churned_at");
-    let churn = assert_churn_rows(
-        &rows,
-        &expected,
-        ["nps_category", "customers", "churned", "churn_pct"],
+    let (_, churn) = customer_churn(
+        "churn_by_nps_category.sql",
+        "nps_category",
+        from,
+        "cat",
+        &["promoter", "passive", "detractor", "none"],
     );
-    let order: Vec<&str> = rows.iter().map(|r| r["nps_category"].text()).collect();
-    assert_eq!(order, ["promoter", "passive", "detractor", "none"]);
     // The sample's story: detractors churn more than promoters.
     assert!(churn["detractor"] > churn["promoter"], "{churn:?}");
 }
 
 #[test]
 fn saved_churn_by_sla_experience_matches_plain_sql() {
-    let rows = saved(
-        "churn_by_sla_experience.sql",
-        &[
-            "sla_experience",
-            "customers",
-            "churned",
-            "churn_pct",
-            "churn_pct_low",
-            "churn_pct_high",
-        ],
-    );
-    assert_interval(&rows, "churn_pct");
     // Past the resolution target by 2024-01-01: clock time on calendar policies, business time otherwise.
     let since = "TIMESTAMP '2024-01-01T00:00:00Z'";
     let from = format!(
@@ -670,11 +660,12 @@ fn saved_churn_by_sla_experience_matches_plain_sql() {
            ELSE business_seconds(t.created_at, CASE WHEN t.resolved_at IS NULL OR t.resolved_at > {since} THEN {since} ELSE t.resolved_at END) END \
          > p.resolution_hours * 3600 GROUP BY t.customer_id) b ON b.customer_id = c.customer_id)"
     );
-    let expected = plain_churn(&from, "k2", "signed_up_at", "churned_at");
-    let churn = assert_churn_rows(
-        &rows,
-        &expected,
-        ["sla_experience", "customers", "churned", "churn_pct"],
+    let (rows, churn) = customer_churn(
+        "churn_by_sla_experience.sql",
+        "sla_experience",
+        &from,
+        "k2",
+        &["past_sla", "none"],
     );
     // The sample's story: customers who waited past the SLA churn more.
     assert!(churn["past_sla"] > churn["none"], "{churn:?}");
