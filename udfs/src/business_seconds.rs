@@ -2,7 +2,10 @@
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, BooleanBufferBuilder, Float64Array,
+};
+use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer};
 use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNanoType, IntervalUnit};
 use datafusion::common::{Result, ScalarValue, exec_err, internal_err, plan_err};
 use datafusion::logical_expr::{
@@ -14,6 +17,7 @@ use crate::calendar::{Calendar, Calendars, DEFAULT_CALENDAR};
 use crate::time::{coerce_instant, instants};
 
 const NANOS_PER_SECOND: f64 = 1e9;
+const NANOS_PER_SECOND_I64: i64 = 1_000_000_000;
 
 /// The calendar argument: one for the whole batch, or one per row.
 enum CalendarArg {
@@ -71,39 +75,41 @@ impl CalendarArg {
     }
 }
 
-/// Nanoseconds since the epoch of each row of a timestamp column; `None` for NULL or beyond i64 nanoseconds.
-fn nanos(array: &ArrayRef) -> Result<Vec<Option<i64>>> {
-    let (values, unit) = instants(array)?;
-    Ok((0..array.len())
-        .map(|i| {
-            array
-                .is_valid(i)
-                .then(|| values[i].checked_mul(unit))
-                .flatten()
-        })
-        .collect())
+/// Business seconds between two instants (ns) on `calendar`; an error names an instant out of range.
+///
+/// The difference of the two business times is exact (whole seconds and nanoseconds apart, joined in an i64
+/// when it fits, which is every span shorter than 292 years of business time) and rounded to an f64 once.
+#[inline(always)]
+fn between(function: &str, calendar: &Calendar, start: i64, end: i64) -> Result<f64> {
+    let (Some((seconds_a, nanos_a)), Some((seconds_b, nanos_b))) =
+        (calendar.business_parts(start), calendar.business_parts(end))
+    else {
+        return out_of_range(function, calendar, start, end);
+    };
+    let (seconds, nanos) = (seconds_b - seconds_a, nanos_b - nanos_a);
+    let exact = match seconds
+        .checked_mul(NANOS_PER_SECOND_I64)
+        .and_then(|n| n.checked_add(nanos))
+    {
+        Some(n) => n as f64,
+        None => (i128::from(seconds) * i128::from(NANOS_PER_SECOND_I64) + i128::from(nanos)) as f64,
+    };
+    Ok(exact / NANOS_PER_SECOND)
 }
 
-/// Business seconds between two instants (ns) on `calendar`; an error names an instant out of range.
-#[inline]
-fn between(function: &str, calendar: &Calendar, start: i64, end: i64) -> Result<f64> {
-    match (
-        calendar.business_before(start),
-        calendar.business_before(end),
-    ) {
-        (Some(a), Some(b)) => Ok((b - a) as f64 / NANOS_PER_SECOND),
-        _ => {
-            let bad = if calendar.business_before(start).is_none() {
-                start
-            } else {
-                end
-            };
-            let shown = ScalarValue::TimestampNanosecond(Some(bad), Some("UTC".into()));
-            exec_err!(
-                "{function}: instant {shown} is outside the calendars' range; expected 1900-01-02 to 2199-12-30"
-            )
-        }
-    }
+/// The error for an instant outside the calendars' range (`start` if it is, else `end`).
+#[cold]
+#[inline(never)]
+fn out_of_range(function: &str, calendar: &Calendar, start: i64, end: i64) -> Result<f64> {
+    let bad = if calendar.business_parts(start).is_none() {
+        start
+    } else {
+        end
+    };
+    let shown = ScalarValue::TimestampNanosecond(Some(bad), Some("UTC".into()));
+    exec_err!(
+        "{function}: instant {shown} is outside the calendars' range; expected 1900-01-02 to 2199-12-30"
+    )
 }
 
 fn coerce_calendar(function: &str, signatures: &str, t: &DataType) -> Result<DataType> {
@@ -130,7 +136,7 @@ static BUSINESS_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          register_calendar, or inline: 'time_zone=Europe/Paris; hours=Mon-Fri 09:00-17:00, Sat 10:00-12:00; \
          holidays=2024-12-25 2024-12-26'. Opening hours are local wall-clock times, so a day with a \
          daylight-saving change keeps 09:00–17:00 local (a time skipped by the change opens when the clocks \
-         jump). NULL when either instant is NULL. When end is before start the result is negative \
+         jump). NULL when either instant or the calendar is NULL. When end is before start the result is negative \
          (-business_seconds(end, start)), as real exports have such rows and hiding them would skew averages; \
          filter them out if they are errors. Instants from 1900-01-02 to 2199-12-30 (UTC) are supported; others \
          are an error. Zone-less timestamps are UTC.",
@@ -200,36 +206,53 @@ impl BusinessSeconds {
     }
 }
 
-/// Evaluates `f(row, start_ns, end_ns, calendar)` over the rows where both instants are present.
-fn per_row<T>(
+/// Evaluates `f(row, start_ns, end_ns, calendar)` over the rows where both instants are present (and within
+/// i64 nanoseconds) and the calendar is known: the values, `T::default()` in the NULL rows, and the NULL mask.
+fn per_row<T: Default>(
     args: &[ColumnarValue],
     rows: usize,
     calendar: &CalendarArg,
     mut f: impl FnMut(usize, i64, i64, Option<&Calendar>) -> Result<Option<T>>,
-) -> Result<Vec<Option<T>>> {
-    let start = nanos(&args[0].to_array(rows)?)?;
-    let end = nanos(&args[1].to_array(rows)?)?;
-    let mut out = Vec::with_capacity(rows);
+) -> Result<(Vec<T>, Option<NullBuffer>)> {
+    let (start, end) = (args[0].to_array(rows)?, args[1].to_array(rows)?);
+    let ((starts, start_unit), (ends, end_unit)) = (instants(&start)?, instants(&end)?);
+    let inputs = NullBuffer::union(start.nulls(), end.nulls());
+    let mut values = Vec::with_capacity(rows);
+    // Rows NULL although both instants are there (no calendar, beyond i64 nanoseconds, `f` said so): rare.
+    let mut also_null = Vec::new();
     for row in 0..rows {
-        let value = match (start[row], end[row]) {
-            (Some(s), Some(e)) => {
-                let c = match calendar {
-                    CalendarArg::One(c) => c.as_deref(),
-                    CalendarArg::PerRow(cs) => match cs.get(row) {
-                        Some(c) => c.as_deref(),
-                        None => {
-                            out.push(None);
-                            continue;
-                        }
-                    },
-                };
-                f(row, s, e, c)?
-            }
+        if inputs.as_ref().is_some_and(|n| n.is_null(row)) {
+            values.push(T::default());
+            continue;
+        }
+        let calendar = match calendar {
+            CalendarArg::One(c) => Some(c.as_deref()),
+            CalendarArg::PerRow(cs) => cs.get(row).map(|c| c.as_deref()),
+        };
+        let value = match (
+            starts[row].checked_mul(start_unit),
+            ends[row].checked_mul(end_unit),
+            calendar,
+        ) {
+            (Some(s), Some(e), Some(c)) => f(row, s, e, c)?,
             _ => None,
         };
-        out.push(value);
+        values.push(value.unwrap_or_else(|| {
+            also_null.push(row);
+            T::default()
+        }));
     }
-    Ok(out)
+    let nulls = if also_null.is_empty() {
+        inputs
+    } else {
+        let mut valid = BooleanBufferBuilder::new(rows);
+        valid.append_n(rows, true);
+        for row in also_null {
+            valid.set_bit(row, false);
+        }
+        NullBuffer::union(inputs.as_ref(), Some(&NullBuffer::new(valid.finish())))
+    };
+    Ok((values, nulls))
 }
 
 fn as_output(args: &[ColumnarValue], array: ArrayRef) -> Result<ColumnarValue> {
@@ -276,11 +299,14 @@ impl ScalarUDFImpl for BusinessSeconds {
         const F: &str = "business_seconds";
         let rows = args.number_rows;
         let calendar = CalendarArg::read(F, &self.calendars.0, args.args.get(2), None)?;
-        let values = per_row(&args.args, rows, &calendar, |_, s, e, c| match c {
+        let (values, nulls) = per_row(&args.args, rows, &calendar, |_, s, e, c| match c {
             Some(c) => between(F, c, s, e).map(Some),
             None => Ok(None),
         })?;
-        as_output(&args.args, Arc::new(Float64Array::from(values)))
+        as_output(
+            &args.args,
+            Arc::new(Float64Array::new(values.into(), nulls)),
+        )
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -431,7 +457,7 @@ impl ScalarUDFImpl for SlaBreached {
         let rows = args.number_rows;
         let calendar = CalendarArg::read(F, &self.calendars.0, args.args.get(3), Some("calendar"))?;
         let target = targets(&args.args[2].to_array(rows)?)?;
-        let values = per_row(&args.args, rows, &calendar, |row, s, e, c| {
+        let (values, nulls) = per_row(&args.args, rows, &calendar, |row, s, e, c| {
             let Some(target) = target[row] else {
                 return Ok(None);
             };
@@ -441,7 +467,8 @@ impl ScalarUDFImpl for SlaBreached {
             };
             Ok(Some(elapsed > target))
         })?;
-        as_output(&args.args, Arc::new(BooleanArray::from(values)))
+        let values = BooleanBuffer::from_iter(values);
+        as_output(&args.args, Arc::new(BooleanArray::new(values, nulls)))
     }
 
     fn documentation(&self) -> Option<&Documentation> {

@@ -35,16 +35,18 @@ pub struct Calendar {
     table: OnceLock<DayTable>,
 }
 
-/// Every covered local day's business intervals (UTC nanoseconds) and the business time before it.
+/// Every covered UTC day's business intervals (UTC nanoseconds, cut at the UTC midnights) and the business time
+/// before it: an instant's business time is one lookup by its UTC day plus the (usually one) interval of that
+/// day it may be in.
 #[derive(Debug)]
 struct DayTable {
-    /// Days since the epoch (UTC) of the first covered local day's date.
+    /// Days since the epoch of the first covered UTC day.
     first_day: i64,
-    /// Day `i`'s intervals are `spans[offsets[i]..offsets[i + 1]]`.
+    /// Day `i`'s intervals are `spans[offsets[i]..offsets[i + 1]]` (len = days + 1).
     offsets: Vec<u32>,
     spans: Vec<(i64, i64)>,
-    /// Business seconds of all days before day `i` (len = days + 1); boundaries are whole seconds, and 300
-    /// years of nanoseconds would not fit in an i64.
+    /// Business seconds before day `i`'s midnight (len = days); boundaries are whole seconds, and 300 years of
+    /// nanoseconds would not fit in an i64.
     before: Vec<i64>,
 }
 
@@ -214,28 +216,63 @@ impl Calendar {
             before.push(total);
             day = day.succ_opt().unwrap_or(day);
         }
-        DayTable {
-            first_day: (first - date((1970, 1, 1))).num_days(),
-            offsets,
-            spans,
-            before,
+        // Local day `i` above starts within a day of UTC day `first + i` (time zones are less than a day from
+        // UTC), so UTC day `first + 1 + i` meets only the intervals of local days `i..i + 3`, and those before
+        // local day `i` all end before its midnight: the UTC days covered are the first + 1 .. end - 2.
+        let first_day = (first - date((1970, 1, 1))).num_days() + 1;
+        let utc_days = days.saturating_sub(2);
+        let mut table = DayTable {
+            first_day,
+            offsets: Vec::with_capacity(utc_days + 1),
+            spans: Vec::with_capacity(spans.len()),
+            before: Vec::with_capacity(utc_days),
+        };
+        table.offsets.push(0);
+        for i in 0..utc_days {
+            let midnight = (first_day + i as i64) * NANOS_PER_DAY;
+            let next = midnight + NANOS_PER_DAY;
+            // Whole seconds: interval boundaries and midnights are.
+            let mut seconds = before[i];
+            for &(start, end) in &spans[offsets[i] as usize..offsets[i + 3] as usize] {
+                seconds += (midnight.min(end) - start).max(0) / NANOS_PER_SECOND;
+                let (from, to) = (start.max(midnight), end.min(next));
+                if from < to {
+                    table.spans.push((from, to));
+                }
+            }
+            table.before.push(seconds);
+            table
+                .offsets
+                .push(u32::try_from(table.spans.len()).unwrap_or(u32::MAX));
         }
+        table
     }
 
-    /// Business nanoseconds from the start of the covered range to `t` (ns since the epoch), or `None` when
-    /// `t` is outside 1900-01-02..2199-12-30 (UTC).
-    #[inline]
-    pub(crate) fn business_before(&self, t: i64) -> Option<i128> {
+    /// Business time from the start of the covered range to `t` (ns since the epoch), as whole business seconds
+    /// before `t`'s UTC day plus business nanoseconds of that day up to `t` (the exact value is
+    /// `seconds * 10^9 + nanos`, which may not fit in an i64), or `None` when `t` is outside
+    /// 1900-01-02..2199-12-30 (UTC).
+    #[inline(always)]
+    pub(crate) fn business_parts(&self, t: i64) -> Option<(i64, i64)> {
         let table = self.table();
-        let day = t.div_euclid(NANOS_PER_DAY) - table.first_day - 1;
-        let days = table.before.len() - 1;
-        let i = usize::try_from(day).ok().filter(|&i| i + 3 <= days)?;
+        let day = t.div_euclid(NANOS_PER_DAY) - table.first_day;
+        let i = usize::try_from(day)
+            .ok()
+            .filter(|&i| i < table.before.len())?;
         let mut partial = 0;
-        let (from, to) = (table.offsets[i] as usize, table.offsets[i + 3] as usize);
+        let (from, to) = (table.offsets[i] as usize, table.offsets[i + 1] as usize);
         for &(start, end) in &table.spans[from..to] {
             partial += (t.min(end) - start).max(0);
         }
-        Some(i128::from(table.before[i]) * i128::from(NANOS_PER_SECOND) + i128::from(partial))
+        Some((table.before[i], partial))
+    }
+
+    /// Business nanoseconds from the start of the covered range to `t`: [`Self::business_parts`] in one number.
+    #[cfg(test)]
+    pub(crate) fn business_before(&self, t: i64) -> Option<i128> {
+        self.business_parts(t).map(|(seconds, nanos)| {
+            i128::from(seconds) * i128::from(NANOS_PER_SECOND) + i128::from(nanos)
+        })
     }
 }
 

@@ -317,3 +317,76 @@ async fn nulls_defaults_named_calendars_and_errors() {
         );
     }
 }
+
+/// Columns, not literals: the NULL rows (either instant, the calendar, an instant beyond i64 nanoseconds)
+/// come out NULL, and the values after them stay in their rows.
+#[tokio::test]
+async fn columns_with_null_rows_keep_every_value_in_its_row() {
+    let ctx = SessionContext::new();
+    cxsql_udfs::register_all(&ctx);
+    // Friday 2024-01-05 16:00 to Monday 10:00 UTC on Mon-Fri 09:00-17:00 UTC is 2 business hours; Monday
+    // 09:00 to 10:00 is 1; 2300-01-01 is beyond i64 nanoseconds. Seconds since the epoch, as columns.
+    let rows = "(SELECT to_timestamp_seconds(s) AS s, to_timestamp_seconds(e) AS e, c FROM (VALUES \
+        (1704470400, 1704708000, 'default'), \
+        (NULL, 1704708000, 'default'), \
+        (1704470400, NULL, 'default'), \
+        (1704470400, 1704708000, NULL), \
+        (1704470400, 10413792000, 'default'), \
+        (1704704400, 1704708000, 'default'), \
+        (1704470400, 1704708000, 'default')) AS v(s, e, c))";
+    let column = |sql: String| {
+        let ctx = &ctx;
+        async move {
+            let batches = ctx
+                .sql(&sql)
+                .await
+                .expect("plans")
+                .collect()
+                .await
+                .expect("runs");
+            let column = datafusion::arrow::compute::concat(
+                &batches
+                    .iter()
+                    .map(|b| b.column(0).as_ref())
+                    .collect::<Vec<_>>(),
+            )
+            .expect("one column");
+            (0..column.len())
+                .map(|i| {
+                    datafusion::common::ScalarValue::try_from_array(&column, i).expect("value")
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    use datafusion::common::ScalarValue::{Boolean, Float64};
+    let seconds = column(format!("SELECT business_seconds(s, e, c) FROM {rows}")).await;
+    assert_eq!(
+        seconds,
+        [
+            Float64(Some(7200.0)),
+            Float64(None),
+            Float64(None),
+            Float64(None),
+            Float64(None),
+            Float64(Some(3600.0)),
+            Float64(Some(7200.0)),
+        ]
+    );
+    // sla_breached reads a NULL calendar as clock time (66 hours > 1 hour): breached, not NULL.
+    let breached = column(format!(
+        "SELECT sla_breached(s, e, INTERVAL '1 hour', c) FROM {rows}"
+    ))
+    .await;
+    assert_eq!(
+        breached,
+        [
+            Boolean(Some(true)),
+            Boolean(None),
+            Boolean(None),
+            Boolean(Some(true)),
+            Boolean(None),
+            Boolean(Some(false)),
+            Boolean(Some(true)),
+        ]
+    );
+}
