@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """cxsql against DuckDB on the same files, in one run.
 
-Generates the data set twice (default 30 million tickets, about 10 million surveys): the Hive-partitioned lake of
+Generates the data set twice (default 30 million tickets, about 9 million surveys): the Hive-partitioned lake of
 `cxsql gen --partitioned` and one Parquet file per table (`cxsql gen`), both Snappy. Then, on each layout, times
 every KPI item three ways, the runs interleaved: cxsql as a whole process (`cxsql query ... > /dev/null`),
 DuckDB (PyPI `duckdb`, in-process) running the same KPI in plain SQL on the same files, and cxsql scanning the
