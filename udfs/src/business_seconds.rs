@@ -97,6 +97,27 @@ fn between(function: &str, calendar: &Calendar, start: i64, end: i64) -> Result<
     Ok(exact / NANOS_PER_SECOND)
 }
 
+/// The error for an instant that nanoseconds cannot hold: outside the calendars' range with a calendar,
+/// outside the nanosecond range for clock time.
+#[cold]
+#[inline(never)]
+fn beyond_nanoseconds<T>(
+    function: &str,
+    calendar: Option<&Calendar>,
+    array: &ArrayRef,
+    row: usize,
+) -> Result<T> {
+    let shown = datafusion::arrow::util::display::array_value_to_string(array, row)?;
+    match calendar {
+        Some(_) => exec_err!(
+            "{function}: instant {shown} is outside the calendars' range; expected 1900-01-02 to 2199-12-30"
+        ),
+        None => exec_err!(
+            "{function}: instant {shown} is outside the nanosecond range; expected 1677-09-22 to 2262-04-11"
+        ),
+    }
+}
+
 /// The error for an instant outside the calendars' range (`start` if it is, else `end`).
 #[cold]
 #[inline(never)]
@@ -206,9 +227,13 @@ impl BusinessSeconds {
     }
 }
 
-/// Evaluates `f(row, start_ns, end_ns, calendar)` over the rows where both instants are present (and within
-/// i64 nanoseconds) and the calendar is known: the values, `T::default()` in the NULL rows, and the NULL mask.
+/// Evaluates `f(row, start_ns, end_ns, calendar)` over the rows where both instants are present and the
+/// calendar is known (no calendar is clock time if `clock_time`, else NULL): the values, `T::default()` in the
+/// NULL rows, and the NULL mask. An instant beyond i64 nanoseconds (a seconds or microseconds column before
+/// 1677 or after 2262) is an error naming it.
 fn per_row<T: Default>(
+    function: &str,
+    clock_time: bool,
     args: &[ColumnarValue],
     rows: usize,
     calendar: &CalendarArg,
@@ -218,7 +243,7 @@ fn per_row<T: Default>(
     let ((starts, start_unit), (ends, end_unit)) = (instants(&start)?, instants(&end)?);
     let inputs = NullBuffer::union(start.nulls(), end.nulls());
     let mut values = Vec::with_capacity(rows);
-    // Rows NULL although both instants are there (no calendar, beyond i64 nanoseconds, `f` said so): rare.
+    // Rows NULL although both instants are there (no calendar, `f` said so): rare.
     let mut also_null = Vec::new();
     for row in 0..rows {
         if inputs.as_ref().is_some_and(|n| n.is_null(row)) {
@@ -230,12 +255,15 @@ fn per_row<T: Default>(
             CalendarArg::PerRow(cs) => cs.get(row).map(|c| c.as_deref()),
         };
         let value = match (
+            calendar,
             starts[row].checked_mul(start_unit),
             ends[row].checked_mul(end_unit),
-            calendar,
         ) {
-            (Some(s), Some(e), Some(c)) => f(row, s, e, c)?,
-            _ => None,
+            (None, _, _) => None,
+            (Some(None), _, _) if !clock_time => None,
+            (Some(c), Some(s), Some(e)) => f(row, s, e, c)?,
+            (Some(c), None, _) => return beyond_nanoseconds(function, c, &start, row),
+            (Some(c), _, None) => return beyond_nanoseconds(function, c, &end, row),
         };
         values.push(value.unwrap_or_else(|| {
             also_null.push(row);
@@ -299,10 +327,17 @@ impl ScalarUDFImpl for BusinessSeconds {
         const F: &str = "business_seconds";
         let rows = args.number_rows;
         let calendar = CalendarArg::read(F, &self.calendars.0, args.args.get(2), None)?;
-        let (values, nulls) = per_row(&args.args, rows, &calendar, |_, s, e, c| match c {
-            Some(c) => between(F, c, s, e).map(Some),
-            None => Ok(None),
-        })?;
+        let (values, nulls) = per_row(
+            F,
+            false,
+            &args.args,
+            rows,
+            &calendar,
+            |_, s, e, c| match c {
+                Some(c) => between(F, c, s, e).map(Some),
+                None => Ok(None),
+            },
+        )?;
         as_output(
             &args.args,
             Arc::new(Float64Array::new(values.into(), nulls)),
@@ -326,7 +361,9 @@ static SLA_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          is an INTERVAL without months (e.g. INTERVAL '4 hours') or a number of seconds, so that a policy \
          table can hold it per channel and priority. NULL when start, end or target is NULL: for tickets \
          still waiting, pass coalesce(first_response_at, TIMESTAMP 'as of'). Exactly at the target is not a \
-         breach. A negative or month-based target is an error.",
+         breach. A negative or month-based target is an error, and so is an instant outside \
+         1900-01-02..2199-12-30 with a calendar or outside 1677-09-22..2262-04-11 (nanosecond timestamps) in \
+         clock time.",
         "sla_breached(start, end, target [, calendar])",
     )
     .with_argument("start", "When the clock starts (e.g. created_at).")
@@ -457,7 +494,7 @@ impl ScalarUDFImpl for SlaBreached {
         let rows = args.number_rows;
         let calendar = CalendarArg::read(F, &self.calendars.0, args.args.get(3), Some("calendar"))?;
         let target = targets(&args.args[2].to_array(rows)?)?;
-        let (values, nulls) = per_row(&args.args, rows, &calendar, |row, s, e, c| {
+        let (values, nulls) = per_row(F, true, &args.args, rows, &calendar, |row, s, e, c| {
             let Some(target) = target[row] else {
                 return Ok(None);
             };
