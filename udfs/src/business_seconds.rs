@@ -109,13 +109,17 @@ fn beyond_nanoseconds<T>(
 ) -> Result<T> {
     let shown = datafusion::arrow::util::display::array_value_to_string(array, row)?;
     match calendar {
-        Some(_) => exec_err!(
-            "{function}: instant {shown} is outside the calendars' range; expected 1900-01-02 to 2199-12-30"
-        ),
+        Some(_) => outside_calendars(function, shown),
         None => exec_err!(
             "{function}: instant {shown} is outside the nanosecond range; expected 1677-09-22 to 2262-04-11"
         ),
     }
+}
+
+fn outside_calendars<T>(function: &str, shown: impl std::fmt::Display) -> Result<T> {
+    exec_err!(
+        "{function}: instant {shown} is outside the calendars' range; expected 1900-01-02 to 2199-12-30"
+    )
 }
 
 /// The error for an instant outside the calendars' range (`start` if it is, else `end`).
@@ -127,9 +131,9 @@ fn out_of_range(function: &str, calendar: &Calendar, start: i64, end: i64) -> Re
     } else {
         end
     };
-    let shown = ScalarValue::TimestampNanosecond(Some(bad), Some("UTC".into()));
-    exec_err!(
-        "{function}: instant {shown} is outside the calendars' range; expected 1900-01-02 to 2199-12-30"
+    outside_calendars(
+        function,
+        ScalarValue::TimestampNanosecond(Some(bad), Some("UTC".into())),
     )
 }
 
@@ -333,10 +337,8 @@ impl ScalarUDFImpl for BusinessSeconds {
             &args.args,
             rows,
             &calendar,
-            |_, s, e, c| match c {
-                Some(c) => between(F, c, s, e).map(Some),
-                None => Ok(None),
-            },
+            // Without clock time, per_row calls this only with a calendar.
+            |_, s, e, c| c.map(|c| between(F, c, s, e)).transpose(),
         )?;
         as_output(
             &args.args,

@@ -96,6 +96,16 @@ fn reference(case: &Case, start: i64, end: i64) -> f64 {
     sign * (minutes * 60) as f64
 }
 
+/// The batches of `sql`, which must plan and run.
+async fn run(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
+    ctx.sql(sql)
+        .await
+        .expect("plans")
+        .collect()
+        .await
+        .expect("runs")
+}
+
 async fn check(case_index: usize, pairs: Vec<(i64, i64)>) {
     let case = &CASES[case_index];
     let schema = Arc::new(Schema::new(vec![
@@ -124,13 +134,7 @@ async fn check(case_index: usize, pairs: Vec<(i64, i64)>) {
     )
     .expect("registered");
     let sql = format!("SELECT business_seconds(s, e, '{}') FROM t", case.spec);
-    let batches = ctx
-        .sql(&sql)
-        .await
-        .expect("plans")
-        .collect()
-        .await
-        .expect("runs");
+    let batches = run(&ctx, &sql).await;
     let got: Vec<f64> = batches
         .iter()
         .flat_map(|b| b.column(0).as_primitive::<Float64Type>().values().to_vec())
@@ -337,13 +341,7 @@ async fn columns_with_null_rows_keep_every_value_in_its_row() {
     let column = |sql: String| {
         let ctx = &ctx;
         async move {
-            let batches = ctx
-                .sql(&sql)
-                .await
-                .expect("plans")
-                .collect()
-                .await
-                .expect("runs");
+            let batches = run(ctx, &sql).await;
             let column = datafusion::arrow::compute::concat(
                 &batches
                     .iter()
