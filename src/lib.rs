@@ -51,6 +51,7 @@ pub mod error;
 mod exec;
 pub mod executor;
 pub mod r#gen;
+mod group_codes;
 pub mod guard;
 mod lazy;
 pub mod params;

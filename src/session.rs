@@ -207,7 +207,26 @@ impl Session {
         runtime = runtime.with_temp_file_path(spill.path());
         let registered = crate::guard::Temporary::register(spill.path());
         let runtime = runtime.build_arc().map_err(Error::from)?;
-        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        // Two string keys grouped on their Parquet dictionary codes (not on a cluster: see group_codes);
+        // CXSQL_GROUP_CODES=off leaves them to DataFusion, for comparisons.
+        let group_codes = std::env::var_os("CXSQL_GROUP_CODES").is_none_or(|v| v != "off");
+        let ctx = match &spec.cluster {
+            Some(_) => SessionContext::new_with_config_rt(config, runtime),
+            None if !group_codes => SessionContext::new_with_config_rt(config, runtime),
+            None => {
+                let codes = crate::group_codes::GroupOnDictionaryCodes::new(
+                    runtime.cache_manager.get_file_metadata_cache(),
+                );
+                SessionContext::new_with_state(
+                    datafusion::execution::SessionStateBuilder::new()
+                        .with_config(config)
+                        .with_runtime_env(runtime)
+                        .with_default_features()
+                        .with_physical_optimizer_rule(Arc::new(codes))
+                        .build(),
+                )
+            }
+        };
         cxsql_udfs::register_all(&ctx);
         ctx.register_udf(crate::utc_trunc::UtcDateTrunc::udf());
         // On a cluster, before anything holds the state: the lazy schema below refers to it.
