@@ -715,25 +715,17 @@ mod tests {
         expected
     }
 
+    /// The groups `sql` gives (a, b, count, sum) and its plan, as text.
     async fn groups(session: &Session, sql: &str) -> (Groups, String) {
-        let ctx = session.context();
-        let plan = ctx
-            .sql(&format!("EXPLAIN {sql}"))
-            .await
-            .expect("plans")
-            .collect()
-            .await
-            .expect("explains");
+        let run = |sql: String| async move {
+            let frame = session.context().sql(&sql).await.expect("plans");
+            frame.collect().await.expect("runs")
+        };
+        let plan = run(format!("EXPLAIN {sql}")).await;
         let plan = datafusion::arrow::util::pretty::pretty_format_batches(&plan)
             .expect("shown")
             .to_string();
-        let batches = ctx
-            .sql(sql)
-            .await
-            .expect("plans")
-            .collect()
-            .await
-            .expect("runs");
+        let batches = run(sql.to_string()).await;
         let mut got = Groups::new();
         for batch in batches {
             let a = cast(batch.column(0), &DataType::Utf8).expect("a");
