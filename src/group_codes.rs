@@ -522,7 +522,8 @@ impl GroupOnDictionaryCodes {
                 // Only keys whose every page is dictionary-encoded: where a writer fell back to plain pages
                 // (many distinct values), the reader builds a dictionary per batch and numbering it costs
                 // more than DataFusion's own grouping (8x, measured on a unique key).
-                let descriptor = footer.file_metadata().schema_descr();
+                let metadata = footer.file_metadata();
+                let descriptor = metadata.schema_descr();
                 for name in &key_names {
                     let Some(leaf) = descriptor
                         .columns()
@@ -539,9 +540,7 @@ impl GroupOnDictionaryCodes {
                         return Ok(None);
                     }
                 }
-                let metadata = footer.file_metadata();
-                let Ok(schema) =
-                    parquet_to_arrow_schema(metadata.schema_descr(), metadata.key_value_metadata())
+                let Ok(schema) = parquet_to_arrow_schema(descriptor, metadata.key_value_metadata())
                 else {
                     return Ok(None);
                 };
@@ -758,36 +757,37 @@ mod tests {
             let mut spec = SessionSpec::with_data(folder.path());
             spec.threads = Some(threads);
             let session = Session::open(&spec).await.expect("session");
-            let (got, plan) = groups(
-                &session,
-                "SELECT a, b, count(*), sum(v) FROM t GROUP BY a, b",
-            )
-            .await;
-            assert!(plan.contains("cx_key_code(a@0, b@1)"), "{plan}");
-            assert_eq!(got.len(), expected.len(), "{threads} threads");
-            assert!(got == expected, "{threads} threads: groups differ");
-            // An aggregate that reads a key keeps DataFusion's grouping (and its answer).
-            let (got, plan) = groups(
-                &session,
-                "SELECT a, b, count(a), sum(v) FROM t GROUP BY a, b",
-            )
-            .await;
-            assert!(!plan.contains("cx_key_code"), "{plan}");
+            // An aggregate that reads a key, and plain pages, keep DataFusion's grouping (and its answer).
             let counted: Groups = expected
                 .iter()
                 .map(|(k, &(n, s))| (k.clone(), (if k.0.is_some() { n } else { 0 }, s)))
                 .collect();
-            assert!(got == counted, "{threads} threads: count(a) groups differ");
-            let (got, plan) = groups(
-                &session,
-                "SELECT a, b, count(*), sum(v) FROM p GROUP BY a, b",
-            )
-            .await;
-            assert!(!plan.contains("cx_key_code"), "{plan}");
-            assert!(
-                got == expected,
-                "{threads} threads: plain pages' groups differ"
-            );
+            for (sql, coded, want) in [
+                (
+                    "SELECT a, b, count(*), sum(v) FROM t GROUP BY a, b",
+                    true,
+                    &expected,
+                ),
+                (
+                    "SELECT a, b, count(a), sum(v) FROM t GROUP BY a, b",
+                    false,
+                    &counted,
+                ),
+                (
+                    "SELECT a, b, count(*), sum(v) FROM p GROUP BY a, b",
+                    false,
+                    &expected,
+                ),
+            ] {
+                let (got, plan) = groups(&session, sql).await;
+                if coded {
+                    assert!(plan.contains("cx_key_code(a@0, b@1)"), "{plan}");
+                } else {
+                    assert!(!plan.contains("cx_key_code"), "{plan}");
+                }
+                assert_eq!(got.len(), want.len(), "{threads} threads: {sql}");
+                assert!(got == *want, "{threads} threads: {sql}: groups differ");
+            }
         }
     }
 }

@@ -210,22 +210,20 @@ impl Session {
         // Two string keys grouped on their Parquet dictionary codes (not on a cluster: see group_codes);
         // CXSQL_GROUP_CODES=off leaves them to DataFusion, for comparisons.
         let group_codes = std::env::var_os("CXSQL_GROUP_CODES").is_none_or(|v| v != "off");
-        let ctx = match &spec.cluster {
-            Some(_) => SessionContext::new_with_config_rt(config, runtime),
-            None if !group_codes => SessionContext::new_with_config_rt(config, runtime),
-            None => {
-                let codes = crate::group_codes::GroupOnDictionaryCodes::new(
-                    runtime.cache_manager.get_file_metadata_cache(),
-                );
-                SessionContext::new_with_state(
-                    datafusion::execution::SessionStateBuilder::new()
-                        .with_config(config)
-                        .with_runtime_env(runtime)
-                        .with_default_features()
-                        .with_physical_optimizer_rule(Arc::new(codes))
-                        .build(),
-                )
-            }
+        let ctx = if spec.cluster.is_none() && group_codes {
+            let codes = crate::group_codes::GroupOnDictionaryCodes::new(
+                runtime.cache_manager.get_file_metadata_cache(),
+            );
+            SessionContext::new_with_state(
+                datafusion::execution::SessionStateBuilder::new()
+                    .with_config(config)
+                    .with_runtime_env(runtime)
+                    .with_default_features()
+                    .with_physical_optimizer_rule(Arc::new(codes))
+                    .build(),
+            )
+        } else {
+            SessionContext::new_with_config_rt(config, runtime)
         };
         cxsql_udfs::register_all(&ctx);
         ctx.register_udf(crate::utc_trunc::UtcDateTrunc::udf());
