@@ -318,6 +318,18 @@ pub struct ServeArgs {
     /// The per-query log line on standard error: text or json.
     #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+    /// Send text, binary and list columns in DataFusion's view layouts (Arrow Utf8View, BinaryView,
+    /// ListView) instead of the plain Utf8, Binary and List most clients read.
+    #[arg(long)]
+    pub arrow_view_types: bool,
+    /// The longest statement a client may send, e.g. 1M or 64K.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1M")]
+    pub max_statement_bytes: usize,
+    /// How deep one expression may nest: each term of a chain such as `1 + 1 + ...` or `a AND b AND ...`,
+    /// and each nested call, is one level. DataFusion's planning time grows faster than the depth (12,000
+    /// terms: minutes), so deeper statements are refused before planning. A long IN list is not deep.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_expression_terms: u32,
 }
 
 /// `30s`, `5m`, `1h`, `250ms` or a number of seconds.
@@ -683,7 +695,17 @@ async fn run_command(cli: Cli) -> Result<()> {
             let mut spec = global.session_spec()?;
             spec.read_only = !args.allow_writes;
             spec.refuse_changes = !args.allow_writes;
-            let session = Session::open(&spec).await?;
+            // A server shared by clients always has a memory budget: it bounds what any one query may
+            // build (see cxsql::bounded).
+            if spec.memory_limit.is_none() {
+                spec.memory_limit = Some(cxsql::serve::default_memory_limit());
+            }
+            let mut session = Session::open(&spec).await?;
+            session.set_limits(cxsql::Limits {
+                bytes: args.max_statement_bytes,
+                expression_terms: Some(args.max_expression_terms as usize),
+                server: true,
+            });
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
             cxsql::serve::serve(
                 session,
@@ -700,6 +722,8 @@ async fn run_command(cli: Cli) -> Result<()> {
                     } else {
                         LogFormat::Text
                     },
+                    view_types: args.arrow_view_types,
+                    query_threads: global.threads.map_or(cores, usize::from),
                 },
             )
             .await

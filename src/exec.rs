@@ -13,15 +13,14 @@ use datafusion::datasource::listing::ListingTable;
 use datafusion::datasource::source_as_provider;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
-use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::{LogicalPlan, WriteOp};
 use datafusion::prelude::SessionContext;
-use datafusion::sql::parser::{DFParserBuilder, Statement};
-use datafusion::sql::sqlparser::dialect::dialect_from_str;
+use datafusion::sql::parser::Statement;
 
 use crate::error::{Error, Result};
 use crate::guard;
 use crate::lazy::LazySchema;
+use crate::sql_text::Limits;
 use crate::writer::ResultSink;
 
 /// Parameter values bound to `$name` placeholders.
@@ -42,6 +41,8 @@ pub struct Scope<'a> {
     pub library: &'a crate::saved_fn::Library,
     /// Statements that create, change or drop anything are refused (see `SessionSpec::refuse_changes`).
     pub refuse_changes: bool,
+    /// What the SQL text of one call may be.
+    pub limits: Limits,
 }
 
 impl Scope<'_> {
@@ -69,7 +70,10 @@ pub async fn run(
     scope: &Scope<'_>,
     sink: &mut dyn ResultSink,
 ) -> Result<u64> {
-    let statements = guard::catch("the SQL text", async { split(ctx, sql) }).await?;
+    let statements = guard::catch("the SQL text", async {
+        crate::sql_text::statements(&ctx.state(), sql, &scope.limits)
+    })
+    .await?;
     let many = statements.len() > 1;
     let mut rows = 0;
     for (i, statement) in statements.into_iter().enumerate() {
@@ -134,51 +138,6 @@ pub async fn run(
         .await?;
     }
     Ok(rows)
-}
-
-/// The most bytes of SQL text one call runs (a script, a query file, a statement): machine-generated SQL
-/// of a few megabytes plans in seconds; far more is a mistake (`cxsql run /dev/zero`).
-pub const MAX_SQL_BYTES: usize = 16 << 20;
-
-/// Splits SQL text into statements with DataFusion's parser (so `;` inside strings and comments is safe).
-/// Text that is only comments is "no statement".
-pub fn split(ctx: &SessionContext, sql: &str) -> Result<Vec<Statement>> {
-    split_text(&ctx.state(), sql)
-}
-
-/// [`split`] with a session's state.
-pub fn split_text(state: &SessionState, sql: &str) -> Result<Vec<Statement>> {
-    if sql.len() > MAX_SQL_BYTES {
-        return Err(Error::Usage(format!(
-            "the SQL text is {} bytes; cxsql runs at most {} MB of SQL at once",
-            sql.len(),
-            MAX_SQL_BYTES >> 20
-        )));
-    }
-    let dialect = state.config().options().sql_parser.dialect;
-    let dialect = dialect_from_str(dialect)
-        .ok_or_else(|| Error::Usage(format!("unknown SQL dialect {dialect}")))?;
-    let limit = usize::from(state.config().options().sql_parser.recursion_limit);
-    let statements = DFParserBuilder::new(sql)
-        .with_dialect(dialect.as_ref())
-        .with_recursion_limit(limit)
-        .build()
-        .and_then(|mut parser| parser.parse_statements())
-        .map_err(|e| {
-        let message = e.to_string();
-        if message.contains("RecursionLimitExceeded") || message.contains("recursion limit") {
-            Error::Usage(format!(
-                "query too deeply nested: it goes past the parser's limit of {limit} levels of parentheses, subqueries or \
-                 nested expressions"
-            ))
-        } else {
-            e.into()
-        }
-    })?;
-    if statements.is_empty() {
-        return Err(Error::Usage("no SQL statement given".into()));
-    }
-    Ok(statements.into_iter().collect())
 }
 
 /// Plans one statement (DDL takes effect here), checks what it would write, and binds `params` to its
@@ -337,7 +296,10 @@ pub struct Described {
 
 /// Plans `sql` (exactly one statement) as [`run`] would, without running it.
 pub async fn describe(ctx: &SessionContext, sql: &str, scope: &Scope<'_>) -> Result<Described> {
-    let statements = guard::catch("the SQL text", async { split(ctx, sql) }).await?;
+    let statements = guard::catch("the SQL text", async {
+        crate::sql_text::statements(&ctx.state(), sql, &scope.limits)
+    })
+    .await?;
     let [statement] = <[Statement; 1]>::try_from(statements).map_err(|all| {
         Error::Usage(format!(
             "{} statements given; one statement is described (or run) at a time here",

@@ -36,6 +36,7 @@
 //! # }
 //! ```
 
+mod bounded;
 pub mod catalog;
 mod chart;
 pub mod cluster;
@@ -64,6 +65,7 @@ pub mod session;
 pub mod shell;
 pub mod sniff;
 pub mod source;
+mod sql_text;
 mod utc_trunc;
 mod verify;
 pub mod writer;
@@ -71,9 +73,9 @@ pub mod writer;
 pub use csv_schema::{Reasons, SniffReport};
 
 pub use error::{Error, Result};
-pub use exec::MAX_SQL_BYTES;
 pub use params::{ParamValue, Params};
 pub use saved::SavedQuery;
 pub use session::{Input, Session, SessionSpec, TableInfo};
 pub use source::{FileFormat, ReadOptions, S3Options, TableSource};
+pub use sql_text::{Limits, MAX_SQL_BYTES};
 pub use writer::{Collect, OutputFormat, ResultSink};

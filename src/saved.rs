@@ -282,7 +282,7 @@ pub fn read_sql_file(path: &Path) -> Result<String> {
 pub fn read_sql(reader: impl std::io::Read, label: &str) -> Result<String> {
     use std::io::Read as _;
 
-    let limit = crate::exec::MAX_SQL_BYTES;
+    let limit = crate::MAX_SQL_BYTES;
     let mut bytes = Vec::new();
     reader
         .take(limit as u64 + 1)

@@ -213,7 +213,9 @@ impl Prepared {
         calling: &mut Vec<String>,
     ) -> Result<Self> {
         let in_file = |e: Error| e.within(&format!("{}: ", query.path.display()));
-        let statements = crate::exec::split_text(state, &query.body).map_err(in_file)?;
+        let statements =
+            crate::sql_text::statements(state, &query.body, &crate::sql_text::Limits::LOCAL)
+                .map_err(in_file)?;
         let [statement] = statements.as_slice() else {
             return Err(Error::SavedQuery {
                 file: query.path.clone(),

@@ -25,14 +25,16 @@ use std::time::{Duration, Instant};
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_server::{FlightService, FlightServiceServer};
-use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};
+use arrow_flight::sql::metadata::{
+    SqlInfoData, SqlInfoDataBuilder, XdbcTypeInfo, XdbcTypeInfoData, XdbcTypeInfoDataBuilder,
+};
 use arrow_flight::sql::server::{FlightSqlService, PeekableFlightDataStream};
 use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
     ActionCreatePreparedStatementResult, CommandGetCatalogs, CommandGetDbSchemas,
-    CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandPreparedStatementQuery,
-    CommandStatementQuery, CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt,
-    SqlInfo, TicketStatementQuery,
+    CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandGetXdbcTypeInfo,
+    CommandPreparedStatementQuery, CommandStatementQuery, CommandStatementUpdate,
+    DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{
     Action, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse,
@@ -55,7 +57,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::error::{Error, Result};
 use crate::params::{ParamValue, Params};
 use crate::session::Session;
-use crate::writer::ResultSink;
+use crate::writer::{ResultSink, plain_type};
 
 /// How the server runs (the command line's `serve` flags).
 #[derive(Debug, Clone)]
@@ -73,6 +75,11 @@ pub struct ServeOptions {
     /// Read the tables' file listings again this often (new files in a lake); `None`: on `REFRESH` only.
     pub refresh: Option<Duration>,
     pub log: LogFormat,
+    /// Results keep DataFusion's view types (`Utf8View`, `BinaryView`, `ListView`); by default they are sent
+    /// as the plain `Utf8`, `Binary`, `List` that most clients expect.
+    pub view_types: bool,
+    /// Worker threads of the runtime that plans and runs queries (default: the number of cores).
+    pub query_threads: usize,
 }
 
 /// The per-query log line's format.
@@ -80,6 +87,27 @@ pub struct ServeOptions {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// The memory budget of a server started without `--memory-limit`: half of the memory this process may use
+/// (the machine's, or its control group's limit when lower), at least 256 MB.
+pub fn default_memory_limit() -> usize {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let total = read("/proc/meminfo")
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        })
+        .map(|kb| kb * 1024);
+    let cgroup = read("/sys/fs/cgroup/memory.max").and_then(|v| v.trim().parse::<usize>().ok());
+    let usable = match (total, cgroup) {
+        (Some(t), Some(c)) => t.min(c),
+        (Some(t), None) => t,
+        (None, Some(c)) => c,
+        (None, None) => 4 << 30,
+    };
+    (usable / 2).max(256 << 20)
 }
 
 /// Serves `session` until a stop signal: prints the address it listens on, then answers Flight SQL calls.
@@ -220,6 +248,11 @@ struct Prepared {
 
 struct FlightSql {
     session: Arc<Session>,
+    /// Where statements are planned and run: not on the runtime that accepts connections and answers
+    /// calls, so that a statement that plans for long (planning is synchronous in DataFusion) or keeps
+    /// every core busy cannot stop the server from answering the others.
+    queries: QueryRuntime,
+    view_types: bool,
     slots: Arc<Semaphore>,
     timeout: Option<Duration>,
     log: LogFormat,
@@ -228,6 +261,8 @@ struct FlightSql {
     /// Queries running now.
     running: Arc<AtomicU64>,
     info: SqlInfoData,
+    /// What `GetXdbcTypeInfo` answers.
+    types: XdbcTypeInfoData,
 }
 
 impl FlightSql {
@@ -247,6 +282,8 @@ impl FlightSql {
             .map_err(|e| Error::Internal(format!("the server's SQL info: {e}")))?;
         Ok(Self {
             session: Arc::new(session),
+            queries: QueryRuntime::new(options.query_threads)?,
+            view_types: options.view_types,
             slots: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
             timeout: options.query_timeout,
             log: options.log,
@@ -254,6 +291,7 @@ impl FlightSql {
             handles: AtomicU64::new(1),
             running: Arc::new(AtomicU64::new(0)),
             info,
+            types: xdbc_type_info()?,
         })
     }
 
@@ -269,7 +307,7 @@ impl FlightSql {
     }
 
     /// Runs `sql` with `values` and streams its result: queued behind the running queries, stopped at the
-    /// timeout or when the client goes away.
+    /// timeout (planning included) or when the client goes away.
     async fn run(
         &self,
         sql: String,
@@ -282,11 +320,14 @@ impl FlightSql {
             .map_err(|_| Status::unavailable("the server is stopping"))?;
         let (batches, received) = mpsc::channel::<std::result::Result<RecordBatch, FlightError>>(2);
         let (schema_sent, schema) = oneshot::channel::<std::result::Result<SchemaRef, Status>>();
+        // Dropped with this call or with the result's stream: the client went away, the query stops.
+        let (watch, gone) = oneshot::channel::<()>();
         let session = Arc::clone(&self.session);
         let timeout = self.timeout;
         let log = self.log;
         let running = Arc::clone(&self.running);
-        tokio::spawn(async move {
+        let view_types = self.view_types;
+        self.queries.spawn(async move {
             let _slot = slot;
             running.fetch_add(1, Ordering::SeqCst);
             let started = Instant::now();
@@ -294,19 +335,14 @@ impl FlightSql {
                 schema: Some(schema_sent),
                 batches: batches.clone(),
                 gone: false,
+                plain: !view_types,
             };
-            let work = session.execute(&sql, &values, &mut sink);
-            let outcome = match timeout {
-                Some(limit) => match tokio::time::timeout(limit, work).await {
-                    Ok(outcome) => outcome.map_err(|e| to_status(&e)),
-                    Err(_) => Err(Status::deadline_exceeded(format!(
-                        "the query ran past the server's --query-timeout of {}s and was stopped",
-                        limit.as_secs()
-                    ))),
-                },
-                None => work.await.map_err(|e| to_status(&e)),
+            let work = within(timeout, session.execute(&sql, &values, &mut sink));
+            let (outcome, left) = tokio::select! {
+                outcome = work => (outcome, false),
+                _ = gone => (Err(Status::cancelled("the client went away")), true),
             };
-            let what = match (&outcome, sink.gone) {
+            let what = match (&outcome, left || sink.gone) {
                 (_, true) => "cancelled (the client went away)".to_string(),
                 (Ok(_), false) => "ok".to_string(),
                 (Err(status), false) => format!("failed: {}", status.message()),
@@ -338,8 +374,25 @@ impl FlightSql {
         let stream = FlightDataEncoderBuilder::new()
             .with_schema(schema)
             .build(tokio_stream(received))
-            .map_err(Status::from);
+            .map_err(Status::from)
+            .map(move |item| {
+                let _watching = &watch;
+                item
+            });
         Ok(Response::new(Box::pin(stream)))
+    }
+
+    /// Runs `work` (planning or a statement whose result is not streamed) on the query runtime within the
+    /// query timeout; it stops when the calling client goes away (this future is dropped).
+    async fn on_queries<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+    ) -> std::result::Result<T, Status> {
+        let timeout = self.timeout;
+        let task = self.queries.spawn(within(timeout, work));
+        let _stop = AbortOnDrop(task.abort_handle());
+        task.await
+            .map_err(|e| Status::internal(format!("the statement stopped: {e}")))?
     }
 
     /// [`Self::run`], or the server's own `REFRESH`.
@@ -375,15 +428,20 @@ impl FlightSql {
         Ok(Response::new(info))
     }
 
+    /// What `sql` would return (its schema as clients get it) and its parameters: planned on the query
+    /// runtime, within the query timeout, and stopped when the client goes away.
     async fn describe(&self, sql: &str) -> std::result::Result<crate::exec::Described, Status> {
+        let session = Arc::clone(&self.session);
+        let sql = sql.to_string();
         let mut described = self
-            .session
-            .describe(sql)
-            .await
-            .map_err(|e| to_status(&e))?;
+            .on_queries(async move { session.describe(&sql).await })
+            .await?;
         if described.schema.fields().is_empty() {
             described.schema = no_result_schema();
+        } else if !self.view_types {
+            described.schema = crate::writer::plain_schema(&described.schema);
         }
+        described.schema = with_type_names(&described.schema);
         Ok(described)
     }
 
@@ -403,6 +461,230 @@ impl FlightSql {
     fn catalog_names(&self) -> (String, String) {
         self.session.default_schema()
     }
+}
+
+/// The runtime statements are planned and run on, beside the one that answers calls. Shut down in the
+/// background when the server ends (a runtime cannot be dropped inside another one).
+struct QueryRuntime(Option<tokio::runtime::Runtime>);
+
+impl QueryRuntime {
+    /// DataFusion's threads as main.rs gives them: large stacks for deep plans, a small blocking pool
+    /// (file reads).
+    fn new(threads: usize) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads.max(1))
+            .max_blocking_threads((2 * threads).max(4))
+            .thread_stack_size(64 << 20)
+            .thread_name("cxsql-query")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot start the query runtime: {e}")))?;
+        Ok(Self(Some(runtime)))
+    }
+
+    fn spawn<F>(&self, work: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.0
+            .as_ref()
+            .expect("the query runtime lives as long as the server")
+            .spawn(work)
+    }
+}
+
+impl Drop for QueryRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Aborts a task when dropped: the call that waited for it is gone.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// `work` stopped at `limit` (when there is one); its error as a status.
+async fn within<T>(
+    limit: Option<Duration>,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> std::result::Result<T, Status> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, work)
+            .await
+            .map_err(|_| timed_out(limit))?
+            .map_err(|e| to_status(&e)),
+        None => work.await.map_err(|e| to_status(&e)),
+    }
+}
+
+/// The status of a statement stopped at the query timeout.
+fn timed_out(limit: Duration) -> Status {
+    Status::deadline_exceeded(format!(
+        "the query ran past the server's --query-timeout of {} and was stopped (planning counts)",
+        human_duration(limit)
+    ))
+}
+
+/// `1.5s`, `10s`, `2m`.
+fn human_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(60_000) && ms > 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{}s", d.as_secs_f64())
+    }
+}
+
+/// The field metadata key Flight SQL clients (JDBC's `getColumnTypeName`, ADBC) read a column's SQL type
+/// name from.
+const TYPE_NAME: &str = "ARROW:FLIGHT:SQL:TYPE_NAME";
+
+/// `schema` with each field's SQL type name in its metadata (see [`sql_type_name`]).
+fn with_type_names(schema: &Schema) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let mut metadata = f.metadata().clone();
+            metadata.insert(TYPE_NAME.to_string(), sql_type_name(f.data_type()));
+            f.as_ref().clone().with_metadata(metadata)
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// The SQL name of an Arrow type, as DataFusion's SQL writes it (`VARCHAR`, `BIGINT`, `TIMESTAMP`).
+fn sql_type_name(data_type: &DataType) -> String {
+    match data_type {
+        DataType::Null => "NULL".into(),
+        DataType::Boolean => "BOOLEAN".into(),
+        DataType::Int8 => "TINYINT".into(),
+        DataType::Int16 => "SMALLINT".into(),
+        DataType::Int32 => "INTEGER".into(),
+        DataType::Int64 => "BIGINT".into(),
+        DataType::UInt8 => "TINYINT UNSIGNED".into(),
+        DataType::UInt16 => "SMALLINT UNSIGNED".into(),
+        DataType::UInt32 => "INTEGER UNSIGNED".into(),
+        DataType::UInt64 => "BIGINT UNSIGNED".into(),
+        DataType::Float16 | DataType::Float32 => "REAL".into(),
+        DataType::Float64 => "DOUBLE".into(),
+        DataType::Decimal32(p, s)
+        | DataType::Decimal64(p, s)
+        | DataType::Decimal128(p, s)
+        | DataType::Decimal256(p, s) => format!("DECIMAL({p},{s})"),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "VARCHAR".into(),
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => "VARBINARY".into(),
+        DataType::Date32 | DataType::Date64 => "DATE".into(),
+        DataType::Time32(_) | DataType::Time64(_) => "TIME".into(),
+        DataType::Timestamp(_, None) => "TIMESTAMP".into(),
+        DataType::Timestamp(_, Some(_)) => "TIMESTAMP WITH TIME ZONE".into(),
+        DataType::Interval(_) | DataType::Duration(_) => "INTERVAL".into(),
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f)
+        | DataType::FixedSizeList(f, _) => format!("{}[]", sql_type_name(f.data_type())),
+        DataType::Struct(_) => "STRUCT".into(),
+        DataType::Map(_, _) => "MAP".into(),
+        DataType::Dictionary(_, value) => sql_type_name(value),
+        other => other.to_string().to_uppercase(),
+    }
+}
+
+/// The SQL types the server's SQL accepts, as `GetXdbcTypeInfo` describes them to JDBC/ODBC clients.
+fn xdbc_type_info() -> Result<XdbcTypeInfoData> {
+    use arrow_flight::sql::{Nullable, Searchable, XdbcDataType as X};
+    let types = [
+        ("BOOLEAN", X::XdbcBit, None, false),
+        ("TINYINT", X::XdbcTinyint, None, false),
+        ("SMALLINT", X::XdbcSmallint, None, false),
+        ("INTEGER", X::XdbcInteger, None, false),
+        ("BIGINT", X::XdbcBigint, None, false),
+        ("REAL", X::XdbcReal, None, false),
+        ("DOUBLE", X::XdbcDouble, None, false),
+        (
+            "DECIMAL",
+            X::XdbcDecimal,
+            Some(vec!["precision".to_string(), "scale".to_string()]),
+            false,
+        ),
+        ("VARCHAR", X::XdbcVarchar, None, true),
+        ("VARBINARY", X::XdbcVarbinary, None, false),
+        ("DATE", X::XdbcDate, None, false),
+        ("TIME", X::XdbcTime, None, false),
+        ("TIMESTAMP", X::XdbcTimestamp, None, false),
+        ("INTERVAL", X::XdbcInterval, None, false),
+    ];
+    let mut builder = XdbcTypeInfoDataBuilder::new();
+    for (name, data_type, create_params, text) in types {
+        builder.append(XdbcTypeInfo {
+            type_name: name.to_string(),
+            data_type,
+            column_size: None,
+            literal_prefix: text.then(|| "'".to_string()),
+            literal_suffix: text.then(|| "'".to_string()),
+            create_params,
+            nullable: Nullable::NullabilityNullable,
+            case_sensitive: text,
+            searchable: if text {
+                Searchable::Full
+            } else {
+                Searchable::Basic
+            },
+            unsigned_attribute: None,
+            fixed_prec_scale: false,
+            auto_increment: None,
+            local_type_name: Some(name.to_string()),
+            minimum_scale: None,
+            maximum_scale: None,
+            sql_data_type: data_type,
+            datetime_subcode: None,
+            num_prec_radix: None,
+            interval_precision: None,
+        });
+    }
+    builder
+        .build()
+        .map_err(|e| Error::Internal(format!("the server's type info: {e}")))
+}
+
+/// A bound parameter value as a plain value: a client's dense union (the DB-API driver sends each
+/// parameter as one) unwrapped, then converted to the type the statement gives the parameter.
+fn parameter_value(
+    name: &str,
+    value: ScalarValue,
+    declared: Option<&DataType>,
+) -> std::result::Result<ScalarValue, Status> {
+    let value = match value {
+        ScalarValue::Union(Some((_, inner)), _, _) => *inner,
+        ScalarValue::Union(None, _, _) => ScalarValue::Null,
+        other => other,
+    };
+    let Some(declared) = declared else {
+        return Ok(value);
+    };
+    if value.is_null() || &value.data_type() == declared {
+        return Ok(value);
+    }
+    crate::params::convert(&ParamValue::Value(value.clone()), declared).map_err(|e| {
+        Status::invalid_argument(format!(
+            "parameter {name}: {value} is not a value of its type {}: {e}",
+            sql_type_name(declared)
+        ))
+    })
 }
 
 /// `REFRESH` (any case, an optional `;`): the server's command to read the tables' file listings again.
@@ -452,17 +734,29 @@ struct Forward {
     batches: mpsc::Sender<std::result::Result<RecordBatch, FlightError>>,
     /// The client went away: the query stops.
     gone: bool,
+    /// Views are sent as plain types (see [`ServeOptions::view_types`]).
+    plain: bool,
 }
 
 #[async_trait]
 impl ResultSink for Forward {
     async fn write(&mut self, mut stream: SendableRecordBatchStream) -> Result<u64> {
-        if let Some(schema) = self.schema.take() {
-            let _ = schema.send(Ok(stream.schema()));
+        let schema = if self.plain {
+            crate::writer::plain_schema(&stream.schema())
+        } else {
+            stream.schema()
+        };
+        if let Some(sent) = self.schema.take() {
+            let _ = sent.send(Ok(with_type_names(&schema)));
         }
         let mut rows = 0;
         while let Some(batch) = stream.next().await {
             let batch = batch?;
+            let batch = if self.plain {
+                crate::writer::to_plain(&batch, &schema)?
+            } else {
+                batch
+            };
             rows += batch.num_rows() as u64;
             if self.batches.send(Ok(batch)).await.is_err() {
                 self.gone = true;
@@ -609,12 +903,14 @@ impl FlightSqlService for FlightSql {
             );
             return Ok(0);
         }
-        let mut sink = crate::writer::Collect::default();
+        let session = Arc::clone(&self.session);
+        let sql = command.query.clone();
         let outcome = self
-            .session
-            .execute(&command.query, &Params::new(), &mut sink)
-            .await
-            .map_err(|e| to_status(&e));
+            .on_queries(async move {
+                let mut sink = crate::writer::Collect::default();
+                session.execute(&sql, &Params::new(), &mut sink).await
+            })
+            .await;
         let what = match &outcome {
             Ok(_) => "ok".to_string(),
             Err(status) => format!("failed: {}", status.message()),
@@ -648,7 +944,8 @@ impl FlightSqlService for FlightSql {
                 .parameters
                 .iter()
                 .map(|(name, data_type)| {
-                    Field::new(name, data_type.clone().unwrap_or(DataType::Utf8), true)
+                    let data_type = data_type.as_ref().map_or(DataType::Utf8, plain_type);
+                    Field::new(name, data_type, true)
                 })
                 .collect::<Vec<_>>(),
         );
@@ -721,6 +1018,12 @@ impl FlightSqlService for FlightSql {
             };
             let value = ScalarValue::try_from_array(column, 0)
                 .map_err(|e| Status::invalid_argument(format!("parameter {name}: {e}")))?;
+            let declared = prepared
+                .parameters
+                .iter()
+                .find(|(p, _)| *p == name)
+                .and_then(|(_, t)| t.as_ref());
+            let value = parameter_value(&name, value, declared)?;
             values.insert(name, ParamValue::Value(value));
         }
         if let Some(entry) = self
@@ -849,10 +1152,17 @@ impl FlightSqlService for FlightSql {
             };
             let columns = if include_schema {
                 // A table that cannot be read lists with no columns rather than failing the listing.
-                self.session
+                let columns = self
+                    .session
                     .schema(&table.name)
                     .await
-                    .unwrap_or_else(|_| Arc::new(Schema::empty()))
+                    .unwrap_or_else(|_| Arc::new(Schema::empty()));
+                let columns = if self.view_types {
+                    columns
+                } else {
+                    crate::writer::plain_schema(&columns)
+                };
+                with_type_names(&columns)
             } else {
                 Arc::new(Schema::empty())
             };
@@ -908,6 +1218,29 @@ impl FlightSqlService for FlightSql {
         _request: Request<Ticket>,
     ) -> std::result::Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let builder = query.into_builder(&self.info);
+        let schema = builder.schema();
+        Self::batch_stream(builder.build(), schema)
+    }
+
+    async fn get_flight_info_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        request: Request<FlightDescriptor>,
+    ) -> std::result::Result<Response<FlightInfo>, Status> {
+        let schema = query.into_builder(&self.types).schema();
+        self.info(
+            &schema,
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )
+    }
+
+    async fn do_get_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        _request: Request<Ticket>,
+    ) -> std::result::Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let builder = query.into_builder(&self.types);
         let schema = builder.schema();
         Self::batch_stream(builder.build(), schema)
     }

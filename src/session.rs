@@ -171,6 +171,8 @@ pub struct Session {
     lazy: Arc<LazySchema>,
     /// The saved queries callable as table functions.
     library: Library,
+    /// What the SQL text of one call may be.
+    limits: crate::sql_text::Limits,
 }
 
 impl Session {
@@ -210,7 +212,7 @@ impl Session {
         // Two string keys grouped on their Parquet dictionary codes (not on a cluster: see group_codes);
         // CXSQL_GROUP_CODES=off leaves them to DataFusion, for comparisons.
         let group_codes = std::env::var_os("CXSQL_GROUP_CODES").is_none_or(|v| v != "off");
-        let ctx = if spec.cluster.is_none() && group_codes {
+        let mut ctx = if spec.cluster.is_none() && group_codes {
             let codes = crate::group_codes::GroupOnDictionaryCodes::new(
                 runtime.cache_manager.get_file_metadata_cache(),
             );
@@ -227,6 +229,11 @@ impl Session {
         };
         cxsql_udfs::register_all(&ctx);
         ctx.register_udf(crate::utc_trunc::UtcDateTrunc::udf());
+        // What functions build is bounded by the memory limit (local plans only: executors have their own
+        // registry).
+        if spec.cluster.is_none() {
+            crate::bounded::register(&mut ctx)?;
+        }
         // On a cluster, before anything holds the state: the lazy schema below refers to it.
         let ctx = match &spec.cluster {
             Some(url) => SessionContext::new_with_state(crate::cluster::connect(ctx.state(), url)?),
@@ -246,6 +253,7 @@ impl Session {
             files: Vec::new(),
             lazy,
             library: Library::default(),
+            limits: crate::sql_text::Limits::LOCAL,
         };
         // Saved queries before the views, which may call them.
         if let Some(folder) = spec.queries.as_ref().and_then(|q| q.wanted(Path::is_dir)) {
@@ -352,6 +360,12 @@ impl Session {
         if let Some(listings) = self.ctx.runtime_env().cache_manager.get_list_files_cache() {
             listings.clear();
         }
+    }
+
+    /// Sets what the SQL text of one call may be (a server's `--max-statement-bytes`,
+    /// `--max-expression-terms`).
+    pub fn set_limits(&mut self, limits: crate::sql_text::Limits) {
+        self.limits = limits;
     }
 
     /// Whether statements that create, change or write anything are refused.
@@ -480,6 +494,7 @@ impl Session {
             tables: &self.lazy,
             library: &self.library,
             refuse_changes: self.refuse_changes,
+            limits: self.limits,
         }
     }
 

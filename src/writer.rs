@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::csv::{Writer as CsvWriter, WriterBuilder as CsvWriterBuilder};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::json::writer::{JsonArray, LineDelimited};
 use datafusion::arrow::json::{
@@ -115,6 +115,64 @@ impl FromStr for OutputFormat {
     }
 }
 
+/// `data_type` with the Arrow "view" layouts DataFusion uses inside the engine (`Utf8View`, `BinaryView`,
+/// `ListView`) replaced by the plain ones (`Utf8`, `Binary`, `List`), at any depth. Most readers of Arrow
+/// outside DataFusion (Flight SQL's JDBC and Go drivers, older pyarrow, SQLAlchemy dialects, Parquet readers
+/// that take the stored Arrow schema) know only the plain ones.
+pub fn plain_type(data_type: &DataType) -> DataType {
+    let field = |f: &FieldRef| Arc::new(plain_field(f));
+    match data_type {
+        DataType::Utf8View => DataType::Utf8,
+        DataType::BinaryView => DataType::Binary,
+        DataType::ListView(f) | DataType::List(f) => DataType::List(field(f)),
+        DataType::LargeListView(f) | DataType::LargeList(f) => DataType::LargeList(field(f)),
+        DataType::FixedSizeList(f, n) => DataType::FixedSizeList(field(f), *n),
+        DataType::Struct(fields) => DataType::Struct(fields.iter().map(field).collect()),
+        DataType::Map(f, sorted) => DataType::Map(field(f), *sorted),
+        DataType::Dictionary(key, value) => {
+            DataType::Dictionary(key.clone(), Box::new(plain_type(value)))
+        }
+        other => other.clone(),
+    }
+}
+
+fn plain_field(field: &Field) -> Field {
+    field.clone().with_data_type(plain_type(field.data_type()))
+}
+
+/// `schema` with [`plain_type`]s (metadata kept).
+pub fn plain_schema(schema: &Schema) -> SchemaRef {
+    Arc::new(Schema::new_with_metadata(
+        schema
+            .fields()
+            .iter()
+            .map(|f| plain_field(f))
+            .collect::<Vec<_>>(),
+        schema.metadata().clone(),
+    ))
+}
+
+/// `batch` as a batch of `plain` (its [`plain_schema`]): view columns cast to the plain layouts, the others
+/// as they are.
+pub fn to_plain(batch: &RecordBatch, plain: &SchemaRef) -> Result<RecordBatch> {
+    if batch.schema_ref().fields() == plain.fields() {
+        return Ok(batch.clone());
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(plain.fields())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(Arc::clone(column))
+            } else {
+                datafusion::arrow::compute::cast(column, field.data_type())
+            }
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(Arc::clone(plain), columns)?)
+}
+
 /// Where the results of statements go: the execution path hands each result that has columns to a sink.
 #[async_trait]
 pub trait ResultSink: Send {
@@ -205,6 +263,12 @@ impl<W: Write + Send> BatchWriter<W> {
             inner: out,
             closed: Arc::clone(&closed),
         };
+        // A Parquet file keeps its Arrow schema: plain types, for the readers that take it.
+        let schema = if format == OutputFormat::Parquet {
+            plain_schema(&schema)
+        } else {
+            schema
+        };
         let inner = match format {
             OutputFormat::Table => Inner::Table(out, Vec::new()),
             OutputFormat::Csv => Inner::Csv(Box::new(
@@ -230,7 +294,7 @@ impl<W: Write + Send> BatchWriter<W> {
                     .build();
                 Inner::Parquet(Box::new(ArrowWriter::try_new(
                     out,
-                    schema.clone(),
+                    Arc::clone(&schema),
                     Some(props),
                 )?))
             }
@@ -257,7 +321,10 @@ impl<W: Write + Send> BatchWriter<W> {
             Inner::Csv(w) => w.write(batch).map_err(arrow),
             Inner::Json(w) => w.write(batch).map_err(arrow),
             Inner::Ndjson(w) => w.write(batch).map_err(arrow),
-            Inner::Parquet(w) => Ok(w.write(batch)?),
+            Inner::Parquet(w) => {
+                let plain = to_plain(batch, &self.schema)?;
+                Ok(w.write(&plain)?)
+            }
         }
     }
 

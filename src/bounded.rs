@@ -1,0 +1,637 @@
+//! Values that functions build, bounded by the session's memory limit.
+//!
+//! DataFusion accounts the memory of operators that hold data (sorts, aggregations, joins) to a pool with a
+//! limit, but a scalar function builds its result outside it: `repeat('x', 1000000000)` over nine rows asks
+//! the allocator for 9 GB at once, and when that fails the process aborts (Rust's allocation failure is not an
+//! error). A server shared by many clients must not die of one query. So the functions whose result can be
+//! far larger than their input are wrapped: before building, the wrapper works out how many bytes the
+//! result's values take (from the argument values, without building anything) and reserves them in the
+//! session's memory pool; a result that does not fit in what the pool has left fails with an error naming
+//! the function, the size and the limit. The reservation is released when the result is built (from there it
+//! is a batch like any other).
+//!
+//! Wrapped: `repeat`, `lpad`, `rpad`, `concat`, `concat_ws`, the `||` operator on strings (chains of it double
+//! a value at each step), `array_repeat`, `array_resize`, and the list-returning `range`/`generate_series`
+//! scalar functions. `string_agg` and `array_agg` are aggregates, whose state DataFusion already accounts to
+//! the pool (an aggregation over huge values fails with "Resources exhausted"); the table functions `range`
+//! and `generate_series` stream their rows in batches and hold nothing.
+//!
+//! Only for sessions with a memory limit (the server always has one); without one the pool has no limit to
+//! check against.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::compute::kernels::length::length;
+use datafusion::arrow::datatypes::{DataType, FieldRef, Int64Type, IntervalUnit, TimeUnit};
+use datafusion::common::{DFSchema, Result, ScalarValue, exec_err};
+use datafusion::execution::FunctionRegistry;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryPool};
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr};
+use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
+use datafusion::logical_expr::{
+    ColumnarValue, Documentation, Expr, ExprSchemable, ReturnFieldArgs, ScalarFunctionArgs,
+    ScalarUDF, ScalarUDFImpl, Signature,
+};
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::BinaryOperator;
+
+/// How a function's result size follows from its arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Size {
+    /// `repeat(text, n)`: the text's bytes n times.
+    Repeat,
+    /// `lpad(text, n [, fill])`: n characters.
+    Pad,
+    /// `concat(a, b, ...)`, `concat_ws(sep, a, ...)`, `a || b`: at most the arguments' bytes together
+    /// (separators counted once per argument).
+    Concat,
+    /// `array_repeat(value, n)`: n values.
+    ArrayRepeat,
+    /// `array_resize(list, n [, value])`: n values.
+    ArrayResize,
+    /// `range(start, stop [, step])` as a list: one value per step.
+    Series,
+}
+
+impl Size {
+    fn of(name: &str) -> Option<Self> {
+        Some(match name {
+            "repeat" => Size::Repeat,
+            "lpad" | "rpad" => Size::Pad,
+            "concat" | "concat_ws" => Size::Concat,
+            "array_repeat" => Size::ArrayRepeat,
+            "array_resize" => Size::ArrayResize,
+            "range" | "generate_series" => Size::Series,
+            _ => return None,
+        })
+    }
+}
+
+/// Wraps the size-multiplying functions of `ctx` and its `||` operator (see the module documentation), when
+/// the session has a memory limit.
+pub fn register(ctx: &mut SessionContext) -> Result<()> {
+    let pool = Arc::clone(&ctx.runtime_env().memory_pool);
+    if !matches!(pool.memory_limit(), MemoryLimit::Finite(_)) {
+        return Ok(());
+    }
+    let state = ctx.state();
+    let functions = state.scalar_functions();
+    for name in [
+        "repeat",
+        "lpad",
+        "rpad",
+        "concat",
+        "concat_ws",
+        "array_repeat",
+        "array_resize",
+        "range",
+        "generate_series",
+    ] {
+        let (Some(size), Some(udf)) = (Size::of(name), functions.get(name)) else {
+            continue;
+        };
+        SessionContext::register_udf(
+            ctx,
+            ScalarUDF::new_from_impl(Bounded {
+                inner: Arc::clone(udf.inner()),
+                size,
+                pool: Arc::clone(&pool),
+            }),
+        );
+    }
+    if let Some(concat) = functions.get("concat") {
+        let operator = ScalarUDF::new_from_impl(ConcatOperator {
+            concat: Arc::clone(concat),
+            signature: Signature::user_defined(datafusion::logical_expr::Volatility::Immutable),
+            pool: Arc::clone(&pool),
+        });
+        ctx.register_expr_planner(Arc::new(BoundedConcatPlanner {
+            operator: Arc::new(operator),
+        }))?;
+    }
+    Ok(())
+}
+
+/// A function whose result is reserved in the memory pool before it is built.
+#[derive(Debug)]
+struct Bounded {
+    inner: Arc<dyn ScalarUDFImpl>,
+    size: Size,
+    pool: Arc<dyn MemoryPool>,
+}
+
+impl PartialEq for Bounded {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner) && self.size == other.size
+    }
+}
+
+impl Eq for Bounded {}
+
+impl Hash for Bounded {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.inner.name().hash(state);
+        self.size.hash(state);
+    }
+}
+
+/// Reserves `bytes` for the result of `name` in `pool`; the error names the function and the limit.
+fn reserve(
+    pool: &Arc<dyn MemoryPool>,
+    name: &str,
+    bytes: u64,
+) -> Result<datafusion::execution::memory_pool::MemoryReservation> {
+    let reservation = MemoryConsumer::new(name).register(pool);
+    let limit = match pool.memory_limit() {
+        MemoryLimit::Finite(n) => n,
+        _ => usize::MAX,
+    };
+    let wanted = usize::try_from(bytes).unwrap_or(usize::MAX);
+    if wanted > limit || reservation.try_grow(wanted).is_err() {
+        let free = limit.saturating_sub(pool.reserved());
+        return exec_err!(
+            "{name}: the values it would build take {bytes} bytes, which exceeds the memory limit \
+             ({limit} bytes, {free} of them free now); a result this large is refused before it is built"
+        );
+    }
+    Ok(reservation)
+}
+
+#[warn(clippy::missing_trait_methods)]
+impl ScalarUDFImpl for Bounded {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn display_name(&self, args: &[Expr]) -> Result<String> {
+        #[expect(deprecated)]
+        self.inner.display_name(args)
+    }
+
+    fn schema_name(&self, args: &[Expr]) -> Result<String> {
+        self.inner.schema_name(args)
+    }
+
+    fn signature(&self) -> &Signature {
+        self.inner.signature()
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        self.inner.return_type(arg_types)
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        self.inner.return_field_from_args(args)
+    }
+
+    fn is_nullable(&self, args: &[Expr], schema: &dyn datafusion::common::ExprSchema) -> bool {
+        #[expect(deprecated)]
+        self.inner.is_nullable(args, schema)
+    }
+
+    fn is_strict(&self) -> bool {
+        self.inner.is_strict()
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let bytes = estimate(self.size, &args.args, args.number_rows)?;
+        let _reserved = reserve(&self.pool, &format!("{}()", self.inner.name()), bytes)?;
+        self.inner.invoke_with_args(args)
+    }
+
+    fn with_updated_config(
+        &self,
+        _config: &datafusion::config::ConfigOptions,
+    ) -> Option<ScalarUDF> {
+        // The wrapped functions read no configuration; the wrapper stays in place.
+        None
+    }
+
+    fn aliases(&self) -> &[String] {
+        self.inner.aliases()
+    }
+
+    fn simplify(&self, args: Vec<Expr>, _info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        // Not the function's own: `concat`'s folds constant arguments into one value while planning,
+        // building it without the reservation.
+        Ok(ExprSimplifyResult::Original(args))
+    }
+
+    fn preimage(
+        &self,
+        args: &[Expr],
+        lit_expr: &Expr,
+        info: &SimplifyContext,
+    ) -> Result<datafusion::logical_expr::preimage::PreimageResult> {
+        self.inner.preimage(args, lit_expr, info)
+    }
+
+    fn conditional_arguments<'a>(
+        &self,
+        args: &'a [Expr],
+    ) -> Option<(Vec<&'a Expr>, Vec<&'a Expr>)> {
+        self.inner.conditional_arguments(args)
+    }
+
+    fn short_circuits(&self) -> bool {
+        self.inner.short_circuits()
+    }
+
+    fn evaluate_bounds(
+        &self,
+        input: &[&datafusion::logical_expr::interval_arithmetic::Interval],
+    ) -> Result<datafusion::logical_expr::interval_arithmetic::Interval> {
+        self.inner.evaluate_bounds(input)
+    }
+
+    fn propagate_constraints(
+        &self,
+        interval: &datafusion::logical_expr::interval_arithmetic::Interval,
+        inputs: &[&datafusion::logical_expr::interval_arithmetic::Interval],
+    ) -> Result<Option<Vec<datafusion::logical_expr::interval_arithmetic::Interval>>> {
+        self.inner.propagate_constraints(interval, inputs)
+    }
+
+    fn struct_field_mapping(
+        &self,
+        literal_args: &[Option<ScalarValue>],
+    ) -> Option<datafusion::logical_expr::StructFieldMapping> {
+        self.inner.struct_field_mapping(literal_args)
+    }
+
+    fn output_ordering(
+        &self,
+        inputs: &[datafusion::logical_expr::sort_properties::ExprProperties],
+    ) -> Result<datafusion::logical_expr::sort_properties::SortProperties> {
+        self.inner.output_ordering(inputs)
+    }
+
+    fn preserves_lex_ordering(
+        &self,
+        inputs: &[datafusion::logical_expr::sort_properties::ExprProperties],
+    ) -> Result<bool> {
+        self.inner.preserves_lex_ordering(inputs)
+    }
+
+    fn strictly_order_preserving(
+        &self,
+        inputs: &[datafusion::logical_expr::sort_properties::ExprProperties],
+    ) -> Result<bool> {
+        self.inner.strictly_order_preserving(inputs)
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        self.inner.coerce_types(arg_types)
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        self.inner.documentation()
+    }
+
+    fn placement(
+        &self,
+        args: &[datafusion::logical_expr::ExpressionPlacement],
+    ) -> datafusion::logical_expr::ExpressionPlacement {
+        self.inner.placement(args)
+    }
+}
+
+/// The bytes the result of a `size` function takes over `rows` rows of `args` (an upper bound where the
+/// exact figure would need the result).
+fn estimate(size: Size, args: &[ColumnarValue], rows: usize) -> Result<u64> {
+    let counts = |i: usize| -> Result<Vec<i64>> {
+        match args.get(i) {
+            Some(arg) => ints(arg, rows),
+            None => Ok(vec![0; rows]),
+        }
+    };
+    let per_row = |a: &[u64], n: &[i64], width: u64| -> u64 {
+        a.iter()
+            .zip(n)
+            .map(|(a, n)| a.saturating_add(width).saturating_mul((*n).max(0) as u64))
+            .fold(0u64, u64::saturating_add)
+    };
+    Ok(match size {
+        Size::Repeat => {
+            let Some(text) = args.first() else {
+                return Ok(0);
+            };
+            per_row(&byte_lengths(text, rows)?, &counts(1)?, 0)
+        }
+        Size::Pad => {
+            // n characters of the text or the fill: four bytes each unless both are ASCII.
+            let wide = args
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != 1)
+                .any(|(_, a)| !is_ascii(a));
+            let width = if wide { 4 } else { 1 };
+            per_row(&vec![width; rows], &counts(1)?, 0)
+        }
+        Size::Concat => {
+            let mut total = 0u64;
+            for arg in args {
+                let lengths = byte_lengths(arg, rows)?;
+                total =
+                    total.saturating_add(lengths.iter().fold(0u64, |t, l| t.saturating_add(*l)));
+            }
+            total
+        }
+        Size::ArrayRepeat => {
+            let Some(value) = args.first() else {
+                return Ok(0);
+            };
+            per_row(&vec![value_width(value, rows); rows], &counts(1)?, 0)
+        }
+        Size::ArrayResize => {
+            let width = args.get(2).map_or(8, |v| value_width(v, rows)).max(8);
+            per_row(&vec![width; rows], &counts(1)?, 0)
+        }
+        Size::Series => series_values(args, rows)?.saturating_mul(8),
+    })
+}
+
+/// The values of an integer argument, one per row (NULL as 0).
+fn ints(arg: &ColumnarValue, rows: usize) -> Result<Vec<i64>> {
+    let array = arg.to_array(rows)?;
+    let array = cast(&array, &DataType::Int64)?;
+    let array = array.as_primitive::<Int64Type>();
+    Ok((0..rows)
+        .map(|i| if array.is_null(i) { 0 } else { array.value(i) })
+        .collect())
+}
+
+/// The bytes of each row's value as text (NULL as 0).
+fn byte_lengths(arg: &ColumnarValue, rows: usize) -> Result<Vec<u64>> {
+    if let ColumnarValue::Scalar(value) = arg {
+        // One value for every row: measured once.
+        let one = byte_lengths(&ColumnarValue::Array(value.to_array_of_size(1)?), 1)?;
+        return Ok(vec![one.first().copied().unwrap_or(0); rows]);
+    }
+    let array = arg.to_array(rows)?;
+    let text: ArrayRef = match array.data_type() {
+        DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Utf8View
+        | DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView => array,
+        DataType::Null => return Ok(vec![0; rows]),
+        _ => cast(&array, &DataType::Utf8)?,
+    };
+    let lengths = cast(&length(&text)?, &DataType::Int64)?;
+    let lengths = lengths.as_primitive::<Int64Type>();
+    Ok((0..rows)
+        .map(|i| {
+            if i < lengths.len() && !lengths.is_null(i) {
+                lengths.value(i).max(0) as u64
+            } else {
+                0
+            }
+        })
+        .collect())
+}
+
+/// Whether an argument's text is all ASCII.
+fn is_ascii(arg: &ColumnarValue) -> bool {
+    let array = match arg {
+        ColumnarValue::Scalar(value) => match value.to_array_of_size(1) {
+            Ok(a) => a,
+            Err(_) => return false,
+        },
+        ColumnarValue::Array(a) => Arc::clone(a),
+    };
+    match cast(&array, &DataType::Utf8) {
+        Ok(text) => text.as_string::<i32>().value_data().is_ascii(),
+        Err(_) => false,
+    }
+}
+
+/// The bytes one value of an argument takes in a list.
+fn value_width(arg: &ColumnarValue, rows: usize) -> u64 {
+    let data_type = arg.data_type();
+    if let Some(width) = data_type.primitive_width() {
+        return width as u64;
+    }
+    match arg {
+        ColumnarValue::Scalar(value) => value.size() as u64,
+        ColumnarValue::Array(a) => (a.get_array_memory_size() / rows.max(1)).max(1) as u64,
+    }
+}
+
+/// How many values `range`/`generate_series` lists hold over all rows: integers, or dates and timestamps
+/// with an interval step (a month counted as 28 days and a day as 23 hours, so never too few).
+fn series_values(args: &[ColumnarValue], rows: usize) -> Result<u64> {
+    let first = args.first().map(ColumnarValue::data_type);
+    let steps = match first {
+        Some(t) if t.is_integer() => {
+            let (start, stop, step) = match args.len() {
+                1 => (vec![0; rows], ints(&args[0], rows)?, vec![1; rows]),
+                2 => (ints(&args[0], rows)?, ints(&args[1], rows)?, vec![1; rows]),
+                _ => (
+                    ints(&args[0], rows)?,
+                    ints(&args[1], rows)?,
+                    ints(&args[2], rows)?,
+                ),
+            };
+            start
+                .iter()
+                .zip(&stop)
+                .zip(&step)
+                .map(|((a, b), s)| steps_between(i128::from(*a), i128::from(*b), i128::from(*s)))
+                .fold(0u64, u64::saturating_add)
+        }
+        Some(DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _))
+            if args.len() == 3 =>
+        {
+            let ns = |arg: &ColumnarValue| -> Result<Vec<i64>> {
+                let array = arg.to_array(rows)?;
+                let array = cast(&array, &DataType::Timestamp(TimeUnit::Nanosecond, None))
+                    .or_else(|_| cast(&array, &DataType::Int64))?;
+                let array = cast(&array, &DataType::Int64)?;
+                let array = array.as_primitive::<Int64Type>();
+                Ok((0..rows)
+                    .map(|i| if array.is_null(i) { 0 } else { array.value(i) })
+                    .collect())
+            };
+            let (start, stop) = (ns(&args[0])?, ns(&args[1])?);
+            let step = args[2].to_array(rows)?;
+            let step = cast(&step, &DataType::Interval(IntervalUnit::MonthDayNano))?;
+            let step =
+                step.as_primitive::<datafusion::arrow::datatypes::IntervalMonthDayNanoType>();
+            (0..rows)
+                .map(|i| {
+                    if step.is_null(i) {
+                        return 0;
+                    }
+                    let v = step.value(i);
+                    let hour = 3_600_000_000_000i128;
+                    let smallest = i128::from(v.months) * 28 * 24 * hour
+                        + i128::from(v.days) * 23 * hour
+                        + i128::from(v.nanoseconds);
+                    steps_between(i128::from(start[i]), i128::from(stop[i]), smallest)
+                })
+                .fold(0u64, u64::saturating_add)
+        }
+        _ => 0,
+    };
+    Ok(steps)
+}
+
+/// Values from `start` to `stop` by `step` (0 where the step goes the other way or is 0: the function's
+/// own error or empty list).
+fn steps_between(start: i128, stop: i128, step: i128) -> u64 {
+    if step == 0 || (stop - start).signum() * step.signum() < 0 {
+        return 0;
+    }
+    u64::try_from((stop - start) / step + 1).unwrap_or(u64::MAX)
+}
+
+/// `a || b` on text as a function: `concat`'s result, NULL where either side is NULL (as `||` is), with
+/// the size reserved as for `concat`.
+#[derive(Debug)]
+struct ConcatOperator {
+    concat: Arc<ScalarUDF>,
+    signature: Signature,
+    pool: Arc<dyn MemoryPool>,
+}
+
+impl PartialEq for ConcatOperator {
+    fn eq(&self, other: &Self) -> bool {
+        self.concat == other.concat
+    }
+}
+
+impl Eq for ConcatOperator {}
+
+impl Hash for ConcatOperator {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        "cx_concat_operator".hash(state);
+    }
+}
+
+impl ScalarUDFImpl for ConcatOperator {
+    fn name(&self) -> &str {
+        "cx_concat_operator"
+    }
+
+    fn display_name(&self, args: &[Expr]) -> Result<String> {
+        Ok(args
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" || "))
+    }
+
+    fn schema_name(&self, args: &[Expr]) -> Result<String> {
+        let names = args
+            .iter()
+            .map(|a| a.schema_name().to_string())
+            .collect::<Vec<_>>();
+        Ok(names.join(" || "))
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        self.concat.return_type(arg_types)
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        // Text stays as it is; anything else is written as text (`'a' || 1` is `a1`), as `||` does.
+        Ok(arg_types
+            .iter()
+            .map(|t| match t {
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => t.clone(),
+                _ => DataType::Utf8,
+            })
+            .collect())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let bytes = estimate(Size::Concat, &args.args, rows)?;
+        let _reserved = reserve(&self.pool, "the || operator", bytes)?;
+        let nulls = args
+            .args
+            .iter()
+            .map(|a| a.to_array(rows))
+            .collect::<Result<Vec<_>>>()?;
+        let scalar = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let result = self.concat.invoke_with_args(args)?;
+        let result = result.to_array(rows)?;
+        let mask = nulls.iter().fold(
+            None,
+            |mask: Option<datafusion::arrow::buffer::NullBuffer>, a| {
+                datafusion::arrow::buffer::NullBuffer::union(
+                    mask.as_ref(),
+                    a.logical_nulls().as_ref(),
+                )
+            },
+        );
+        let result = match mask {
+            Some(mask) => {
+                let mask = datafusion::arrow::buffer::NullBuffer::union(
+                    Some(&mask),
+                    result.logical_nulls().as_ref(),
+                );
+                datafusion::arrow::array::make_array(
+                    result.to_data().into_builder().nulls(mask).build()?,
+                )
+            }
+            None => result,
+        };
+        if scalar {
+            return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+                &result, 0,
+            )?));
+        }
+        Ok(ColumnarValue::Array(result))
+    }
+}
+
+/// Plans `a || b` on text as [`ConcatOperator`] (lists are left to DataFusion's own planner, which comes
+/// first).
+#[derive(Debug)]
+struct BoundedConcatPlanner {
+    operator: Arc<ScalarUDF>,
+}
+
+impl ExprPlanner for BoundedConcatPlanner {
+    fn plan_binary_op(
+        &self,
+        expr: RawBinaryExpr,
+        schema: &DFSchema,
+    ) -> Result<PlannerResult<RawBinaryExpr>> {
+        if expr.op != BinaryOperator::StringConcat {
+            return Ok(PlannerResult::Original(expr));
+        }
+        let text = |e: &Expr| {
+            e.get_type(schema).is_ok_and(|t| {
+                matches!(
+                    t,
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
+                )
+            })
+        };
+        if !(text(&expr.left) || text(&expr.right))
+            || [&expr.left, &expr.right]
+                .iter()
+                .any(|e| e.get_type(schema).is_ok_and(|t| t.is_nested()))
+        {
+            return Ok(PlannerResult::Original(expr));
+        }
+        Ok(PlannerResult::Planned(Expr::ScalarFunction(
+            ScalarFunction::new_udf(Arc::clone(&self.operator), vec![expr.left, expr.right]),
+        )))
+    }
+}
