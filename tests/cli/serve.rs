@@ -3,6 +3,7 @@
 //! also when a test fails.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -138,8 +139,19 @@ impl Server {
 
 /// Runs checks of tests/flight/adbc_check.py against `server`; returns its output.
 fn check(server: &Server, token: &str, checks: &[&str]) -> String {
-    let script = root().join("tests/flight/adbc_check.py");
-    let out = Command::new("python3")
+    check_with(Path::new("python3"), "adbc_check.py", server, token, checks)
+}
+
+/// Runs checks of tests/flight/`script` with `python` against `server`; returns its output.
+fn check_with(
+    python: &Path,
+    script: &str,
+    server: &Server,
+    token: &str,
+    checks: &[&str],
+) -> String {
+    let script = root().join("tests/flight").join(script);
+    let out = Command::new(python)
         .arg(&script)
         .args([&server.uri(), token, env!("CARGO_BIN_EXE_cxsql")])
         .args(checks)
@@ -194,6 +206,67 @@ fn an_adbc_client_gets_what_the_command_line_gets() {
         !log.contains("t0ken-for-tests"),
         "the token is never logged: {log}"
     );
+}
+
+/// The Python of the BI-tool clients: Superset's own environment (SQLAlchemy 1.4, pandas 2.1, pyarrow 18,
+/// flightsql-dbapi, polars, the engine spec of contrib/superset), which .ci/run installs in target/bi-venv
+/// (CXSQL_BI_PYTHON names another). Without it the tests are skipped, except in CI.
+fn bi_python() -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("CXSQL_BI_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target/bi-venv/bin/python"));
+    let found = Command::new(&python)
+        .args([
+            "-c",
+            "import flightsql.sqlalchemy, pandas, polars, cxsql_superset.grains",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must install the BI clients in target/bi-venv (see .ci/run)"
+    );
+    eprintln!("SKIPPED: no BI-client environment at {}", python.display());
+    None
+}
+
+#[test]
+fn superset_s_sqlalchemy_dialect_pandas_and_polars_get_plain_types_and_parameters() {
+    let Some(python) = bi_python() else {
+        return;
+    };
+    let server = Server::start(Some("bi-t0ken"), &["--memory-limit", "1G"]);
+    let out = check_with(
+        &python,
+        "sqlalchemy_check.py",
+        &server,
+        "bi-t0ken",
+        &[
+            "reflection",
+            "core_select",
+            "read_sql",
+            "parameters",
+            "plain_types",
+            "polars_adbc",
+            "grains",
+        ],
+    );
+    for line in [
+        "reflection: ",
+        "core select: 5 channels",
+        "read_sql: 5 rows; NPS_BY_CHANNEL(): 5 rows",
+        "parameters: ",
+        "plain types: string; CSV written",
+        "polars + ADBC: 5 rows",
+        "grains: 13 time grains ran and truncate",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
 }
 
 #[test]
