@@ -704,16 +704,21 @@ async fn run_command(cli: Cli) -> Result<()> {
             session.set_limits(cxsql::Limits {
                 bytes: args.max_statement_bytes,
                 expression_terms: Some(args.max_expression_terms as usize),
+                literal_bytes: spec.memory_limit.map(|bytes| bytes / 8192),
                 server: true,
             });
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let max_concurrent = args.max_concurrent_queries.map_or(cores, usize::from);
+            if let Some(limit) = spec.memory_limit {
+                session.set_query_share(limit / max_concurrent.max(1));
+            }
             cxsql::serve::serve(
                 session,
                 ServeOptions {
                     listen: args.listen,
                     token,
                     tls: args.tls_cert.zip(args.tls_key),
-                    max_concurrent: args.max_concurrent_queries.map_or(cores, usize::from),
+                    max_concurrent,
                     query_timeout: args.query_timeout,
                     grace: args.grace,
                     refresh: args.refresh,

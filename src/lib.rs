@@ -56,6 +56,7 @@ mod group_codes;
 pub mod guard;
 mod lazy;
 pub mod params;
+mod query_pool;
 pub mod report;
 pub mod saved;
 pub mod saved_fn;

@@ -173,6 +173,8 @@ pub struct Session {
     library: Library,
     /// What the SQL text of one call may be.
     limits: crate::sql_text::Limits,
+    /// The most memory one call's statements may hold (a server's share per query); `None`: the whole limit.
+    query_share: Option<usize>,
 }
 
 impl Session {
@@ -254,6 +256,7 @@ impl Session {
             lazy,
             library: Library::default(),
             limits: crate::sql_text::Limits::LOCAL,
+            query_share: None,
         };
         // Saved queries before the views, which may call them.
         if let Some(folder) = spec.queries.as_ref().and_then(|q| q.wanted(Path::is_dir)) {
@@ -366,6 +369,12 @@ impl Session {
     /// `--max-expression-terms`).
     pub fn set_limits(&mut self, limits: crate::sql_text::Limits) {
         self.limits = limits;
+    }
+
+    /// Gives each call of [`Self::execute`] at most `bytes` of the memory limit (see `query_pool`); a server
+    /// gives each query the limit divided by the queries it runs at once.
+    pub fn set_query_share(&mut self, bytes: usize) {
+        self.query_share = Some(bytes);
     }
 
     /// Whether statements that create, change or write anything are refused.
@@ -482,7 +491,28 @@ impl Session {
             .iter()
             .map(|(name, value)| (name.clone(), value.to_scalar()))
             .collect();
-        exec::run(&self.ctx, sql, &bound, &self.scope(), sink).await
+        match self.query_share {
+            None => exec::run(&self.ctx, sql, &bound, &self.scope(), sink).await,
+            Some(share) => {
+                // The same session (catalogs, functions, caches, files) over a pool of this call's own.
+                let state = self.ctx.state();
+                let shared = state.runtime_env();
+                let runtime = datafusion::execution::runtime_env::RuntimeEnv {
+                    memory_pool: Arc::new(crate::query_pool::QueryPool::new(
+                        Arc::clone(&shared.memory_pool),
+                        share,
+                    )),
+                    disk_manager: Arc::clone(&shared.disk_manager),
+                    cache_manager: Arc::clone(&shared.cache_manager),
+                    object_store_registry: Arc::clone(&shared.object_store_registry),
+                };
+                let state = datafusion::execution::SessionStateBuilder::new_from_existing(state)
+                    .with_runtime_env(Arc::new(runtime))
+                    .build();
+                let ctx = SessionContext::new_with_state(state);
+                exec::run(&ctx, sql, &bound, &self.scope(), sink).await
+            }
+        }
     }
 
     /// What statements may write (nothing over the files of the tables registered when a statement runs)

@@ -40,6 +40,9 @@ pub struct Limits {
     pub bytes: usize,
     /// How deep one expression may nest (terms of a `+`/`AND`/`||` chain, nested calls); `None`: no limit.
     pub expression_terms: Option<usize>,
+    /// The most bytes of one text literal: a constant is repeated over every row of a batch (8,192 rows), so
+    /// a server derives this from its memory limit; `None`: no limit.
+    pub literal_bytes: Option<usize>,
     /// The limits are a server's: messages name its flags.
     pub server: bool,
 }
@@ -49,6 +52,7 @@ impl Limits {
     pub const LOCAL: Limits = Limits {
         bytes: MAX_SQL_BYTES,
         expression_terms: None,
+        literal_bytes: None,
         server: false,
     };
 }
@@ -82,7 +86,7 @@ pub fn statements(state: &SessionState, sql: &str, limits: &Limits) -> Result<Ve
     let dialect = dialect_from_str(options.dialect)
         .ok_or_else(|| Error::Usage(format!("unknown SQL dialect {}", options.dialect)))?;
     let recursion = usize::from(options.recursion_limit);
-    let tokens = tokens(dialect.as_ref(), sql)?;
+    let tokens = tokens(dialect.as_ref(), sql, limits.literal_bytes)?;
     let mut statements = DFParserBuilder::new(tokens)
         .with_dialect(dialect.as_ref())
         .with_recursion_limit(recursion)
@@ -111,18 +115,34 @@ pub fn statements(state: &SessionState, sql: &str, limits: &Limits) -> Result<Ve
     Ok(statements.into_iter().collect())
 }
 
-/// The tokens of `sql`, each statement's bare `?` placeholders numbered `$1`, `$2`, … in text order.
+/// The tokens of `sql`, each statement's bare `?` placeholders numbered `$1`, `$2`, … in text order; a text
+/// literal longer than `literal_bytes` is an error.
 fn tokens(
     dialect: &dyn datafusion::sql::sqlparser::dialect::Dialect,
     sql: &str,
+    literal_bytes: Option<usize>,
 ) -> Result<Vec<TokenWithSpan>> {
     let mut tokens = Vec::new();
     let mut bare = 0usize;
     let mut numbered = false;
     let mut mixed = false;
+    let mut longest = 0usize;
     Tokenizer::new(dialect, sql)
         .tokenize_with_location_into_buf_with_mapper(&mut tokens, |mut token| {
             match &token.token {
+                Token::SingleQuotedString(text)
+                | Token::DoubleQuotedString(text)
+                | Token::TripleSingleQuotedString(text)
+                | Token::TripleDoubleQuotedString(text)
+                | Token::EscapedStringLiteral(text)
+                | Token::UnicodeStringLiteral(text)
+                | Token::NationalStringLiteral(text)
+                | Token::HexStringLiteral(text)
+                | Token::SingleQuotedByteStringLiteral(text)
+                | Token::DoubleQuotedByteStringLiteral(text) => {
+                    longest = longest.max(text.len());
+                }
+                Token::DollarQuotedString(text) => longest = longest.max(text.value.len()),
                 Token::SemiColon => {
                     (bare, numbered) = (0, false);
                 }
@@ -147,6 +167,13 @@ fn tokens(
             token
         })
         .map_err(|e| DataFusionError::from(ParserError::from(e)))?;
+    if let Some(limit) = literal_bytes.filter(|limit| longest > *limit) {
+        return Err(Error::Usage(format!(
+            "the statement has a text literal of {longest} bytes; this server takes literals of at most \
+             {limit} bytes (a constant is repeated over each batch of 8,192 rows, so the limit is \
+             --memory-limit / 8192; raise --memory-limit, or send large values as a table)"
+        )));
+    }
     if mixed {
         return Err(Error::Usage(
             "a statement mixes `?` placeholders with numbered ones ($1, ?1); use one style: `?` binds in \
@@ -297,6 +324,7 @@ mod tests {
         let server = Limits {
             bytes: 100,
             expression_terms: Some(10),
+            literal_bytes: Some(20),
             server: true,
         };
         let long = format!("SELECT '{}'", "x".repeat(200));

@@ -194,6 +194,119 @@ def load():
     print(f"load: 400 queries from 16 clients in {took:.1f}s ({400 / took:.0f} queries/s)")
 
 
+# Queries that used to take the server down or hold it for minutes, with what their error must say. Each must
+# end in that error within the server's --query-timeout (10 s in the test) plus a margin.
+HOSTILE = [
+    ("repeat x 9 rows", "SELECT max(length(s)) AS m FROM (SELECT repeat('x', 1000000000) AS s FROM range(1, 10)) t",
+     "exceeds the memory limit"),
+    ("repeat per row", "SELECT max(length(repeat(channel, 100000000))) AS m FROM tickets", "exceeds the memory limit"),
+    ("lpad", "SELECT length(lpad('x', 2000000000)) AS m", "exceeds the memory limit"),
+    ("rpad per row", "SELECT max(length(rpad(channel, 1000000))) AS m FROM tickets", "exceeds the memory limit"),
+    ("|| doubling", "WITH a AS (SELECT repeat(channel, 2000) AS s FROM tickets), b AS (SELECT s || s AS s FROM a), "
+     "c AS (SELECT s || s AS s FROM b), d AS (SELECT s || s AS s FROM c), e AS (SELECT s || s AS s FROM d), "
+     "f AS (SELECT s || s AS s FROM e) SELECT max(length(s)) AS m FROM f", "exceeds the memory limit"),
+    ("concat chain", "SELECT max(length(concat(repeat(channel, 20000), repeat(channel, 20000), "
+     "repeat(channel, 20000), repeat(channel, 20000)))) AS m FROM tickets", "exceeds the memory limit"),
+    ("array_repeat", "SELECT cardinality(array_repeat(1, 1000000000)) AS m", "exceeds the memory limit"),
+    ("range list", "SELECT cardinality(range(1, 10000000000)) AS m", "exceeds the memory limit"),
+    ("generate_series", "SELECT cardinality(generate_series(TIMESTAMP '2000-01-01', TIMESTAMP '2100-01-01', "
+     "INTERVAL '1 second')) AS m", "exceeds the memory limit"),
+    # Aggregates: DataFusion accounts their state; whichever is first, the state or a batch's values, says
+    # the limit is reached.
+    ("string_agg", "SELECT length(string_agg(repeat(CAST(value AS VARCHAR), 1000), ',')) AS m FROM range(1, 3000000)",
+     ("Resources exhausted", "exceeds the memory limit")),
+    ("array_agg", "SELECT cardinality(array_agg(repeat(CAST(value AS VARCHAR), 2000))) AS m FROM range(1, 3000000)",
+     ("Resources exhausted", "exceeds the memory limit")),
+    ("12,000 terms", "SELECT " + "+".join(["1"] * 12000) + " AS m", "--max-expression-terms"),
+    ("2 MB statement", "SELECT '" + "x" * 2_000_000 + "' AS m", "--max-statement-bytes"),
+    ("200 KB literal", "SELECT length('" + "x" * 200_000 + "') AS m", "literal of 200000 bytes"),
+    ("endless", "SELECT count(*) AS m FROM range(1, 1000000000000)", "query-timeout"),
+]
+
+
+def hostile():
+    """16 clients: 12 run dashboard queries while 4 send the hostile set. No dashboard query fails; every
+    hostile query ends in its error within the timeout; the server answers afterwards."""
+    timeout_s = float(os.environ.get("CXSQL_QUERY_TIMEOUT", "10"))
+    dashboard = ["SELECT channel, nps(nps_score) AS nps FROM surveys GROUP BY channel",
+                 "SELECT * FROM NPS_BY_CHANNEL()",
+                 "SELECT * FROM fcr_by_channel_priority()",
+                 "SELECT channel, csat(csat_score) AS csat FROM surveys GROUP BY channel",
+                 "SELECT date_trunc('month', created_at) AS month, count(*) AS n FROM tickets GROUP BY 1 ORDER BY 1"]
+    stop = threading.Event()
+    errors, normal, outcomes = [], [], []
+
+    def dashboard_client(k):
+        try:
+            conn = connect()
+            i = 0
+            while not stop.is_set():
+                rows = query(conn, dashboard[(k + i) % len(dashboard)])
+                assert rows, "no rows"
+                normal.append(1)
+                i += 1
+            conn.close()
+        except Exception as e:  # noqa: BLE001 (every failure is reported)
+            errors.append(f"dashboard client {k}: {e}")
+
+    def hostile_client(k):
+        conn = connect()
+        for j, (name, sql, expected) in enumerate(HOSTILE):
+            if j % 4 != k:
+                continue
+            started = time.time()
+            try:
+                query(conn, sql)
+                outcomes.append((name, time.time() - started, "FINISHED", expected))
+            except adbc_driver_manager.Error as e:
+                outcomes.append((name, time.time() - started, str(e), expected))
+                if "connection" in str(e).lower() and "unavailable" in str(e).lower():
+                    conn = connect()
+        conn.close()
+
+    threads = [threading.Thread(target=dashboard_client, args=(k,)) for k in range(12)]
+    hostiles = [threading.Thread(target=hostile_client, args=(k,)) for k in range(4)]
+    for t in threads + hostiles:
+        t.start()
+    for t in hostiles:
+        t.join(timeout=600)
+    stop.set()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors[:3]
+    assert len(outcomes) == len(HOSTILE), outcomes
+    for name, took, message, expected in sorted(outcomes):
+        first = message.splitlines()[0][:160] if message else ""
+        print(f"hostile: {name}: {took:.2f}s: {first}")
+        expected = (expected,) if isinstance(expected, str) else expected
+        assert any(e in message for e in expected), f"{name}: expected {expected!r} in {message[:500]!r}"
+        assert took < timeout_s + 15, f"{name}: {took:.1f}s"
+    assert query(connect(), "SELECT 1 AS one") == [{"one": 1}]
+    print(f"hostile: {len(HOSTILE)} hostile queries refused; {len(normal)} dashboard queries, none failed")
+
+
+def planning():
+    """Statements that plan for seconds (990 terms, within the limit) keep every query thread busy; a new
+    client still connects and lists the tables at once (planning runs beside the calls, not on them)."""
+    deep = "SELECT " + "+".join(["1"] * 990) + " AS m"
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(query(connect(), deep))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    started = time.time()
+    conn = connect()
+    tables = conn.adbc_get_objects(depth="tables").read_all().to_pylist()
+    took = time.time() - started
+    conn.close()
+    for t in threads:
+        t.join(timeout=300)
+    assert tables, tables
+    assert results == [[{"m": 990}]] * 3, results
+    assert took < 2, f"listing took {took:.2f}s while statements planned"
+    print(f"planning: a new client listed the tables in {took:.2f}s while 3 statements planned")
+
+
 def timeout():
     """A query past the server's --query-timeout is stopped with a message that says so."""
     conn = connect()
