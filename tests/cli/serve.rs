@@ -285,6 +285,111 @@ fn superset_s_sqlalchemy_dialect_pandas_and_polars_get_plain_types_and_parameter
 }
 
 #[test]
+fn apache_superset_creates_the_database_runs_sql_lab_and_a_monthly_chart() {
+    let Some(python) = bi_python() else {
+        return;
+    };
+    let server = Server::start(Some("superset-t0ken"), &["--memory-limit", "1G"]);
+    let home = tempfile::tempdir().expect("temp dir");
+    let config = home.path().join("superset_config.py");
+    std::fs::write(
+        &config,
+        format!(
+            "SECRET_KEY = 'cxsql-test-only-secret-key-0123456789'\n\
+             SQLALCHEMY_DATABASE_URI = 'sqlite:///{}/superset.db'\n\
+             DATA_DIR = '{}'\n\
+             WTF_CSRF_ENABLED = False\n",
+            home.path().display(),
+            home.path().display()
+        ),
+    )
+    .expect("config");
+    let superset = python.with_file_name("superset");
+    let env = [
+        ("SUPERSET_CONFIG_PATH", config.to_str().expect("path")),
+        ("FLASK_APP", "superset"),
+        ("SUPERSET_HOME", home.path().to_str().expect("path")),
+    ];
+    for args in [
+        &["db", "upgrade"][..],
+        &[
+            "fab",
+            "create-admin",
+            "--username",
+            "admin",
+            "--firstname",
+            "A",
+            "--lastname",
+            "B",
+            "--email",
+            "admin@example.com",
+            "--password",
+            "admin",
+        ],
+        &["init"],
+    ] {
+        let out = Command::new(&superset)
+            .args(args)
+            .envs(env)
+            .output()
+            .expect("superset runs");
+        assert!(
+            out.status.success(),
+            "superset {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let _web = KillOnDrop(
+        Command::new(&superset)
+            .args(["run", "--host", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("superset run starts"),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let waited = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            waited.elapsed() < Duration::from_secs(120),
+            "Superset did not start"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let out = Command::new(&python)
+        .arg(root().join("tests/superset/superset_check.py"))
+        .args([
+            &url,
+            &server.uri(),
+            "superset-t0ken",
+            env!("CARGO_BIN_EXE_cxsql"),
+        ])
+        .current_dir(root())
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+    for line in [
+        "superset: engine spec 'cxsql' available",
+        "superset: SQL Lab NPS by channel: 5 rows equal to cxsql query",
+        "superset: SQL Lab NPS_BY_CHANNEL(): 5 rows",
+        "superset: monthly chart ",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+}
+
+#[test]
 fn hostile_queries_end_in_clear_errors_while_dashboards_keep_running() {
     if !adbc_installed() {
         return;
