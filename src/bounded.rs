@@ -43,8 +43,8 @@ use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::utils::AggregateOrderSensitivity;
 use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, Documentation, EmitTo, Expr,
-    ExprSchemable, GroupsAccumulator, Operator, ReturnFieldArgs, ReversedUDAF, ScalarFunctionArgs,
-    ScalarUDF, ScalarUDFImpl, SetMonotonicity, Signature, StatisticsArgs,
+    ExprSchemable, GroupsAccumulator, Operator, ReversedUDAF, ScalarFunctionArgs, ScalarUDF,
+    ScalarUDFImpl, SetMonotonicity, Signature, StatisticsArgs,
 };
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::BinaryOperator;
@@ -179,39 +179,7 @@ fn reserve(
 
 #[warn(clippy::missing_trait_methods)]
 impl ScalarUDFImpl for Bounded {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn display_name(&self, args: &[Expr]) -> Result<String> {
-        #[expect(deprecated)]
-        self.inner.display_name(args)
-    }
-
-    fn schema_name(&self, args: &[Expr]) -> Result<String> {
-        self.inner.schema_name(args)
-    }
-
-    fn signature(&self) -> &Signature {
-        self.inner.signature()
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        self.inner.return_type(arg_types)
-    }
-
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        self.inner.return_field_from_args(args)
-    }
-
-    fn is_nullable(&self, args: &[Expr], schema: &dyn datafusion::common::ExprSchema) -> bool {
-        #[expect(deprecated)]
-        self.inner.is_nullable(args, schema)
-    }
-
-    fn is_strict(&self) -> bool {
-        self.inner.is_strict()
-    }
+    crate::udf_forward::forward_scalar_udf!();
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let bytes =
@@ -228,92 +196,10 @@ impl ScalarUDFImpl for Bounded {
         None
     }
 
-    fn aliases(&self) -> &[String] {
-        self.inner.aliases()
-    }
-
     fn simplify(&self, args: Vec<Expr>, _info: &SimplifyContext) -> Result<ExprSimplifyResult> {
         // Not the function's own: `concat`'s folds constant arguments into one value while planning,
         // building it without the reservation.
         Ok(ExprSimplifyResult::Original(args))
-    }
-
-    fn preimage(
-        &self,
-        args: &[Expr],
-        lit_expr: &Expr,
-        info: &SimplifyContext,
-    ) -> Result<datafusion::logical_expr::preimage::PreimageResult> {
-        self.inner.preimage(args, lit_expr, info)
-    }
-
-    fn conditional_arguments<'a>(
-        &self,
-        args: &'a [Expr],
-    ) -> Option<(Vec<&'a Expr>, Vec<&'a Expr>)> {
-        self.inner.conditional_arguments(args)
-    }
-
-    fn short_circuits(&self) -> bool {
-        self.inner.short_circuits()
-    }
-
-    fn evaluate_bounds(
-        &self,
-        input: &[&datafusion::logical_expr::interval_arithmetic::Interval],
-    ) -> Result<datafusion::logical_expr::interval_arithmetic::Interval> {
-        self.inner.evaluate_bounds(input)
-    }
-
-    fn propagate_constraints(
-        &self,
-        interval: &datafusion::logical_expr::interval_arithmetic::Interval,
-        inputs: &[&datafusion::logical_expr::interval_arithmetic::Interval],
-    ) -> Result<Option<Vec<datafusion::logical_expr::interval_arithmetic::Interval>>> {
-        self.inner.propagate_constraints(interval, inputs)
-    }
-
-    fn struct_field_mapping(
-        &self,
-        literal_args: &[Option<ScalarValue>],
-    ) -> Option<datafusion::logical_expr::StructFieldMapping> {
-        self.inner.struct_field_mapping(literal_args)
-    }
-
-    fn output_ordering(
-        &self,
-        inputs: &[datafusion::logical_expr::sort_properties::ExprProperties],
-    ) -> Result<datafusion::logical_expr::sort_properties::SortProperties> {
-        self.inner.output_ordering(inputs)
-    }
-
-    fn preserves_lex_ordering(
-        &self,
-        inputs: &[datafusion::logical_expr::sort_properties::ExprProperties],
-    ) -> Result<bool> {
-        self.inner.preserves_lex_ordering(inputs)
-    }
-
-    fn strictly_order_preserving(
-        &self,
-        inputs: &[datafusion::logical_expr::sort_properties::ExprProperties],
-    ) -> Result<bool> {
-        self.inner.strictly_order_preserving(inputs)
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        self.inner.coerce_types(arg_types)
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        self.inner.documentation()
-    }
-
-    fn placement(
-        &self,
-        args: &[datafusion::logical_expr::ExpressionPlacement],
-    ) -> datafusion::logical_expr::ExpressionPlacement {
-        self.inner.placement(args)
     }
 }
 
@@ -997,5 +883,123 @@ impl AggregateUDFImpl for Counted {
 
     fn documentation(&self) -> Option<&Documentation> {
         self.inner.documentation()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::util::pretty::pretty_format_batches;
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+    use datafusion::prelude::SessionConfig;
+
+    /// A session with the wrappers, under `limit` bytes, two partitions (so partial and final aggregates
+    /// run).
+    fn bounded(limit: usize) -> SessionContext {
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(limit, 1.0)
+            .build_arc()
+            .expect("runtime");
+        let config = SessionConfig::new().with_target_partitions(2);
+        let mut ctx = SessionContext::new_with_config_rt(config, runtime);
+        register(&mut ctx).expect("wrappers");
+        ctx
+    }
+
+    async fn run(ctx: &SessionContext, sql: &str) -> Result<String> {
+        let batches = ctx.sql(sql).await?.collect().await?;
+        Ok(pretty_format_batches(&batches)?.to_string())
+    }
+
+    #[tokio::test]
+    async fn wrapped_functions_return_what_datafusion_s_own_return() {
+        let plain = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(2));
+        let ctx = bounded(1 << 30);
+        for sql in [
+            "SELECT repeat('ab', 3) a, lpad('x', 5, 'é') b, rpad('x', 4) c, concat('a', NULL, 1) d, \
+             concat_ws('-', 'a', NULL, 'b') e",
+            "SELECT 'a' || NULL a, NULL || 'b' b, 'a' || 1 c, 1 || 'a' d, 'é' || 'x' e, 'a' || 'b' || 'c' f",
+            "SELECT array_repeat(2, 3) a, array_resize([1, 2], 4, 0) b, range(1, 10, 3) c, \
+             generate_series(1, 3) d, cardinality(generate_series(DATE '2024-01-01', DATE '2024-03-01', \
+             INTERVAL '1 month')) e",
+            "SELECT v, repeat(CAST(v AS VARCHAR), v % 4) r, CAST(v AS VARCHAR) || 'x' s, lpad(CAST(v AS VARCHAR), v, '0') p \
+             FROM (VALUES (1), (2), (NULL), (12)) t(v) ORDER BY v",
+            "SELECT array_agg(v ORDER BY v DESC) a, string_agg(CAST(v AS VARCHAR), ',' ORDER BY v) s \
+             FROM (VALUES (1), (2), (3)) t(v)",
+            "SELECT k, array_agg(v ORDER BY v) a, cardinality(array_agg(DISTINCT v)) d FROM \
+             (VALUES ('a', 1), ('b', 2), ('a', 3), ('a', 3)) t(k, v) GROUP BY k ORDER BY k",
+        ] {
+            let expected = run(&plain, sql).await.expect(sql);
+            assert_eq!(run(&ctx, sql).await.expect(sql), expected, "{sql}");
+        }
+    }
+
+    #[tokio::test]
+    async fn results_that_do_not_fit_are_refused_before_they_are_built() {
+        let ctx = bounded(10_000_000);
+        let refused = |e: datafusion::error::DataFusionError, name: &str| {
+            let text = e.to_string();
+            assert!(
+                text.contains(name) && text.contains("exceeds the memory limit (10000000 bytes"),
+                "{text}"
+            );
+        };
+        // Four rows of 3 MB: 12 MB; two rows: 6 MB, built.
+        let rows = |n: usize| {
+            format!(
+                "SELECT length(repeat(CAST(v AS VARCHAR), 3000000)) AS n FROM (VALUES {}) t(v)",
+                vec!["(1)"; n].join(", ")
+            )
+        };
+        refused(run(&ctx, &rows(4)).await.expect_err("12 MB"), "repeat()");
+        assert!(run(&ctx, &rows(2)).await.is_ok());
+        // A constant result is repeated over a batch: 2 kB x 8,192 rows is 16 MB.
+        refused(
+            run(&ctx, "SELECT repeat('x', 2000) AS s")
+                .await
+                .expect_err("broadcast"),
+            "repeat()",
+        );
+        assert!(run(&ctx, "SELECT repeat('x', 1000) AS s").await.is_ok());
+        for (sql, name) in [
+            (
+                "SELECT lpad(CAST(v AS VARCHAR), 20000000) FROM (VALUES (1)) t(v)",
+                "lpad()",
+            ),
+            (
+                "SELECT array_repeat(v, 2000000) FROM (VALUES (1)) t(v)",
+                "array_repeat()",
+            ),
+            ("SELECT range(v, 2000000) FROM (VALUES (1)) t(v)", "range()"),
+            (
+                "SELECT s || s FROM (SELECT repeat(CAST(v AS VARCHAR), 6000000) AS s FROM (VALUES (1)) t(v)) u",
+                "the || operator",
+            ),
+            (
+                "SELECT concat(s, s) FROM (SELECT repeat(CAST(v AS VARCHAR), 6000000) AS s FROM (VALUES (1)) t(v)) u",
+                "concat()",
+            ),
+        ] {
+            refused(run(&ctx, sql).await.expect_err(sql), name);
+        }
+    }
+
+    #[tokio::test]
+    async fn array_agg_counts_the_text_it_holds() {
+        // 20,000 values of 1,000 bytes (views of text built per row): 20 MB held, over a 10 MB limit.
+        let ctx = bounded(10_000_000);
+        let e = run(
+            &ctx,
+            "SELECT cardinality(array_agg(repeat(CAST(value AS VARCHAR), 200))) FROM range(10000, 30000)",
+        )
+        .await
+        .expect_err("20 MB");
+        // The aggregate's reservation fails, or the next batch's values no longer fit beside what it holds;
+        // counted by DataFusion alone (16 bytes a value) it held all 20 MB and finished.
+        let text = e.to_string();
+        assert!(
+            text.contains("Resources exhausted") || text.contains("exceeds the memory limit"),
+            "{text}"
+        );
     }
 }

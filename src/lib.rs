@@ -67,6 +67,7 @@ pub mod shell;
 pub mod sniff;
 pub mod source;
 mod sql_text;
+mod udf_forward;
 mod utc_trunc;
 mod verify;
 pub mod writer;

@@ -11,18 +11,12 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, make_array};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
-use datafusion::common::{ExprSchema, Result, ScalarValue};
+use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::common::{Result, ScalarValue};
 use datafusion::config::ConfigOptions;
-use datafusion::logical_expr::interval_arithmetic::Interval;
-use datafusion::logical_expr::preimage::PreimageResult;
 use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
-use datafusion::logical_expr::sort_properties::{ExprProperties, SortProperties};
 use datafusion::logical_expr::udf_eq::UdfEq;
-use datafusion::logical_expr::{
-    ColumnarValue, Documentation, Expr, ExpressionPlacement, ReturnFieldArgs, ScalarFunctionArgs,
-    ScalarUDF, ScalarUDFImpl, Signature, StructFieldMapping,
-};
+use datafusion::logical_expr::{ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl};
 
 /// The built-in `date_trunc`, with UTC inputs truncated as zone-less values.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -91,39 +85,7 @@ fn with_zone(value: ColumnarValue, tz: Option<Arc<str>>) -> Result<ColumnarValue
 
 #[warn(clippy::missing_trait_methods)] // Delegates, so it implements every trait method.
 impl ScalarUDFImpl for UtcDateTrunc {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    #[allow(deprecated)] // Forwarded while DataFusion still has it.
-    fn display_name(&self, args: &[Expr]) -> Result<String> {
-        self.inner.display_name(args)
-    }
-
-    fn schema_name(&self, args: &[Expr]) -> Result<String> {
-        self.inner.schema_name(args)
-    }
-
-    fn signature(&self) -> &Signature {
-        self.inner.signature()
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        self.inner.return_type(arg_types)
-    }
-
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        self.inner.return_field_from_args(args)
-    }
-
-    #[allow(deprecated)] // Forwarded while DataFusion still has it.
-    fn is_nullable(&self, args: &[Expr], schema: &dyn ExprSchema) -> bool {
-        self.inner.is_nullable(args, schema)
-    }
-
-    fn is_strict(&self) -> bool {
-        self.inner.is_strict()
-    }
+    crate::udf_forward::forward_scalar_udf!();
 
     fn invoke_with_args(&self, mut args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let zone = args.args.get(1).and_then(|v| utc_zone(&v.data_type()));
@@ -151,81 +113,16 @@ impl ScalarUDFImpl for UtcDateTrunc {
         self.inner.with_updated_config(config)
     }
 
-    fn aliases(&self) -> &[String] {
-        self.inner.aliases()
-    }
-
     fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
         self.inner.simplify(args, info)
-    }
-
-    fn preimage(
-        &self,
-        args: &[Expr],
-        lit_expr: &Expr,
-        info: &SimplifyContext,
-    ) -> Result<PreimageResult> {
-        self.inner.preimage(args, lit_expr, info)
-    }
-
-    fn conditional_arguments<'a>(
-        &self,
-        args: &'a [Expr],
-    ) -> Option<(Vec<&'a Expr>, Vec<&'a Expr>)> {
-        self.inner.conditional_arguments(args)
-    }
-
-    fn short_circuits(&self) -> bool {
-        self.inner.short_circuits()
-    }
-
-    fn evaluate_bounds(&self, input: &[&Interval]) -> Result<Interval> {
-        self.inner.evaluate_bounds(input)
-    }
-
-    fn propagate_constraints(
-        &self,
-        interval: &Interval,
-        inputs: &[&Interval],
-    ) -> Result<Option<Vec<Interval>>> {
-        self.inner.propagate_constraints(interval, inputs)
-    }
-
-    fn struct_field_mapping(
-        &self,
-        literal_args: &[Option<ScalarValue>],
-    ) -> Option<StructFieldMapping> {
-        self.inner.struct_field_mapping(literal_args)
-    }
-
-    fn output_ordering(&self, inputs: &[ExprProperties]) -> Result<SortProperties> {
-        self.inner.output_ordering(inputs)
-    }
-
-    fn preserves_lex_ordering(&self, inputs: &[ExprProperties]) -> Result<bool> {
-        self.inner.preserves_lex_ordering(inputs)
-    }
-
-    fn strictly_order_preserving(&self, inputs: &[ExprProperties]) -> Result<bool> {
-        self.inner.strictly_order_preserving(inputs)
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        self.inner.coerce_types(arg_types)
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        self.inner.documentation()
-    }
-
-    fn placement(&self, args: &[ExpressionPlacement]) -> ExpressionPlacement {
-        self.inner.placement(args)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use datafusion::arrow::datatypes::FieldRef;
 
     use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array, PrimitiveArray};
     use datafusion::arrow::datatypes::{

@@ -276,7 +276,7 @@ fn superset_s_sqlalchemy_dialect_pandas_and_polars_get_plain_types_and_parameter
         "core select: 5 channels",
         "read_sql: 5 rows; NPS_BY_CHANNEL(): 5 rows",
         "parameters: ",
-        "plain types: string; CSV written",
+        "plain types: string; CSV written; type names in the schema; 14 XDBC types",
         "polars + ADBC: 5 rows",
         "grains: 13 time grains ran and truncate",
     ] {
@@ -362,7 +362,7 @@ fn apache_superset_creates_the_database_runs_sql_lab_and_a_monthly_chart() {
         std::thread::sleep(Duration::from_millis(250));
     }
     let out = Command::new(&python)
-        .arg(root().join("tests/superset/superset_check.py"))
+        .arg(root().join("tests/flight/superset_check.py"))
         .args([
             &url,
             &server.uri(),

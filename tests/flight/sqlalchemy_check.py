@@ -11,10 +11,7 @@ Each CHECK is a function below; any failure raises (non-zero exit). Expected res
 command line over the same data folder.
 """
 
-import datetime
-import json
 import os
-import subprocess
 import sys
 
 import flightsql.sqlalchemy  # noqa: F401 (registers the datafusion+flightsql dialect)
@@ -23,18 +20,16 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
+import bi_common
+
 GRPC, TOKEN, CXSQL = sys.argv[1], sys.argv[2], sys.argv[3]
 HOST, PORT = GRPC.removeprefix("grpc://").rsplit(":", 1)
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# The URI the README gives: plain gRPC on loopback (`insecure=true`), the token as the dialect's `token`.
-URI = f"datafusion+flightsql://{HOST}:{PORT}?insecure=true&token={TOKEN}"
+ROOT = bi_common.ROOT
+URI = bi_common.dialect_uri(GRPC, TOKEN)
 
 
 def cli(sql):
-    """The command line's rows for `sql`, as JSON objects."""
-    out = subprocess.run([CXSQL, "query", sql, "--format", "json"], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout
-    return json.loads(out)
+    return bi_common.cli(CXSQL, sql)
 
 
 def close(a, b):
@@ -123,11 +118,18 @@ def plain_types():
         client = conn.connection.dbapi_connection.client
         info = client.execute("SELECT channel, priority, created_at FROM tickets LIMIT 5")
         table = client.do_get(info.endpoints[0].ticket).read_all()
+        info = client.get_xdbc_type_info(None)
+        types = client.do_get(info.endpoints[0].ticket).read_all().to_pylist()
     assert table.schema.field("channel").type == pa.string(), table.schema
+    names = {f.name: (f.metadata or {}).get(b"ARROW:FLIGHT:SQL:TYPE_NAME") for f in table.schema}
+    assert names == {"channel": b"VARCHAR", "priority": b"VARCHAR", "created_at": b"TIMESTAMP WITH TIME ZONE"}, names
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink)
     assert sink.getvalue().size > 0
-    print(f"plain types: {table.schema.field('channel').type}; CSV written")
+    listed = {t["type_name"] for t in types}
+    assert {"VARCHAR", "BIGINT", "DOUBLE", "TIMESTAMP", "BOOLEAN", "DATE"} <= listed, listed
+    print(f"plain types: {table.schema.field('channel').type}; CSV written; type names in the schema; "
+          f"{len(types)} XDBC types")
 
 
 def polars_adbc():

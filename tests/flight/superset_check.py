@@ -5,29 +5,25 @@ dataset and a monthly time-series chart, and read the chart's data.
 
 Run by tests/cli/serve.rs with Superset's Python (target/bi-venv) while Superset listens on SUPERSET_URL:
 
-    python tests/superset/superset_check.py SUPERSET_URL CXSQL_GRPC_URI TOKEN CXSQL_BINARY
+    python tests/flight/superset_check.py SUPERSET_URL CXSQL_GRPC_URI TOKEN CXSQL_BINARY
 
 Expected numbers come from the cxsql command line over the same data.
 """
 
 import datetime
 import json
-import os
-import subprocess
 import sys
 
 import requests
 
+import bi_common
+
 SUPERSET, GRPC, TOKEN, CXSQL = sys.argv[1:5]
-HOST, PORT = GRPC.removeprefix("grpc://").rsplit(":", 1)
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-URI = f"datafusion+flightsql://{HOST}:{PORT}?insecure=true&token={TOKEN}"
+URI = bi_common.dialect_uri(GRPC, TOKEN)
 
 
 def cli(sql):
-    out = subprocess.run([CXSQL, "query", sql, "--format", "json"], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout
-    return json.loads(out)
+    return bi_common.cli(CXSQL, sql)
 
 
 def api(session, method, path, **kwargs):
