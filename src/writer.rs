@@ -681,6 +681,52 @@ mod tests {
     }
 
     #[test]
+    fn views_become_plain_types_at_any_depth_and_parquet_files_store_them() {
+        use datafusion::arrow::array::{Array, ListBuilder, StringViewArray, StringViewBuilder};
+        use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+        let mut list = ListBuilder::new(StringViewBuilder::new());
+        list.values().append_value("a");
+        list.append(true);
+        list.append(false);
+        let list = list.finish();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("s", DataType::Utf8View, true),
+            Field::new("l", list.data_type().clone(), true),
+        ]));
+        let views = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(StringViewArray::from(vec![Some("chat"), None])),
+                Arc::new(list),
+            ],
+        )
+        .expect("batch");
+        let plain = plain_schema(&schema);
+        assert_eq!(plain.field(0).data_type(), &DataType::Utf8);
+        assert_eq!(
+            plain.field(1).data_type(),
+            &DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
+        );
+        let converted = to_plain(&views, &plain).expect("cast");
+        assert_eq!(converted.schema(), plain);
+        assert_eq!(
+            pretty_format_batches(&[converted])
+                .expect("shown")
+                .to_string(),
+            pretty_format_batches(std::slice::from_ref(&views))
+                .expect("shown")
+                .to_string()
+        );
+        let mut w =
+            BatchWriter::new(Vec::new(), OutputFormat::Parquet, schema, "<test>").expect("writer");
+        w.write(&views).expect("write");
+        let bytes = bytes::Bytes::from(w.finish().expect("finish"));
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).expect("a Parquet file");
+        assert_eq!(reader.schema().fields(), plain.fields());
+    }
+
+    #[test]
     fn format_names_parse_back_and_unknown_ones_list_the_choices() {
         for f in OutputFormat::ALL {
             assert_eq!(f.name().parse::<OutputFormat>().expect("parses"), f);

@@ -285,6 +285,25 @@ fn superset_s_sqlalchemy_dialect_pandas_and_polars_get_plain_types_and_parameter
 }
 
 #[test]
+fn results_use_plain_arrow_types_unless_views_are_asked_for() {
+    if !adbc_installed() {
+        return;
+    }
+    let plain = Server::start(Some("p"), &[]);
+    let out = check(&plain, "p", &["plain_types"]);
+    assert!(
+        out.contains("types: ('string', 'list<item: string>')"),
+        "{out}"
+    );
+    let views = Server::start(Some("v"), &["--arrow-view-types"]);
+    let out = check(&views, "v", &["view_types"]);
+    assert!(
+        out.contains("types: ('string_view', 'list<item: string_view>')"),
+        "{out}"
+    );
+}
+
+#[test]
 fn apache_superset_creates_the_database_runs_sql_lab_and_a_monthly_chart() {
     let Some(python) = bi_python() else {
         return;

@@ -285,6 +285,25 @@ def hostile():
     print(f"hostile: {len(HOSTILE)} hostile queries refused; {len(normal)} dashboard queries, none failed")
 
 
+def arrow_types(expected):
+    cur = connect().cursor()
+    cur.execute("SELECT channel, [channel] AS channels FROM tickets LIMIT 1")
+    schema = cur.fetch_arrow_table().schema
+    got = (str(schema.field("channel").type), str(schema.field("channels").type))
+    assert got == expected, got
+    return got
+
+
+def plain_types():
+    """Text and lists arrive as the plain Arrow types by default."""
+    print(f"types: {arrow_types(('string', 'list<item: string>'))}")
+
+
+def view_types():
+    """With --arrow-view-types, as DataFusion's views."""
+    print(f"types: {arrow_types(('string_view', 'list<item: string_view>'))}")
+
+
 def planning():
     """Statements that plan for seconds (990 terms, within the limit) keep every query thread busy; a new
     client still connects and lists the tables at once (planning runs beside the calls, not on them)."""
