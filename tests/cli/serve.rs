@@ -362,42 +362,43 @@ fn apache_superset_creates_the_database_runs_sql_lab_and_a_monthly_chart() {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let _web = KillOnDrop(
-        Command::new(&superset)
-            .args(["run", "--host", "127.0.0.1", "-p", &port.to_string()])
-            .envs(env)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("superset run starts"),
-    );
     let url = format!("http://127.0.0.1:{port}");
-    let waited = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            waited.elapsed() < Duration::from_secs(120),
-            "Superset did not start"
+    // Superset on `port` until dropped; then the check script with `extra` arguments.
+    let run_check = |extra: &[&str]| {
+        let _web = KillOnDrop(
+            Command::new(&superset)
+                .args(["run", "--host", "127.0.0.1", "-p", &port.to_string()])
+                .envs(env)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("superset run starts"),
         );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    let out = Command::new(&python)
-        .arg(root().join("tests/flight/superset_check.py"))
-        .args([
-            &url,
-            &server.uri(),
-            "superset-t0ken",
-            env!("CARGO_BIN_EXE_cxsql"),
-        ])
-        .current_dir(root())
-        .output()
-        .expect("python runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}\nserver log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        server.log()
-    );
+        let waited = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                waited.elapsed() < Duration::from_secs(120),
+                "Superset did not start"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let out = Command::new(&python)
+            .arg(root().join("tests/flight/superset_check.py"))
+            .args([&url, &server.uri(), "superset-t0ken", env!("CARGO_BIN_EXE_cxsql")])
+            .args(extra)
+            .current_dir(root())
+            .output()
+            .expect("python runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}\nserver log:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            server.log()
+        );
+        stdout
+    };
+    let stdout = run_check(&[]);
     for line in [
         "superset: engine spec 'cxsql' available",
         "superset: SQL Lab NPS by channel: 5 rows equal to cxsql query",
@@ -406,6 +407,11 @@ fn apache_superset_creates_the_database_runs_sql_lab_and_a_monthly_chart() {
     ] {
         assert!(stdout.contains(line), "{line}: {stdout}");
     }
+    let stdout = run_check(&["restarted"]);
+    assert!(
+        stdout.contains("superset: after a restart, SQL Lab counts 20000 tickets"),
+        "{stdout}"
+    );
 }
 
 #[test]

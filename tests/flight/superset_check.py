@@ -5,7 +5,10 @@ dataset and a monthly time-series chart, and read the chart's data.
 
 Run by tests/cli/serve.rs with Superset's Python (target/bi-venv) while Superset listens on SUPERSET_URL:
 
-    python tests/flight/superset_check.py SUPERSET_URL CXSQL_GRPC_URI TOKEN CXSQL_BINARY
+    python tests/flight/superset_check.py SUPERSET_URL CXSQL_GRPC_URI TOKEN CXSQL_BINARY [restarted]
+
+With `restarted` (Superset started again over the same metadata database), it only checks that the saved
+database still opens: the dialect must be registered without the "available databases" call.
 
 Expected numbers come from the cxsql command line over the same data.
 """
@@ -32,11 +35,28 @@ def api(session, method, path, **kwargs):
     return response.json()
 
 
-def main():
+def logged_in():
     session = requests.Session()
     login = api(session, "POST", "/api/v1/security/login",
                 json={"username": "admin", "password": "admin", "provider": "db", "refresh": True})
     session.headers["Authorization"] = f"Bearer {login['access_token']}"
+    return session
+
+
+def restarted():
+    session = logged_in()
+    databases = api(session, "GET", "/api/v1/database/")["result"]
+    db_id = next(d["id"] for d in databases if d["database_name"] == "cxsql")
+    result = api(session, "POST", "/api/v1/sqllab/execute/",
+                 json={"database_id": db_id, "sql": "SELECT count(*) AS n FROM tickets", "runAsync": False,
+                       "schema": "public"})
+    n = result["data"][0]["n"]
+    assert n == cli("SELECT count(*) AS n FROM tickets")[0]["n"], n
+    print(f"superset: after a restart, SQL Lab counts {n} tickets")
+
+
+def main():
+    session = logged_in()
 
     engines = api(session, "GET", "/api/v1/database/available/")["databases"]
     cxsql = [e for e in engines if e.get("engine") == "datafusion"]
@@ -106,4 +126,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    restarted() if sys.argv[5:] == ["restarted"] else main()

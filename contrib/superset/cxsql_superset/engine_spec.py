@@ -6,6 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+# flightsql-dbapi registers its `datafusion+flightsql` dialect when this module is imported (its entry point
+# names only `datafusion`): Superset imports the engine specs before it opens a database, so a database saved
+# with the README's URI opens after a restart too.
+import flightsql.sqlalchemy  # noqa: F401
 from sqlalchemy import types
 from superset.constants import TimeGrain
 from superset.db_engine_specs.base import BaseEngineSpec
