@@ -6,8 +6,8 @@
 //! ```text
 //! front ends   main.rs + cli.rs (binary) | shell | report | gen | serve | scheduler, executor (Ballista)
 //!                  |  plain specs: SessionSpec, TableSource, Params, ReportOptions, GenOptions
-//! engine       session (spec -> SessionContext) · source · catalog · saved · params · exec (one path)
-//!              · cluster (Ballista codecs and client)
+//! engine       session (spec -> SessionContext) · source · catalog · saved · params · sql_text · exec
+//!              (one path) · bounded (large values reserved first) · query_pool · cluster (Ballista)
 //!                  |  RecordBatch streams into a ResultSink
 //! output       writer: one BatchWriter over one OutputFormat, to any `impl Write` or an atomic file
 //! functions    cxsql-udfs (DataFusion only)

@@ -295,7 +295,15 @@ def arrow_types(expected):
 
 
 def plain_types():
-    """Text and lists arrive as the plain Arrow types by default."""
+    """Text and lists arrive as the plain Arrow types by default; pyarrow's CSV writer takes the text."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    cur = connect().cursor()
+    cur.execute("SELECT channel, priority FROM tickets LIMIT 3")
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(cur.fetch_arrow_table(), sink)
+    assert sink.getvalue().to_pybytes().startswith(b'"channel","priority"'), sink.getvalue()
     print(f"types: {arrow_types(('string', 'list<item: string>'))}")
 
 
