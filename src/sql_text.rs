@@ -184,45 +184,60 @@ fn tokens(
     Ok(tokens)
 }
 
-/// Refuses a statement with an expression nested deeper than `limit`.
+/// Refuses a statement with an expression nested deeper than `limit`, or whose expressions cost more to plan
+/// than one chain of `limit` terms. DataFusion's planning (type coercion asks each node for the types below
+/// it) takes time in proportion to the sum of every expression node's depth: about n² for a chain of n
+/// terms, so many chains just under the depth limit would plan as long as one far past it.
 fn check_depth(statement: &Statement, limit: usize) -> Result<()> {
     struct Depth {
         now: usize,
+        total: usize,
         limit: usize,
     }
     impl Visitor for Depth {
-        type Break = ();
-        fn pre_visit_expr(&mut self, _: &Expr) -> ControlFlow<()> {
+        type Break = &'static str;
+        fn pre_visit_expr(&mut self, _: &Expr) -> ControlFlow<&'static str> {
             self.now += 1;
+            self.total += self.now;
             if self.now > self.limit {
-                ControlFlow::Break(())
+                ControlFlow::Break("deep")
+            } else if self.total > self.limit * (self.limit + 1) {
+                ControlFlow::Break("costly")
             } else {
                 ControlFlow::Continue(())
             }
         }
-        fn post_visit_expr(&mut self, _: &Expr) -> ControlFlow<()> {
+        fn post_visit_expr(&mut self, _: &Expr) -> ControlFlow<&'static str> {
             self.now -= 1;
             ControlFlow::Continue(())
         }
     }
-    let mut depth = Depth { now: 0, limit };
-    let deep = match statement {
-        Statement::Statement(s) => s.visit(&mut depth).is_break(),
+    let mut depth = Depth {
+        now: 0,
+        total: 0,
+        limit,
+    };
+    let outcome = match statement {
+        Statement::Statement(s) => s.visit(&mut depth),
         Statement::CopyTo(copy) => match &copy.source {
-            CopyToSource::Query(query) => query.visit(&mut depth).is_break(),
-            CopyToSource::Relation(_) => false,
+            CopyToSource::Query(query) => query.visit(&mut depth),
+            CopyToSource::Relation(_) => ControlFlow::Continue(()),
         },
         Statement::Explain(explain) => return check_depth(&explain.statement, limit),
-        Statement::CreateExternalTable(_) | Statement::Reset(_) => false,
+        Statement::CreateExternalTable(_) | Statement::Reset(_) => ControlFlow::Continue(()),
     };
-    if deep {
-        return Err(Error::Usage(format!(
+    match outcome {
+        ControlFlow::Continue(()) => Ok(()),
+        ControlFlow::Break("deep") => Err(Error::Usage(format!(
             "an expression of the statement nests more than {limit} terms deep (each term of a chain such \
              as 1 + 1 + … or a AND b AND … is one level); this server plans expressions of at most {limit} \
              (cxsql serve --max-expression-terms raises the limit)"
-        )));
+        ))),
+        ControlFlow::Break(_) => Err(Error::Usage(format!(
+            "the statement's expressions together would plan longer than one chain of {limit} terms (planning \
+             time grows with each term's depth); split it, or raise cxsql serve --max-expression-terms"
+        ))),
     }
-    Ok(())
 }
 
 /// Table-function names as identifiers: unquoted folded to lower case, quoted taken exactly (DataFusion
@@ -348,5 +363,11 @@ mod tests {
             .is_ok()
         );
         assert!(parse(&chain(12), &Limits::LOCAL).is_ok());
+        // Two chains of eight terms plan about as long as one of eleven: refused as a whole.
+        let eight = ["1"; 8].join("+");
+        let two = format!("SELECT {eight}, {eight}");
+        let e = parse(&two, &server).expect_err("costly");
+        assert!(e.to_string().contains("together would plan longer"), "{e}");
+        assert!(parse(&format!("SELECT {eight}"), &server).is_ok());
     }
 }

@@ -384,7 +384,12 @@ fn apache_superset_creates_the_database_runs_sql_lab_and_a_monthly_chart() {
         }
         let out = Command::new(&python)
             .arg(root().join("tests/flight/superset_check.py"))
-            .args([&url, &server.uri(), "superset-t0ken", env!("CARGO_BIN_EXE_cxsql")])
+            .args([
+                &url,
+                &server.uri(),
+                "superset-t0ken",
+                env!("CARGO_BIN_EXE_cxsql"),
+            ])
             .args(extra)
             .current_dir(root())
             .output()

@@ -218,6 +218,8 @@ HOSTILE = [
     ("array_agg", "SELECT cardinality(array_agg(repeat(CAST(value AS VARCHAR), 2000))) AS m FROM range(1, 3000000)",
      ("Resources exhausted", "exceeds the memory limit")),
     ("12,000 terms", "SELECT " + "+".join(["1"] * 12000) + " AS m", "--max-expression-terms"),
+    ("5 chains of 900 terms", "SELECT " + ", ".join(["+".join(["1"] * 900)] * 5),
+     "together would plan longer"),
     ("2 MB statement", "SELECT '" + "x" * 2_000_000 + "' AS m", "--max-statement-bytes"),
     ("200 KB literal", "SELECT length('" + "x" * 200_000 + "') AS m", "literal of 200000 bytes"),
     ("endless", "SELECT count(*) AS m FROM range(1, 1000000000000)", "query-timeout"),
