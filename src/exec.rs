@@ -43,6 +43,9 @@ pub struct Scope<'a> {
     pub refuse_changes: bool,
     /// What the SQL text of one call may be.
     pub limits: Limits,
+    /// The most memory one call's statements may hold while they run (see `query_pool`); `None`: all of the
+    /// session's limit.
+    pub query_share: Option<usize>,
 }
 
 impl Scope<'_> {
@@ -168,6 +171,14 @@ async fn dataframe(
         staged = Some(stage);
     }
     let df = ctx.execute_logical_plan(plan).await?;
+    // Planned (and SET, DDL applied) on the session itself; run over a pool of the call's own.
+    let df = match scope.query_share {
+        Some(share) => {
+            let (state, plan) = df.into_parts();
+            DataFrame::new(crate::query_pool::with_share(state, share), plan)
+        }
+        None => df,
+    };
     if params.is_empty() {
         Ok((df, copy_to, staged))
     } else {

@@ -9,9 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use datafusion::common::{Result, resources_err};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::SessionState;
 use datafusion::execution::memory_pool::{
     MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation,
 };
+use datafusion::execution::runtime_env::RuntimeEnv;
 
 /// A pool that holds at most `share` bytes of its parent.
 #[derive(Debug)]
@@ -93,6 +96,21 @@ impl MemoryPool for QueryPool {
     fn memory_limit(&self) -> MemoryLimit {
         MemoryLimit::Finite(self.share)
     }
+}
+
+/// `state` with its memory pool replaced by a share of `share` bytes of it; catalogs, functions, caches and
+/// object stores stay the session's.
+pub fn with_share(state: SessionState, share: usize) -> SessionState {
+    let shared = state.runtime_env();
+    let runtime = RuntimeEnv {
+        memory_pool: Arc::new(QueryPool::new(Arc::clone(&shared.memory_pool), share)),
+        disk_manager: Arc::clone(&shared.disk_manager),
+        cache_manager: Arc::clone(&shared.cache_manager),
+        object_store_registry: Arc::clone(&shared.object_store_registry),
+    };
+    SessionStateBuilder::new_from_existing(state)
+        .with_runtime_env(Arc::new(runtime))
+        .build()
 }
 
 #[cfg(test)]

@@ -491,28 +491,7 @@ impl Session {
             .iter()
             .map(|(name, value)| (name.clone(), value.to_scalar()))
             .collect();
-        match self.query_share {
-            None => exec::run(&self.ctx, sql, &bound, &self.scope(), sink).await,
-            Some(share) => {
-                // The same session (catalogs, functions, caches, files) over a pool of this call's own.
-                let state = self.ctx.state();
-                let shared = state.runtime_env();
-                let runtime = datafusion::execution::runtime_env::RuntimeEnv {
-                    memory_pool: Arc::new(crate::query_pool::QueryPool::new(
-                        Arc::clone(&shared.memory_pool),
-                        share,
-                    )),
-                    disk_manager: Arc::clone(&shared.disk_manager),
-                    cache_manager: Arc::clone(&shared.cache_manager),
-                    object_store_registry: Arc::clone(&shared.object_store_registry),
-                };
-                let state = datafusion::execution::SessionStateBuilder::new_from_existing(state)
-                    .with_runtime_env(Arc::new(runtime))
-                    .build();
-                let ctx = SessionContext::new_with_state(state);
-                exec::run(&ctx, sql, &bound, &self.scope(), sink).await
-            }
-        }
+        exec::run(&self.ctx, sql, &bound, &self.scope(), sink).await
     }
 
     /// What statements may write (nothing over the files of the tables registered when a statement runs)
@@ -525,6 +504,7 @@ impl Session {
             library: &self.library,
             refuse_changes: self.refuse_changes,
             limits: self.limits,
+            query_share: self.query_share,
         }
     }
 
