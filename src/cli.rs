@@ -220,8 +220,9 @@ pub enum Command {
     /// survey in the canonical schema.
     Gen(GenArgs),
 
-    /// Serve the tables, KPI functions and saved queries to Arrow Flight SQL clients (ADBC and JDBC drivers,
-    /// BI tools, notebooks) from one long-lived session, until SIGINT or SIGTERM.
+    /// Serve the tables, KPI functions and saved queries to Arrow Flight SQL clients (ADBC drivers, Apache
+    /// Superset and SQLAlchemy through flightsql-dbapi, notebooks) from one long-lived session, until SIGINT
+    /// or SIGTERM.
     Serve(ServeArgs),
 
     /// Start a Ballista scheduler for `--cluster` clients: it plans their queries with cxsql's functions,

@@ -1,4 +1,4 @@
-//! `cxsql serve`: one long-lived session answering Arrow Flight SQL clients (ADBC and JDBC drivers, BI tools,
+//! `cxsql serve`: one long-lived session answering Arrow Flight SQL clients (ADBC drivers, BI tools,
 //! notebooks). A front end over the engine API like the shell: statements and prepared statements run
 //! through [`Session::execute`] (so saved queries are table functions here too, and every statement is
 //! checked as on the command line), results stream batch by batch as Flight data.
