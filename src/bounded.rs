@@ -25,6 +25,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::compute::kernels::length::length;
 use datafusion::arrow::datatypes::{DataType, FieldRef, Int64Type, IntervalUnit, TimeUnit};
@@ -253,9 +254,7 @@ fn estimate(size: Size, args: &[ColumnarValue], rows: usize) -> Result<u64> {
         Size::Concat => {
             let mut total = 0u64;
             for arg in args {
-                let lengths = byte_lengths(arg, rows)?;
-                total =
-                    total.saturating_add(lengths.iter().fold(0u64, |t, l| t.saturating_add(*l)));
+                total = total.saturating_add(total_bytes(arg, rows)?);
             }
             total
         }
@@ -312,6 +311,36 @@ fn byte_lengths(arg: &ColumnarValue, rows: usize) -> Result<Vec<u64>> {
             }
         })
         .collect())
+}
+
+/// The bytes of all rows' values as text, without a per-row list for the common layouts: a constant's
+/// length times the rows, the extent of a plain array's values, the sum of a view array's lengths.
+fn total_bytes(arg: &ColumnarValue, rows: usize) -> Result<u64> {
+    let ColumnarValue::Array(array) = arg else {
+        return Ok(byte_lengths(arg, 1)?
+            .first()
+            .copied()
+            .unwrap_or(0)
+            .saturating_mul(rows as u64));
+    };
+    let extent = |first: i64, last: i64| (last - first).max(0) as u64;
+    Ok(match array.data_type() {
+        DataType::Utf8 => {
+            let offsets = array.as_string::<i32>().value_offsets();
+            extent(i64::from(offsets[0]), i64::from(offsets[offsets.len() - 1]))
+        }
+        DataType::LargeUtf8 => {
+            let offsets = array.as_string::<i64>().value_offsets();
+            extent(offsets[0], offsets[offsets.len() - 1])
+        }
+        DataType::Utf8View => array
+            .as_string_view()
+            .views()
+            .iter()
+            .map(|view| u64::from(*view as u32))
+            .sum(),
+        _ => byte_lengths(arg, rows)?.iter().sum(),
+    })
 }
 
 /// Whether an argument's text is all ASCII.
@@ -476,43 +505,43 @@ impl ScalarUDFImpl for ConcatOperator {
         let rows = args.number_rows;
         let bytes = estimate(Size::Concat, &args.args, rows)?.saturating_mul(broadcast(&args));
         let _reserved = reserve(&self.pool, "the || operator", bytes)?;
-        let nulls = args
+        // `||` is NULL where either side is (concat reads NULL as empty text): a NULL constant makes every
+        // row NULL; columns contribute their NULL rows.
+        if args
             .args
             .iter()
-            .map(|a| a.to_array(rows))
-            .collect::<Result<Vec<_>>>()?;
+            .any(|a| matches!(a, ColumnarValue::Scalar(v) if v.is_null()))
+        {
+            let data_type = args.return_field.data_type().clone();
+            return Ok(ColumnarValue::Scalar(ScalarValue::try_from(&data_type)?));
+        }
+        let mask = args
+            .args
+            .iter()
+            .fold(None, |mask: Option<NullBuffer>, a| match a {
+                ColumnarValue::Array(a) => {
+                    NullBuffer::union(mask.as_ref(), a.logical_nulls().as_ref())
+                }
+                ColumnarValue::Scalar(_) => mask,
+            });
         let scalar = args
             .args
             .iter()
             .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let result = self.concat.invoke_with_args(args)?;
+        if scalar {
+            return Ok(result);
+        }
         let result = result.to_array(rows)?;
-        let mask = nulls.iter().fold(
-            None,
-            |mask: Option<datafusion::arrow::buffer::NullBuffer>, a| {
-                datafusion::arrow::buffer::NullBuffer::union(
-                    mask.as_ref(),
-                    a.logical_nulls().as_ref(),
-                )
-            },
-        );
-        let result = match mask {
+        let result = match mask.filter(|m| m.null_count() > 0) {
             Some(mask) => {
-                let mask = datafusion::arrow::buffer::NullBuffer::union(
-                    Some(&mask),
-                    result.logical_nulls().as_ref(),
-                );
+                let mask = NullBuffer::union(Some(&mask), result.logical_nulls().as_ref());
                 datafusion::arrow::array::make_array(
                     result.to_data().into_builder().nulls(mask).build()?,
                 )
             }
             None => result,
         };
-        if scalar {
-            return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
-                &result, 0,
-            )?));
-        }
         Ok(ColumnarValue::Array(result))
     }
 }
