@@ -68,19 +68,18 @@ enum Size {
     Series,
 }
 
-impl Size {
-    fn of(name: &str) -> Option<Self> {
-        Some(match name {
-            "repeat" => Size::Repeat,
-            "lpad" | "rpad" => Size::Pad,
-            "concat" | "concat_ws" => Size::Concat,
-            "array_repeat" => Size::ArrayRepeat,
-            "array_resize" => Size::ArrayResize,
-            "range" | "generate_series" => Size::Series,
-            _ => return None,
-        })
-    }
-}
+/// The wrapped functions, by name.
+const WRAPPED: [(&str, Size); 9] = [
+    ("repeat", Size::Repeat),
+    ("lpad", Size::Pad),
+    ("rpad", Size::Pad),
+    ("concat", Size::Concat),
+    ("concat_ws", Size::Concat),
+    ("array_repeat", Size::ArrayRepeat),
+    ("array_resize", Size::ArrayResize),
+    ("range", Size::Series),
+    ("generate_series", Size::Series),
+];
 
 /// Wraps the size-multiplying functions of `ctx` and its `||` operator (see the module documentation), when
 /// the session has a memory limit.
@@ -91,18 +90,8 @@ pub fn register(ctx: &mut SessionContext) -> Result<()> {
     }
     let state = ctx.state();
     let functions = state.scalar_functions();
-    for name in [
-        "repeat",
-        "lpad",
-        "rpad",
-        "concat",
-        "concat_ws",
-        "array_repeat",
-        "array_resize",
-        "range",
-        "generate_series",
-    ] {
-        let (Some(size), Some(udf)) = (Size::of(name), functions.get(name)) else {
+    for (name, size) in WRAPPED {
+        let Some(udf) = functions.get(name) else {
             continue;
         };
         SessionContext::register_udf(
@@ -222,24 +211,33 @@ fn broadcast(args: &ScalarFunctionArgs) -> u64 {
 /// The bytes the result of a `size` function takes over `rows` rows of `args` (an upper bound where the
 /// exact figure would need the result).
 fn estimate(size: Size, args: &[ColumnarValue], rows: usize) -> Result<u64> {
-    let counts = |i: usize| -> Result<Vec<i64>> {
-        match args.get(i) {
-            Some(arg) => ints(arg, rows),
-            None => Ok(vec![0; rows]),
-        }
+    // The count argument (the second), NULL and negative as 0.
+    let counts = || -> Result<Vec<u64>> {
+        Ok(match args.get(1) {
+            Some(arg) => ints(arg, rows)?
+                .into_iter()
+                .map(|n| n.max(0) as u64)
+                .collect(),
+            None => vec![0; rows],
+        })
     };
-    let per_row = |a: &[u64], n: &[i64], width: u64| -> u64 {
-        a.iter()
-            .zip(n)
-            .map(|(a, n)| a.saturating_add(width).saturating_mul((*n).max(0) as u64))
+    // Every row's count times `width` bytes.
+    let times = |width: u64| -> Result<u64> {
+        Ok(counts()?
+            .into_iter()
             .fold(0u64, u64::saturating_add)
+            .saturating_mul(width))
     };
     Ok(match size {
         Size::Repeat => {
             let Some(text) = args.first() else {
                 return Ok(0);
             };
-            per_row(&byte_lengths(text, rows)?, &counts(1)?, 0)
+            byte_lengths(text, rows)?
+                .into_iter()
+                .zip(counts()?)
+                .map(|(bytes, n)| bytes.saturating_mul(n))
+                .fold(0u64, u64::saturating_add)
         }
         Size::Pad => {
             // n characters of the text or the fill: four bytes each unless both are ASCII.
@@ -248,8 +246,7 @@ fn estimate(size: Size, args: &[ColumnarValue], rows: usize) -> Result<u64> {
                 .enumerate()
                 .filter(|(i, _)| *i != 1)
                 .any(|(_, a)| !is_ascii(a));
-            let width = if wide { 4 } else { 1 };
-            per_row(&vec![width; rows], &counts(1)?, 0)
+            times(if wide { 4 } else { 1 })?
         }
         Size::Concat => {
             let mut total = 0u64;
@@ -262,12 +259,9 @@ fn estimate(size: Size, args: &[ColumnarValue], rows: usize) -> Result<u64> {
             let Some(value) = args.first() else {
                 return Ok(0);
             };
-            per_row(&vec![value_width(value, rows); rows], &counts(1)?, 0)
+            times(value_width(value, rows))?
         }
-        Size::ArrayResize => {
-            let width = args.get(2).map_or(8, |v| value_width(v, rows)).max(8);
-            per_row(&vec![width; rows], &counts(1)?, 0)
-        }
+        Size::ArrayResize => times(args.get(2).map_or(8, |v| value_width(v, rows)).max(8))?,
         Size::Series => series_values(args, rows)?.saturating_mul(8),
     })
 }
