@@ -536,19 +536,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Err(_) => Err(Error::QueriesFailed(format!(
             "the cluster at {cluster} did not finish within {} (--cluster-timeout); see the scheduler's \
              and executors' logs for lost executors",
-            humantime(limit)
+            cxsql::error::humantime(limit)
         ))),
-    }
-}
-
-/// `90s`, `2m30s`: a duration as the user would write it.
-fn humantime(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    match (s / 60, s % 60) {
-        (0, _) if d.subsec_millis() > 0 => format!("{}ms", d.as_millis()),
-        (0, s) => format!("{s}s"),
-        (m, 0) => format!("{m}m"),
-        (m, s) => format!("{m}m{s}s"),
     }
 }
 
@@ -729,8 +718,10 @@ async fn run_command(cli: Cli) -> Result<()> {
                         LogFormat::Text
                     },
                     view_types: args.arrow_view_types,
-                    query_threads: global.threads.map_or(cores, usize::from),
                 },
+                // The same threads, stacks and blocking pool as the main runtime (see main.rs).
+                crate::runtime(global.threads)
+                    .map_err(|e| Error::Internal(format!("cannot start the query runtime: {e}")))?,
             )
             .await
         }

@@ -103,6 +103,17 @@ impl Error {
     }
 }
 
+/// `90s`, `2m30s`: a duration as the user would write it, for messages about a time limit.
+pub fn humantime(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match (s / 60, s % 60) {
+        (0, _) if d.subsec_millis() > 0 => format!("{}ms", d.as_millis()),
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s}s"),
+    }
+}
+
 impl From<DataFusionError> for Error {
     fn from(source: DataFusionError) -> Self {
         Error::Query {

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use cxsql::{Error, guard};
 
-/// The tokio runtime: one worker per core, and a small pool of blocking threads.
+/// The tokio runtime: one worker per core, and a small pool of blocking threads. `cxsql serve` builds a
+/// second one the same way for its queries.
 ///
 /// DataFusion reads local files on tokio's blocking pool (one task per read), and planning reads up to 32
 /// Parquet footers at once. With tokio's default pool (up to 512 threads) a query over a few dozen files starts

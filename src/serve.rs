@@ -78,8 +78,6 @@ pub struct ServeOptions {
     /// Results keep DataFusion's view types (`Utf8View`, `BinaryView`, `ListView`); by default they are sent
     /// as the plain `Utf8`, `Binary`, `List` that most clients expect.
     pub view_types: bool,
-    /// Worker threads of the runtime that plans and runs queries (default: the number of cores).
-    pub query_threads: usize,
 }
 
 /// The per-query log line's format.
@@ -111,7 +109,15 @@ pub fn default_memory_limit() -> usize {
 }
 
 /// Serves `session` until a stop signal: prints the address it listens on, then answers Flight SQL calls.
-pub async fn serve(session: Session, options: ServeOptions) -> Result<()> {
+/// Statements are planned and run on `queries`, a runtime of their own (the binary builds it as it builds
+/// its main one); the calling runtime accepts connections and answers calls.
+pub async fn serve(
+    session: Session,
+    options: ServeOptions,
+    queries: tokio::runtime::Runtime,
+) -> Result<()> {
+    // Held at once: a runtime dropped on an error path inside this one would panic.
+    let queries = QueryRuntime(Some(queries));
     if options.token.is_none() && !options.listen.ip().is_loopback() {
         return Err(Error::Usage(format!(
             "serve --listen {}: without a token the server listens on loopback addresses only (127.0.0.1, \
@@ -147,7 +153,7 @@ pub async fn serve(session: Session, options: ServeOptions) -> Result<()> {
         .local_addr()
         .map_err(|e| Error::Internal(format!("the listening address: {e}")))?;
     let read_only = session.refuses_changes();
-    let service = FlightSql::new(session, &options)?;
+    let service = FlightSql::new(session, &options, queries)?;
     if let Some(every) = options.refresh {
         let session = Arc::clone(&service.session);
         tokio::spawn(async move {
@@ -266,7 +272,7 @@ struct FlightSql {
 }
 
 impl FlightSql {
-    fn new(session: Session, options: &ServeOptions) -> Result<Self> {
+    fn new(session: Session, options: &ServeOptions, queries: QueryRuntime) -> Result<Self> {
         let mut info = SqlInfoDataBuilder::new();
         info.append(SqlInfo::FlightSqlServerName, "cxsql");
         info.append(SqlInfo::FlightSqlServerVersion, env!("CARGO_PKG_VERSION"));
@@ -282,7 +288,7 @@ impl FlightSql {
             .map_err(|e| Error::Internal(format!("the server's SQL info: {e}")))?;
         Ok(Self {
             session: Arc::new(session),
-            queries: QueryRuntime::new(options.query_threads)?,
+            queries,
             view_types: options.view_types,
             slots: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
             timeout: options.query_timeout,
@@ -468,20 +474,6 @@ impl FlightSql {
 struct QueryRuntime(Option<tokio::runtime::Runtime>);
 
 impl QueryRuntime {
-    /// DataFusion's threads as main.rs gives them: large stacks for deep plans, a small blocking pool
-    /// (file reads).
-    fn new(threads: usize) -> Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads.max(1))
-            .max_blocking_threads((2 * threads).max(4))
-            .thread_stack_size(64 << 20)
-            .thread_name("cxsql-query")
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Internal(format!("cannot start the query runtime: {e}")))?;
-        Ok(Self(Some(runtime)))
-    }
-
     fn spawn<F>(&self, work: F) -> tokio::task::JoinHandle<F::Output>
     where
         F: std::future::Future + Send + 'static,
@@ -529,20 +521,8 @@ async fn within<T>(
 fn timed_out(limit: Duration) -> Status {
     Status::deadline_exceeded(format!(
         "the query ran past the server's --query-timeout of {} and was stopped (planning counts)",
-        human_duration(limit)
+        crate::error::humantime(limit)
     ))
-}
-
-/// `1.5s`, `10s`, `2m`.
-fn human_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms.is_multiple_of(60_000) && ms > 0 {
-        format!("{}m", ms / 60_000)
-    } else if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{}s", d.as_secs_f64())
-    }
 }
 
 /// The field metadata key Flight SQL clients (JDBC's `getColumnTypeName`, ADBC) read a column's SQL type
