@@ -43,7 +43,7 @@ pub enum Error {
     },
 
     /// A signal stopped the work (exit code 128 + the signal's number: 130 for SIGINT).
-    #[error("interrupted by {}", crate::guard::signal_name(*signal))]
+    #[error("interrupted by {}", crate::guard::signal::signal_name(*signal))]
     Interrupted { signal: i32 },
 
     /// A failure of cxsql itself, not of the input: a worker thread that panicked, a result that could not

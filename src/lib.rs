@@ -3,14 +3,21 @@
 //! files, folders, globs, Hive-partitioned lakes and `s3://` locations. Front ends (the `cxsql` command line,
 //! the shell, reports) are thin layers over it:
 //!
+//! The folders are the layers; arrows point down only and no two modules import each other (checked by
+//! `tests/cli/architecture.rs`; the whole map is `docs/architecture.md`):
+//!
 //! ```text
-//! front ends   main.rs + cli.rs (binary) | shell | report | gen | serve | scheduler, executor (Ballista)
-//!                  |  plain specs: SessionSpec, TableSource, Params, ReportOptions, GenOptions
-//! engine       session (spec -> SessionContext) · source · catalog · saved · params · sql_text · exec
-//!              (one path) · bounded (large values reserved first) · query_pool · cluster (Ballista)
+//! binary       main.rs (runtime, signals, exit codes) · cli/ (clap args; one function per command)
+//!                  |  plain specs: SessionSpec, TableSource, Params, ReportOptions, GenOptions, ServeOptions
+//! front        front/: shell · listings · serve (Flight SQL) · scheduler, executor (Ballista) · report/
+//!                  |  Session methods
+//! engine       engine/: session · exec (the one path) · sql_text · saved · table_functions · params · catalog
+//!              · source · tables · verify · cluster · group_codes · bounded · query_pool · utc_trunc
+//! generate     generate/: the synthetic population and its tables (beside the engine, for `cxsql gen`)
 //!                  |  RecordBatch streams into a ResultSink
-//! output       writer: one BatchWriter over one OutputFormat, to any `impl Write` or an atomic file
-//! functions    cxsql-udfs (DataFusion only)
+//! base         writer (one BatchWriter over one OutputFormat) · error · guard (panics, temporary files,
+//!              signals, secrets)
+//! crates       cxsql-csv (csv/: reading CSV exports) · cxsql-udfs (udfs/: the SQL functions)
 //! ```
 //!
 //! Open a session on a folder, run a saved query and stream its result:
@@ -36,48 +43,19 @@
 //! # }
 //! ```
 
-mod bounded;
-pub mod catalog;
-mod chart;
-pub mod cluster;
-pub mod commands;
-mod compare;
-mod csv_decode;
-mod csv_part;
-mod csv_read;
-mod csv_schema;
-mod csv_source;
-mod csv_split;
+pub mod engine;
 pub mod error;
-mod exec;
-pub mod executor;
-pub mod r#gen;
-mod group_codes;
+pub mod front;
+pub mod generate;
 pub mod guard;
-mod lazy;
-pub mod params;
-mod query_pool;
-pub mod report;
-pub mod saved;
-pub mod saved_fn;
-pub mod scheduler;
-pub mod serve;
-pub mod session;
-pub mod shell;
-pub mod sniff;
-pub mod source;
-mod sql_text;
-mod udf_forward;
-mod utc_trunc;
-mod verify;
 pub mod writer;
 
-pub use csv_schema::{Reasons, SniffReport};
+pub use cxsql_csv::{Reasons, SniffReport};
 
+pub use engine::params::{ParamValue, Params};
+pub use engine::saved::SavedQuery;
+pub use engine::session::{Input, Session, SessionSpec, TableInfo};
+pub use engine::source::{FileFormat, ReadOptions, S3Options, TableSource};
+pub use engine::sql_text::{Limits, MAX_SQL_BYTES};
 pub use error::{Error, Result};
-pub use params::{ParamValue, Params};
-pub use saved::SavedQuery;
-pub use session::{Input, Session, SessionSpec, TableInfo};
-pub use source::{FileFormat, ReadOptions, S3Options, TableSource};
-pub use sql_text::{Limits, MAX_SQL_BYTES};
 pub use writer::{Collect, OutputFormat, ResultSink};

@@ -9,32 +9,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use cxsql::{Error, guard};
 
-/// The tokio runtime: one worker per core, and a small pool of blocking threads. `cxsql serve` builds a
-/// second one the same way for its queries.
-///
-/// DataFusion reads local files on tokio's blocking pool (one task per read), and planning reads up to 32
-/// Parquet footers at once. With tokio's default pool (up to 512 threads) a query over a few dozen files starts
-/// dozens of threads, each with its own allocator heap of fresh pages for the kernel to zero: measured on
-/// the benchmark's 30M tickets (2 cores), 100–380 ms of system time and ±10–35% run-to-run spread, against
-/// 30–150 ms and ±1–8% with this pool. Twice the partitions, at least 4, leaves room for DataFusion's
-/// long-running blocking tasks (one per partition at most, e.g. parsing JSON arrays) beside the reads.
-fn runtime(threads: Option<u16>) -> std::io::Result<tokio::runtime::Runtime> {
-    let partitions = threads.map(usize::from).unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads((2 * partitions).max(4))
-        .thread_stack_size(WORKER_STACK)
-        .build()
-}
-
 /// Stack of the thread that parses and plans (DataFusion's recursive passes grow their stack on the heap
 /// when it runs low, but dropping and walking very deep expression trees does not), and of the runtime's
 /// threads that evaluate them. Machine-generated SQL (10,000 `OR` terms, 5,000-term sums, 2,000 `UNION ALL`
 /// branches) needs far more than the default 2–8 MB; the memory is reserved, and only used as needed.
 const MAIN_STACK: usize = 512 << 20;
-const WORKER_STACK: usize = 64 << 20;
 
 /// After a signal, how long the work may take to stop before the process exits anyway.
 const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -95,7 +74,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: cli::Cli) -> ExitCode {
-    let runtime = match runtime(cli.global.threads) {
+    let runtime = match cli::runtime::runtime(cli.global.threads) {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("cxsql: internal error: cannot start the async runtime: {e}");

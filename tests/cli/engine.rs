@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use cxsql::catalog::Catalog;
-use cxsql::session::compose;
+use cxsql::engine::catalog::Catalog;
+use cxsql::engine::session::compose;
 use cxsql::{
     Collect, Error, Input, ParamValue, Params, SavedQuery, Session, SessionSpec, TableSource,
 };

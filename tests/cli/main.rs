@@ -2,6 +2,7 @@
 //! standard output and standard error), and the engine API used in-process. One test binary, a module per
 //! topic.
 
+mod architecture;
 mod catalogs;
 mod cluster;
 mod commands;

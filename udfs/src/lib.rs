@@ -218,10 +218,36 @@ pub fn register_calendar(
     }
 }
 
-/// A Markdown reference of every function, generated from its `Documentation` (the README embeds it).
+/// A Markdown reference of every function, generated from its `Documentation` (docs/functions.md embeds it).
 pub fn reference_markdown() -> String {
     let all: Vec<String> = all_functions().iter().map(function_markdown).collect();
     all.join("\n\n") + "\n"
+}
+
+/// Every function in one line: its syntax and the first sentence of its description (the README embeds it).
+pub fn list_markdown() -> String {
+    let mut out = String::new();
+    for f in all_functions() {
+        let Some(doc) = f.documentation() else {
+            continue;
+        };
+        // The first sentence ("i.e." does not end one); of a long one, what comes before its colon.
+        let text = doc.description.replace('\n', " ");
+        let end = text
+            .match_indices(". ")
+            .find(|(at, _)| !text[..*at].ends_with(".."))
+            .map_or(text.len(), |(at, _)| at);
+        let mut first = &text[..end];
+        first = first.split(", i.e").next().unwrap_or(first);
+        if let Some((head, _)) = first.split_once(": ")
+            && head.chars().count() >= 20
+        {
+            first = head;
+        }
+        let stop = if first.ends_with('.') { "" } else { "." };
+        out.push_str(&format!("- `{}`: {first}{stop}\n", doc.syntax_example));
+    }
+    out
 }
 
 /// One function's documentation as Markdown: syntax, description, arguments, examples.
@@ -352,27 +378,38 @@ mod tests {
         }
     }
 
-    /// The README's function reference is generated; `UPDATE_README=1 cargo test` rewrites it.
+    /// Checks the text between `<!-- {key}:start -->` and `<!-- {key}:end -->` of `page` (relative to the
+    /// workspace root) against `expected`; `UPDATE_README=1` rewrites it instead.
+    fn check_generated(page: &str, key: &str, expected: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(page);
+        let text = std::fs::read_to_string(&path).expect("the page at the workspace root");
+        let (start, end) = (
+            format!("<!-- {key}:start -->\n"),
+            format!("<!-- {key}:end -->"),
+        );
+        let (Some(a), Some(b)) = (text.find(&start), text.find(&end)) else {
+            panic!("{page} lacks the {start:?} ... {end:?} markers");
+        };
+        if &text[a + start.len()..b] == expected {
+            return;
+        }
+        if std::env::var_os("UPDATE_README").is_some() {
+            let updated = format!("{}{expected}{}", &text[..a + start.len()], &text[b..]);
+            std::fs::write(&path, updated).expect("the page is writable");
+        } else {
+            panic!(
+                "{page}'s {key} section drifted from the functions' documentation; run UPDATE_README=1 cargo test -p cxsql-udfs readme"
+            );
+        }
+    }
+
+    /// The function reference (docs/functions.md) and the README's one-line list are generated.
     #[test]
     fn readme_function_reference_is_up_to_date() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
-        let readme = std::fs::read_to_string(&path).expect("README.md at the workspace root");
-        let (start, end) = ("<!-- functions:start -->\n", "<!-- functions:end -->");
-        let (Some(a), Some(b)) = (readme.find(start), readme.find(end)) else {
-            panic!("README.md lacks the {start:?} ... {end:?} markers");
-        };
-        let expected = reference_markdown();
-        let committed = &readme[a + start.len()..b];
-        if committed != expected {
-            if std::env::var_os("UPDATE_README").is_some() {
-                let updated = format!("{}{expected}{}", &readme[..a + start.len()], &readme[b..]);
-                std::fs::write(&path, updated).expect("README.md writable");
-            } else {
-                panic!(
-                    "README.md's function reference drifted from the functions' documentation; run UPDATE_README=1 cargo test -p cxsql-udfs readme"
-                );
-            }
-        }
+        check_generated("docs/functions.md", "functions", &reference_markdown());
+        check_generated("README.md", "function-list", &list_markdown());
     }
 
     /// Runs every `> statement` of the documented SQL examples that shows a result (a table after it, or a
