@@ -1,22 +1,7 @@
-//! `cxsql serve`: one long-lived session answering Arrow Flight SQL clients (ADBC drivers, BI tools,
-//! notebooks). A front end over the engine API like the shell: statements and prepared statements run
-//! through [`Session::execute`] (so saved queries are table functions here too, and every statement is
-//! checked as on the command line), results stream batch by batch as Flight data.
-//!
-//! - Every call must carry `authorization: Bearer <token>` when a token is set (compared in constant time);
-//!   without a token the server listens on loopback addresses only.
-//! - The session refuses statements that create, change or write anything unless `--allow-writes`.
-//! - At most `max_concurrent` queries run at once; the others wait their turn. A query past the timeout is
-//!   stopped. A client that goes away stops its query (its stream is dropped, and with it the plan and its
-//!   memory).
-//! - One log line per query on standard error: client, statement hash, rows, duration, outcome.
-//! - A stop signal stops accepting calls; running queries get the grace period to finish.
-//! - File listings and Parquet footers stay cached between queries; `REFRESH` (or `--refresh EVERY`) makes
-//!   the next query of each table list its files again.
+//! The Flight SQL service: statements, prepared statements and metadata calls, each query run on the
+//! query runtime within its slot, its timeout and its memory share, and logged.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,10 +9,8 @@ use std::time::{Duration, Instant};
 
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::error::FlightError;
-use arrow_flight::flight_service_server::{FlightService, FlightServiceServer};
-use arrow_flight::sql::metadata::{
-    SqlInfoData, SqlInfoDataBuilder, XdbcTypeInfo, XdbcTypeInfoData, XdbcTypeInfoDataBuilder,
-};
+use arrow_flight::flight_service_server::FlightService;
+use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder, XdbcTypeInfoData};
 use arrow_flight::sql::server::{FlightSqlService, PeekableFlightDataStream};
 use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
@@ -38,222 +21,37 @@ use arrow_flight::sql::{
 };
 use arrow_flight::{
     Action, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse,
-    IpcMessage, SchemaAsIpc, Ticket,
+    Ticket,
 };
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::arrow::ipc::writer::IpcWriteOptions;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
 use datafusion::execution::SendableRecordBatchStream;
 use futures::{Stream, StreamExt, TryStreamExt};
 use prost::Message;
-use subtle::ConstantTimeEq;
 use tokio::sync::{Semaphore, mpsc, oneshot};
-use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::engine::params::{ParamValue, Params};
 use crate::engine::session::Session;
 use crate::error::{Error, Result};
+use crate::front::serve::options::{LogFormat, ServeOptions};
+use crate::front::serve::runtime::{AbortOnDrop, QueryRuntime, within};
+use crate::front::serve::types::{parameter_value, schema_bytes, with_type_names, xdbc_type_info};
 use crate::writer::{ResultSink, plain_type};
-
-/// How the server runs (the command line's `serve` flags).
-#[derive(Debug, Clone)]
-pub struct ServeOptions {
-    pub listen: SocketAddr,
-    /// The bearer token every call must carry; `None`: loopback only.
-    pub token: Option<String>,
-    /// A PEM certificate chain and key: TLS.
-    pub tls: Option<(PathBuf, PathBuf)>,
-    /// Queries running at once; the others wait.
-    pub max_concurrent: usize,
-    pub query_timeout: Option<Duration>,
-    /// How long running queries may take to finish after a stop signal.
-    pub grace: Duration,
-    /// Read the tables' file listings again this often (new files in a lake); `None`: on `REFRESH` only.
-    pub refresh: Option<Duration>,
-    pub log: LogFormat,
-    /// Results keep DataFusion's view types (`Utf8View`, `BinaryView`, `ListView`); by default they are sent
-    /// as the plain `Utf8`, `Binary`, `List` that most clients expect.
-    pub view_types: bool,
-}
-
-/// The per-query log line's format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-/// The memory budget of a server started without `--memory-limit`: half of the memory this process may use
-/// (the machine's, or its control group's limit when lower), at least 256 MB.
-pub fn default_memory_limit() -> usize {
-    let read = |path: &str| std::fs::read_to_string(path).ok();
-    let total = read("/proc/meminfo")
-        .and_then(|info| {
-            info.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
-        })
-        .map(|kb| kb * 1024);
-    let cgroup = read("/sys/fs/cgroup/memory.max").and_then(|v| v.trim().parse::<usize>().ok());
-    let usable = match (total, cgroup) {
-        (Some(t), Some(c)) => t.min(c),
-        (Some(t), None) => t,
-        (None, Some(c)) => c,
-        (None, None) => 4 << 30,
-    };
-    (usable / 2).max(256 << 20)
-}
-
-/// Serves `session` until a stop signal: prints the address it listens on, then answers Flight SQL calls.
-/// Statements are planned and run on `queries`, a runtime of their own (the binary builds it as it builds
-/// its main one); the calling runtime accepts connections and answers calls.
-pub async fn serve(
-    session: Session,
-    options: ServeOptions,
-    queries: tokio::runtime::Runtime,
-) -> Result<()> {
-    // Held at once: a runtime dropped on an error path inside this one would panic.
-    let queries = QueryRuntime(Some(queries));
-    if options.token.is_none() && !options.listen.ip().is_loopback() {
-        return Err(Error::Usage(format!(
-            "serve --listen {}: without a token the server listens on loopback addresses only (127.0.0.1, \
-             ::1); set CXSQL_TOKEN or --token-file to listen on other addresses",
-            options.listen
-        )));
-    }
-    let mut builder = Server::builder();
-    if let Some((cert, key)) = &options.tls {
-        let read = |path: &PathBuf| std::fs::read(path).map_err(|e| Error::io(path, e));
-        let identity = Identity::from_pem(read(cert)?, read(key)?);
-        builder = builder
-            .tls_config(ServerTlsConfig::new().identity(identity))
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "serve --tls-cert {} --tls-key {}: {e}",
-                    cert.display(),
-                    key.display()
-                ))
-            })?;
-    }
-    // Without TCP_NODELAY each small answer waits for the client's delayed acknowledgement: measured, 90 ms
-    // for `SELECT 1` through ADBC, against a few ms with it.
-    let incoming = TcpIncoming::bind(options.listen)
-        .map_err(|e| {
-            Error::Usage(format!(
-                "serve --listen {}: cannot listen: {e}",
-                options.listen
-            ))
-        })?
-        .with_nodelay(Some(true));
-    let address = incoming
-        .local_addr()
-        .map_err(|e| Error::Internal(format!("the listening address: {e}")))?;
-    let read_only = session.refuses_changes();
-    let service = FlightSql::new(session, &options, queries)?;
-    if let Some(every) = options.refresh {
-        let session = Arc::clone(&service.session);
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.tick().await;
-            loop {
-                ticks.tick().await;
-                session.refresh();
-            }
-        });
-    }
-    let running = Arc::clone(&service.running);
-    let token = options.token.clone().map(String::into_bytes);
-    let server = FlightServiceServer::with_interceptor(service, move |request: Request<()>| {
-        authorize(token.as_deref(), &request)?;
-        Ok(request)
-    });
-    eprintln!(
-        "cxsql serve: Flight SQL on {}://{address} ({}; {}; at most {} queries at once)",
-        if options.tls.is_some() {
-            "grpc+tls"
-        } else {
-            "grpc"
-        },
-        if options.token.is_some() {
-            "a bearer token is required"
-        } else {
-            "no token: loopback only"
-        },
-        if read_only {
-            "read-only"
-        } else {
-            "writes allowed"
-        },
-        options.max_concurrent
-    );
-    let grace = options.grace;
-    let stop = async move {
-        let signal = crate::guard::stop_requested().await;
-        eprintln!(
-            "cxsql serve: {} received: no new calls; waiting up to {}s for running queries",
-            crate::guard::signal_name(signal),
-            grace.as_secs()
-        );
-    };
-    let serving = builder
-        .add_service(server)
-        .serve_with_incoming_shutdown(incoming, stop);
-    tokio::pin!(serving);
-    tokio::select! {
-        served = &mut serving => served.map_err(|e| Error::Internal(format!("the server stopped: {e}")))?,
-        () = async {
-            crate::guard::stop_requested().await;
-            tokio::time::sleep(grace).await;
-        } => {
-            eprintln!(
-                "cxsql serve: {} queries still running after {}s: stopped",
-                running.load(Ordering::SeqCst),
-                grace.as_secs()
-            );
-        }
-    }
-    eprintln!("cxsql serve: stopped");
-    Ok(())
-}
-
-/// Refuses a call without the right `authorization: Bearer <token>` (when a token is set).
-fn authorize(token: Option<&[u8]>, request: &Request<()>) -> std::result::Result<(), Status> {
-    let Some(token) = token else {
-        return Ok(());
-    };
-    let given = request
-        .metadata()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::as_bytes);
-    match given {
-        Some(given) if bool::from(given.ct_eq(token)) => Ok(()),
-        Some(_) => Err(Status::unauthenticated("wrong bearer token")),
-        None => Err(Status::unauthenticated(
-            "this server requires `authorization: Bearer <token>`",
-        )),
-    }
-}
 
 /// A statement prepared by a client: its SQL, result schema, parameters and the values bound last.
 #[derive(Debug, Clone)]
-struct Prepared {
+pub(super) struct Prepared {
     sql: String,
     schema: SchemaRef,
     parameters: Vec<(String, Option<DataType>)>,
     values: Params,
 }
 
-struct FlightSql {
-    session: Arc<Session>,
+pub(super) struct FlightSql {
+    pub(super) session: Arc<Session>,
     /// Where statements are planned and run: not on the runtime that accepts connections and answers
     /// calls, so that a statement that plans for long (planning is synchronous in DataFusion) or keeps
     /// every core busy cannot stop the server from answering the others.
@@ -265,14 +63,18 @@ struct FlightSql {
     prepared: Mutex<HashMap<Vec<u8>, Prepared>>,
     handles: AtomicU64,
     /// Queries running now.
-    running: Arc<AtomicU64>,
+    pub(super) running: Arc<AtomicU64>,
     info: SqlInfoData,
     /// What `GetXdbcTypeInfo` answers.
     types: XdbcTypeInfoData,
 }
 
 impl FlightSql {
-    fn new(session: Session, options: &ServeOptions, queries: QueryRuntime) -> Result<Self> {
+    pub(super) fn new(
+        session: Session,
+        options: &ServeOptions,
+        queries: QueryRuntime,
+    ) -> Result<Self> {
         let mut info = SqlInfoDataBuilder::new();
         info.append(SqlInfo::FlightSqlServerName, "cxsql");
         info.append(SqlInfo::FlightSqlServerVersion, env!("CARGO_PKG_VERSION"));
@@ -472,206 +274,8 @@ impl FlightSql {
     }
 }
 
-/// The runtime statements are planned and run on, beside the one that answers calls. Shut down in the
-/// background when the server ends (a runtime cannot be dropped inside another one).
-struct QueryRuntime(Option<tokio::runtime::Runtime>);
-
-impl QueryRuntime {
-    fn spawn<F>(&self, work: F) -> tokio::task::JoinHandle<F::Output>
-    where
-        F: std::future::Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.0
-            .as_ref()
-            .expect("the query runtime lives as long as the server")
-            .spawn(work)
-    }
-}
-
-impl Drop for QueryRuntime {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
-/// Aborts a task when dropped: the call that waited for it is gone.
-struct AbortOnDrop(tokio::task::AbortHandle);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// `work` stopped at `limit` (when there is one); its error as a status.
-async fn within<T>(
-    limit: Option<Duration>,
-    work: impl std::future::Future<Output = Result<T>>,
-) -> std::result::Result<T, Status> {
-    match limit {
-        Some(limit) => tokio::time::timeout(limit, work)
-            .await
-            .map_err(|_| timed_out(limit))?
-            .map_err(|e| to_status(&e)),
-        None => work.await.map_err(|e| to_status(&e)),
-    }
-}
-
-/// The status of a statement stopped at the query timeout.
-fn timed_out(limit: Duration) -> Status {
-    Status::deadline_exceeded(format!(
-        "the query ran past the server's --query-timeout of {} and was stopped (planning counts)",
-        crate::error::humantime(limit)
-    ))
-}
-
-/// The field metadata key Flight SQL clients (JDBC's `getColumnTypeName`, ADBC) read a column's SQL type
-/// name from.
-const TYPE_NAME: &str = "ARROW:FLIGHT:SQL:TYPE_NAME";
-
-/// `schema` with each field's SQL type name in its metadata (see [`sql_type_name`]).
-fn with_type_names(schema: &Schema) -> SchemaRef {
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            let mut metadata = f.metadata().clone();
-            metadata.insert(TYPE_NAME.to_string(), sql_type_name(f.data_type()));
-            f.as_ref().clone().with_metadata(metadata)
-        })
-        .collect();
-    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
-}
-
-/// The SQL name of an Arrow type, as DataFusion's SQL writes it (`VARCHAR`, `BIGINT`, `TIMESTAMP`).
-fn sql_type_name(data_type: &DataType) -> String {
-    match data_type {
-        DataType::Null => "NULL".into(),
-        DataType::Boolean => "BOOLEAN".into(),
-        DataType::Int8 => "TINYINT".into(),
-        DataType::Int16 => "SMALLINT".into(),
-        DataType::Int32 => "INTEGER".into(),
-        DataType::Int64 => "BIGINT".into(),
-        DataType::UInt8 => "TINYINT UNSIGNED".into(),
-        DataType::UInt16 => "SMALLINT UNSIGNED".into(),
-        DataType::UInt32 => "INTEGER UNSIGNED".into(),
-        DataType::UInt64 => "BIGINT UNSIGNED".into(),
-        DataType::Float16 | DataType::Float32 => "REAL".into(),
-        DataType::Float64 => "DOUBLE".into(),
-        DataType::Decimal32(p, s)
-        | DataType::Decimal64(p, s)
-        | DataType::Decimal128(p, s)
-        | DataType::Decimal256(p, s) => format!("DECIMAL({p},{s})"),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "VARCHAR".into(),
-        DataType::Binary
-        | DataType::LargeBinary
-        | DataType::BinaryView
-        | DataType::FixedSizeBinary(_) => "VARBINARY".into(),
-        DataType::Date32 | DataType::Date64 => "DATE".into(),
-        DataType::Time32(_) | DataType::Time64(_) => "TIME".into(),
-        DataType::Timestamp(_, None) => "TIMESTAMP".into(),
-        DataType::Timestamp(_, Some(_)) => "TIMESTAMP WITH TIME ZONE".into(),
-        DataType::Interval(_) | DataType::Duration(_) => "INTERVAL".into(),
-        DataType::List(f)
-        | DataType::LargeList(f)
-        | DataType::ListView(f)
-        | DataType::LargeListView(f)
-        | DataType::FixedSizeList(f, _) => format!("{}[]", sql_type_name(f.data_type())),
-        DataType::Struct(_) => "STRUCT".into(),
-        DataType::Map(_, _) => "MAP".into(),
-        DataType::Dictionary(_, value) => sql_type_name(value),
-        other => other.to_string().to_uppercase(),
-    }
-}
-
-/// The SQL types the server's SQL accepts, as `GetXdbcTypeInfo` describes them to JDBC/ODBC clients.
-fn xdbc_type_info() -> Result<XdbcTypeInfoData> {
-    use arrow_flight::sql::{Nullable, Searchable, XdbcDataType as X};
-    let types = [
-        ("BOOLEAN", X::XdbcBit, None, false),
-        ("TINYINT", X::XdbcTinyint, None, false),
-        ("SMALLINT", X::XdbcSmallint, None, false),
-        ("INTEGER", X::XdbcInteger, None, false),
-        ("BIGINT", X::XdbcBigint, None, false),
-        ("REAL", X::XdbcReal, None, false),
-        ("DOUBLE", X::XdbcDouble, None, false),
-        (
-            "DECIMAL",
-            X::XdbcDecimal,
-            Some(vec!["precision".to_string(), "scale".to_string()]),
-            false,
-        ),
-        ("VARCHAR", X::XdbcVarchar, None, true),
-        ("VARBINARY", X::XdbcVarbinary, None, false),
-        ("DATE", X::XdbcDate, None, false),
-        ("TIME", X::XdbcTime, None, false),
-        ("TIMESTAMP", X::XdbcTimestamp, None, false),
-        ("INTERVAL", X::XdbcInterval, None, false),
-    ];
-    let mut builder = XdbcTypeInfoDataBuilder::new();
-    for (name, data_type, create_params, text) in types {
-        builder.append(XdbcTypeInfo {
-            type_name: name.to_string(),
-            data_type,
-            column_size: None,
-            literal_prefix: text.then(|| "'".to_string()),
-            literal_suffix: text.then(|| "'".to_string()),
-            create_params,
-            nullable: Nullable::NullabilityNullable,
-            case_sensitive: text,
-            searchable: if text {
-                Searchable::Full
-            } else {
-                Searchable::Basic
-            },
-            unsigned_attribute: None,
-            fixed_prec_scale: false,
-            auto_increment: None,
-            local_type_name: Some(name.to_string()),
-            minimum_scale: None,
-            maximum_scale: None,
-            sql_data_type: data_type,
-            datetime_subcode: None,
-            num_prec_radix: None,
-            interval_precision: None,
-        });
-    }
-    builder
-        .build()
-        .map_err(|e| Error::Internal(format!("the server's type info: {e}")))
-}
-
-/// A bound parameter value as a plain value: a client's dense union (the DB-API driver sends each
-/// parameter as one) unwrapped, then converted to the type the statement gives the parameter.
-fn parameter_value(
-    name: &str,
-    value: ScalarValue,
-    declared: Option<&DataType>,
-) -> std::result::Result<ScalarValue, Status> {
-    let value = match value {
-        ScalarValue::Union(Some((_, inner)), _, _) => *inner,
-        ScalarValue::Union(None, _, _) => ScalarValue::Null,
-        other => other,
-    };
-    let Some(declared) = declared else {
-        return Ok(value);
-    };
-    if value.is_null() || &value.data_type() == declared {
-        return Ok(value);
-    }
-    crate::engine::params::convert(&ParamValue::Value(value.clone()), declared).map_err(|e| {
-        Status::invalid_argument(format!(
-            "parameter {name}: {value} is not a value of its type {}: {e}",
-            sql_type_name(declared)
-        ))
-    })
-}
-
 /// `REFRESH` (any case, an optional `;`): the server's command to read the tables' file listings again.
-fn is_refresh(sql: &str) -> bool {
+pub(super) fn is_refresh(sql: &str) -> bool {
     sql.trim()
         .trim_end_matches(';')
         .trim()
@@ -679,7 +283,7 @@ fn is_refresh(sql: &str) -> bool {
 }
 
 /// What `REFRESH` returns: one row saying what it did.
-fn refreshed_batch() -> RecordBatch {
+pub(super) fn refreshed_batch() -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![Field::new(
         "refreshed",
         DataType::Utf8,
@@ -696,7 +300,7 @@ fn refreshed_batch() -> RecordBatch {
 
 /// The result of a statement that returns none (`CREATE VIEW`): no rows of one column, as clients expect a
 /// schema with columns.
-fn no_result_schema() -> SchemaRef {
+pub(super) fn no_result_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![Field::new(
         "done",
         DataType::Boolean,
@@ -705,14 +309,14 @@ fn no_result_schema() -> SchemaRef {
 }
 
 /// A receiver as a stream.
-fn tokio_stream<T: Send + 'static>(
+pub(super) fn tokio_stream<T: Send + 'static>(
     mut received: mpsc::Receiver<T>,
 ) -> impl Stream<Item = T> + Send + 'static {
     futures::stream::poll_fn(move |cx| received.poll_recv(cx))
 }
 
 /// Forwards a result's batches to the client's stream; the first result's schema goes first.
-struct Forward {
+pub(super) struct Forward {
     schema: Option<oneshot::Sender<std::result::Result<SchemaRef, Status>>>,
     batches: mpsc::Sender<std::result::Result<RecordBatch, FlightError>>,
     /// The client went away: the query stops.
@@ -750,19 +354,8 @@ impl ResultSink for Forward {
     }
 }
 
-/// The status for an error: the client's mistakes are invalid arguments, the rest internal; secrets
-/// redacted.
-fn to_status(e: &Error) -> Status {
-    let text = e.to_string();
-    let message = crate::guard::redact(&text).to_string();
-    match e {
-        Error::Internal(_) | Error::Io { .. } => Status::internal(message),
-        _ => Status::invalid_argument(message),
-    }
-}
-
 /// One line per query on standard error.
-fn log_query(
+pub(super) fn log_query(
     format: LogFormat,
     client: &str,
     sql: &str,
@@ -794,18 +387,10 @@ fn log_query(
     }
 }
 
-fn client<T>(request: &Request<T>) -> String {
+pub(super) fn client<T>(request: &Request<T>) -> String {
     request
         .remote_addr()
         .map_or_else(|| "unknown".to_string(), |a| a.to_string())
-}
-
-/// The IPC bytes of a schema, as prepared statements carry them.
-fn schema_bytes(schema: &Schema) -> std::result::Result<prost::bytes::Bytes, Status> {
-    let message: IpcMessage = SchemaAsIpc::new(schema, &IpcWriteOptions::default())
-        .try_into()
-        .map_err(|e: datafusion::arrow::error::ArrowError| Status::internal(e.to_string()))?;
-    Ok(message.0)
 }
 
 #[tonic::async_trait]
