@@ -1,9 +1,7 @@
 //! Catalogs.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
-use crate::external::independent_csat_per_channel;
 use crate::util::*;
 
 #[test]
@@ -102,12 +100,6 @@ const EXPORT_CSV: &str = "id,opened,closed_on,note\n\
     1,31/01/2024 09:05,01/02/2024,\"plain\"\n\
     2,01/02/2024 17:30,,\"<div style=\\\"\"x\\\"\">two\nlines, and a comma</div>\"\n\
     3,29/02/2024 23:59,04/03/2024,\n";
-
-pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes).expect("in memory");
-    encoder.finish().expect("in memory")
-}
 
 #[test]
 fn compressed_csv_and_text_timestamps_are_read_as_the_catalog_says() {

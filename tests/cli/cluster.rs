@@ -3,78 +3,36 @@
 //! the cluster must equal the local run's.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::util::{Row, cxsql, cxsql_in, ok, root};
-
-/// A process of the built binary, killed when dropped; its standard error is collected.
-struct Process {
-    child: Child,
-    log: Arc<Mutex<String>>,
-}
-
-impl Process {
-    /// Starts `cxsql ARGS` in the project root; `first_line` receives the first line of standard error.
-    fn start(args: &[&str]) -> (Process, std::sync::mpsc::Receiver<String>) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cxsql"))
-            .args(args)
-            .current_dir(root())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cxsql starts");
-        let stderr = child.stderr.take().expect("stderr");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let collected = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut log = collected.lock().expect("log");
-                log.push_str(&line);
-                log.push('\n');
-                let _ = tx.send(line);
-            }
-        });
-        (Process { child, log }, rx)
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().expect("log").clone()
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::util::{Row, Spawned, cxsql, cxsql_in, fails, ok, root};
 
 /// A scheduler and its executors.
 struct Cluster {
     port: u16,
-    executors: Vec<Process>,
-    scheduler: Process,
+    executors: Vec<Spawned>,
+    scheduler: Spawned,
 }
 
 impl Cluster {
     /// A scheduler and `executors` executors (2 task slots each; `executor_args` added), once all have
     /// registered.
     fn start(executors: usize, executor_args: &[&str]) -> Cluster {
-        let (scheduler, lines) = Process::start(&[
-            "scheduler",
-            "--bind",
-            "127.0.0.1:0",
-            "--executor-timeout",
-            "6s",
-        ]);
-        let line = lines
+        let scheduler = Spawned::cxsql(
+            &root(),
+            &[
+                "scheduler",
+                "--bind",
+                "127.0.0.1:0",
+                "--executor-timeout",
+                "6s",
+            ],
+        );
+        let line = scheduler
+            .lines()
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|_| panic!("the scheduler did not start: {}", scheduler.log()));
         let at = line
@@ -103,7 +61,7 @@ impl Cluster {
                 "1s",
             ];
             args.extend(executor_args);
-            cluster.executors.push(Process::start(&args).0);
+            cluster.executors.push(Spawned::cxsql(&root(), &args));
         }
         cluster.wait_for_executors(executors);
         cluster
@@ -127,7 +85,7 @@ impl Cluster {
         panic!(
             "{n} executors did not register: {last}\nscheduler: {}\nexecutors: {:?}",
             self.scheduler.log(),
-            self.executors.iter().map(Process::log).collect::<Vec<_>>()
+            self.executors.iter().map(Spawned::log).collect::<Vec<_>>()
         );
     }
 
@@ -353,8 +311,7 @@ fn an_executor_without_cxsql_functions_fails_the_query_naming_the_function() {
         "query",
         "SELECT channel, nps(nps_score) FROM surveys GROUP BY channel",
     ]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("nps"), "{}", out.stderr);
+    out.assert_fails(1, "nps");
     assert!(out.stdout.is_empty(), "no rows: {}", out.stdout);
 }
 
@@ -366,22 +323,21 @@ fn an_unreachable_scheduler_is_an_error_within_seconds() {
         .expect("a free port");
     let url = format!("df://127.0.0.1:{port}");
     let started = Instant::now();
-    let out = cxsql(&["--cluster", &url, "query", "SELECT count(*) FROM tickets"]);
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains(&format!("cannot reach the cluster's scheduler at {url}")),
-        "{}",
-        out.stderr
+    fails(
+        &["--cluster", &url, "query", "SELECT count(*) FROM tickets"],
+        2,
+        &format!("cannot reach the cluster's scheduler at {url}"),
     );
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "{:?}",
         started.elapsed()
     );
-    let bad = cxsql(&["--cluster", "127.0.0.1:50050", "query", "SELECT 1"]);
-    assert_eq!(bad.code, 2, "{}", bad.stderr);
-    assert!(bad.stderr.contains("df://HOST:PORT"), "{}", bad.stderr);
+    fails(
+        &["--cluster", "127.0.0.1:50050", "query", "SELECT 1"],
+        2,
+        "df://HOST:PORT",
+    );
 }
 
 #[test]
@@ -398,47 +354,43 @@ fn a_killed_executor_gives_the_right_result_or_a_clear_error() {
         rows
     };
     let url = cluster.url();
-    let client = Command::new(env!("CARGO_BIN_EXE_cxsql"))
-        .args([
-            "--cluster",
-            &url,
-            "--cluster-timeout",
-            "180s",
-            "query",
-            sql,
-            "--format",
-            "json",
-        ])
-        .current_dir(root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("client starts");
+    let args: Vec<String> = [
+        "--cluster",
+        &url,
+        "--cluster-timeout",
+        "180s",
+        "query",
+        sql,
+        "--format",
+        "json",
+    ]
+    .map(String::from)
+    .to_vec();
+    // The client runs to its end in a thread; cxsql() fails the test if it panics.
+    let client = std::thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cxsql(&args)
+    });
     std::thread::sleep(Duration::from_millis(1500));
     let mut lost = cluster.executors.remove(1);
-    let _ = lost.child.kill();
-    let _ = lost.child.wait();
+    lost.kill();
     let started = Instant::now();
-    let out = client.wait_with_output().expect("client ends");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    let out = client.join().expect("client ends");
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
     // Which of the two it was, for whoever reads the test's output.
     eprintln!(
         "after killing an executor: exit {:?} after {:?}; {}",
-        out.status.code(),
+        out.code,
         started.elapsed(),
         stderr.trim()
     );
-    match out.status.code() {
-        Some(0) => {
-            let mut rows: Vec<Row> = serde_json::from_str(&stdout).expect("JSON rows");
+    match out.code {
+        0 => {
+            let mut rows: Vec<Row> = serde_json::from_str(stdout).expect("JSON rows");
             rows.sort_by_key(key);
             assert_same("after losing an executor", &local, &rows);
         }
-        Some(1) => assert!(
+        1 => assert!(
             stderr.contains("executor") || stderr.contains("did not finish"),
             "a clear error: {stderr}"
         ),

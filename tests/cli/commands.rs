@@ -64,12 +64,7 @@ fn an_existing_output_is_kept_unless_forced() {
     std::fs::write(&out, "precious\n").expect("written");
     let out_arg = out.to_string_lossy().into_owned();
     let refused = cxsql(&["query", "SELECT 1 AS x", "--format", "csv", "-o", &out_arg]);
-    assert_eq!(refused.code, 2);
-    assert!(
-        refused.stderr.contains("the file exists; use --force"),
-        "{}",
-        refused.stderr
-    );
+    refused.assert_fails(2, "the file exists; use --force");
     assert_eq!(std::fs::read_to_string(&out).expect("kept"), "precious\n");
 
     // A failing query leaves the old file too, even with --force.

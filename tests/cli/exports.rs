@@ -1,7 +1,7 @@
 //! Exports as support teams have them (issue 13): the dialect and the header are sniffed from the file,
 //! column names are cleaned. Every fixture is written by the test itself.
 
-use crate::util::{Row, cxsql_in};
+use crate::util::{Output, Row, cxsql_in};
 
 /// Writes `files` into a fresh folder and runs `sql` over it (`--data .`), returning the JSON rows.
 fn rows(files: &[(&str, &[u8])], sql: &str) -> Vec<Row> {
@@ -9,13 +9,12 @@ fn rows(files: &[(&str, &[u8])], sql: &str) -> Vec<Row> {
     for (name, bytes) in files {
         std::fs::write(dir.path().join(name), bytes).expect("write");
     }
-    let out = cxsql_in(
+    cxsql_in(
         dir.path(),
         &["--data", ".", "query", sql, "--format", "json"],
         None,
-    );
-    assert_eq!(out.code, 0, "{sql}: {}", out.stderr);
-    serde_json::from_str(&out.stdout).expect("a JSON array")
+    )
+    .rows()
 }
 
 /// The column names and types of `table`, as `schema` prints them.
@@ -137,13 +136,7 @@ fn a_ragged_row_in_a_sniffed_file_names_file_line_and_header() {
         &["--data", ".", "query", "SELECT count(*) FROM t"],
         None,
     );
-    assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(
-        out.stderr
-            .contains("t.csv: line 3: 2 fields where the header has 3"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(1, "t.csv: line 3: 2 fields where the header has 3");
 }
 
 /// A French export, as Excel writes it: `;`, decimal commas with thousands spaces, day-first timestamps,
@@ -259,13 +252,9 @@ fn a_value_that_does_not_fit_its_column_names_file_line_column_and_value() {
         &["--data", ".", "query", "SELECT sum(amount) FROM big"],
         None,
     );
-    assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(
-        out.stderr.contains(
-            "big.csv: line 10042, column amount: 'n/a' is not a number with a decimal comma (3,5)"
-        ),
-        "{}",
-        out.stderr
+    out.assert_fails(
+        1,
+        "big.csv: line 10042, column amount: 'n/a' is not a number with a decimal comma (3,5)",
     );
 }
 
@@ -362,8 +351,7 @@ fn sniff_says_what_was_detected_and_gives_a_catalog_entry_that_pins_it() {
     // Not a CSV file: said so.
     std::fs::write(dir.path().join("x.json"), "{\"a\": 1}\n").expect("write");
     let out = cxsql_in(dir.path(), &["sniff", "x.json"], None);
-    assert_eq!(out.code, 2, "{}", out.stdout);
-    assert!(out.stderr.contains("not a CSV table"), "{}", out.stderr);
+    out.assert_fails(2, "not a CSV table");
 }
 
 /// An export of `n` records (`id;note;amount`, notes with quoted line breaks, semicolons, doubled quotes and
@@ -542,18 +530,13 @@ fn with_options(name: &str, file: &[u8], options: &str, sql: &str) -> crate::uti
     cxsql_in(dir.path(), &["query", sql, "--format", "json"], None)
 }
 
-fn json_rows(out: &crate::util::Output) -> Vec<Row> {
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    serde_json::from_str(&out.stdout).expect("a JSON array")
-}
-
 #[test]
 fn every_detected_choice_can_be_overridden_in_the_catalog() {
     // decimal = ",": quoted decimal commas in a comma-separated file are numbers.
     let comma = b"id,amount\n1,\"3,5\"\n2,\"1 234,25\"\n3,7\n";
     let plain = with_options("c.csv", comma, "{}", "SELECT amount FROM t ORDER BY id");
-    assert_eq!(json_rows(&plain)[0]["amount"], "3,5", "detected: text");
-    let got = json_rows(&with_options(
+    assert_eq!(plain.rows()[0]["amount"], "3,5", "detected: text");
+    let got = Output::rows(&with_options(
         "c.csv",
         comma,
         "{ decimal = \",\" }",
@@ -562,7 +545,7 @@ fn every_detected_choice_can_be_overridden_in_the_catalog() {
     assert_eq!(got[0]["s"], 3.5 + 1234.25 + 7.0);
     assert_eq!(got[0]["ty"], "Float64");
     // decimal = ".": a semicolon file's "3,5" stays text.
-    let got = json_rows(&with_options(
+    let got = Output::rows(&with_options(
         "f.csv",
         FRENCH.as_bytes(),
         "{ decimal = \".\" }",
@@ -573,7 +556,7 @@ fn every_detected_choice_can_be_overridden_in_the_catalog() {
     // dates: an ambiguous sample (no day above 12) follows the catalog.
     let ambiguous = b"a,b\n05/01/2024,x\n06/01/2024,y\n";
     for (order, expected) in [("day-first", "2024-01-05"), ("month-first", "2024-05-01")] {
-        let got = json_rows(&with_options(
+        let got = Output::rows(&with_options(
             "d.csv",
             ambiguous,
             &format!("{{ dates = \"{order}\" }}"),
@@ -585,7 +568,7 @@ fn every_detected_choice_can_be_overridden_in_the_catalog() {
 
     // columns: durations as seconds, a decimal-comma amount as DECIMAL, a number kept as text, a
     // timestamp column as a DATE (day-first, as detected).
-    let got = json_rows(&with_options(
+    let got = Output::rows(&with_options(
         "f.csv",
         FRENCH.as_bytes(),
         "{ columns = { \"Durée\" = \"DOUBLE\", \"Montant\" = \"DECIMAL(10,2)\", \"Note\" = \"VARCHAR\", \
@@ -604,7 +587,7 @@ fn every_detected_choice_can_be_overridden_in_the_catalog() {
 
     // A leading zero survives a text column; without the declaration the column is a number.
     let codes = b"zip,n\n01200,1\n75001,2\n";
-    let got = json_rows(&with_options(
+    let got = Output::rows(&with_options(
         "z.csv",
         codes,
         "{ columns = { zip = \"VARCHAR\", n = \"SMALLINT\" } }",
@@ -638,12 +621,9 @@ fn overrides_that_do_not_fit_the_file_are_named() {
         "{ columns = { Score = \"INT\" } }",
         "SELECT * FROM t",
     );
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr
-            .contains("\"Score\", which it does not have; its columns are: id, score"),
-        "{}",
-        out.stderr
+    out.assert_fails(
+        1,
+        "\"Score\", which it does not have; its columns are: id, score",
     );
     // Unknown option values are refused when the catalog is read.
     for (options, expected) in [
@@ -661,8 +641,7 @@ fn overrides_that_do_not_fit_the_file_are_named() {
         ),
     ] {
         let out = with_options("n.csv", b"id\n1\n", options, "SELECT * FROM t");
-        assert_eq!(out.code, 2, "{options}: {}", out.stderr);
-        assert!(out.stderr.contains(expected), "{options}: {}", out.stderr);
+        out.assert_fails(2, expected);
     }
     // A delimiter given wrongly: the likely one is named.
     let out = with_options(
@@ -671,19 +650,16 @@ fn overrides_that_do_not_fit_the_file_are_named() {
         "{ delimiter = \",\" }",
         "SELECT * FROM t",
     );
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr
-            .contains("looks like ';'-separated: 5 fields per line with ';', 1 with ','"),
-        "{}",
-        out.stderr
+    out.assert_fails(
+        1,
+        "looks like ';'-separated: 5 fields per line with ';', 1 with ','",
     );
 }
 
 #[test]
 fn a_compressed_export_is_sniffed_and_decoded_like_the_plain_file() {
     let plain = windows_1252(FRENCH);
-    let packed = crate::catalogs::gzip(&plain);
+    let packed = crate::util::gzip(&plain);
     let sql = |table: &str| {
         format!(
             "SELECT \"Référence\" AS r, CAST(\"Date de création\" AS VARCHAR) AS created, \"Note\" AS note, \
@@ -768,7 +744,7 @@ fn the_french_example_export_reads_with_no_options_and_with_its_catalog() {
         None,
     );
     for (out, with_seconds) in [(plain, false), (pinned, true)] {
-        let got = json_rows(&out);
+        let got = out.rows();
         assert_eq!(got.len(), expected.len());
         for (row, (channel, (n, csat, refunded, seconds))) in got.iter().zip(&expected) {
             assert_eq!(row["c"], channel.as_str());

@@ -1,30 +1,6 @@
 //! The external export, as it is.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
 use crate::util::*;
-
-/// Per channel of the export: (satisfied, rated, tickets), counted with the csv crate's reader and the
-/// top-two-box rule (rating >= 4) by hand, independently of cxsql.
-pub(crate) fn independent_csat_per_channel(fixture: &Path) -> BTreeMap<String, (f64, f64, f64)> {
-    let mut expected: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
-    let mut reader = csv::Reader::from_path(fixture).expect("fixture");
-    let headers = reader.headers().expect("header").clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).expect(name);
-    let (channel, rating) = (col("Ticket Channel"), col("Customer Satisfaction Rating"));
-    for record in reader.records() {
-        let record = record.expect("record");
-        let e = expected.entry(record[channel].to_string()).or_default();
-        e.2 += 1.0;
-        if !record[rating].is_empty() {
-            let r: f64 = record[rating].parse().expect("rating");
-            e.1 += 1.0;
-            e.0 += f64::from(u8::from(r >= 4.0));
-        }
-    }
-    expected
-}
 
 #[test]
 fn external_export_loads_as_it_is_and_csat_per_channel_matches_an_independent_count() {

@@ -2,7 +2,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::catalogs::gzip;
+use crate::util::gzip;
 use crate::util::*;
 
 /// A moto S3 server on a free loopback port, stopped when dropped.
@@ -188,12 +188,7 @@ fn s3_tables_give_the_same_results_as_local_files_and_keep_secrets_out_of_messag
         "query",
         "SELECT count(*) FROM t",
     ]);
-    assert_eq!(missing.code, 1);
-    assert!(
-        missing.stderr.contains("s3://nolake/tickets/"),
-        "{}",
-        missing.stderr
-    );
+    missing.assert_fails(1, "s3://nolake/tickets/");
     assert!(!missing.stderr.contains(secret) && !missing.stdout.contains(secret));
     drop(moto);
 }

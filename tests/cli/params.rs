@@ -10,12 +10,7 @@ fn parameter_errors_name_the_parameter_and_list_the_declared_ones() {
         "--param",
         "from=2021-01-01",
     ]);
-    assert_eq!(unknown.code, 2);
-    assert!(
-        unknown.stderr.contains("unknown parameter from"),
-        "{}",
-        unknown.stderr
-    );
+    unknown.assert_fails(2, "unknown parameter from");
     assert!(
         unknown
             .stderr
@@ -24,18 +19,15 @@ fn parameter_errors_name_the_parameter_and_list_the_declared_ones() {
         unknown.stderr
     );
 
-    let bad = cxsql(&[
-        "run",
-        "queries/nps_by_channel.sql",
-        "--param",
-        "since=yesterday",
-    ]);
-    assert_eq!(bad.code, 2);
-    assert!(
-        bad.stderr
-            .contains("parameter since: cannot read 'yesterday' as TIMESTAMP"),
-        "{}",
-        bad.stderr
+    fails(
+        &[
+            "run",
+            "queries/nps_by_channel.sql",
+            "--param",
+            "since=yesterday",
+        ],
+        2,
+        "parameter since: cannot read 'yesterday' as TIMESTAMP",
     );
 
     let dir = tempfile::tempdir().expect("tempdir");
@@ -43,12 +35,7 @@ fn parameter_errors_name_the_parameter_and_list_the_declared_ones() {
     std::fs::write(&file, "-- name: q\n-- param: n INT\nSELECT $n + 1 AS m\n").expect("written");
     let file = file.to_string_lossy().into_owned();
     let missing = cxsql(&["run", &file]);
-    assert_eq!(missing.code, 2);
-    assert!(
-        missing.stderr.contains("missing parameter n (INT)"),
-        "{}",
-        missing.stderr
-    );
+    missing.assert_fails(2, "missing parameter n (INT)");
     assert!(
         missing.stderr.contains("declared parameters: n INT"),
         "{}",

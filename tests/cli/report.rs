@@ -92,18 +92,16 @@ fn report_manifest_titles_shared_params_and_per_query_params() {
         "Parquet by default"
     );
 
-    let typo = cxsql(&[
-        "report",
-        "--out",
-        &format!("{out_arg}2"),
-        "--param",
-        "sincee=2024-01-01",
-    ]);
-    assert_eq!(typo.code, 2);
-    assert!(
-        typo.stderr.contains("parameter sincee is declared by none"),
-        "{}",
-        typo.stderr
+    fails(
+        &[
+            "report",
+            "--out",
+            &format!("{out_arg}2"),
+            "--param",
+            "sincee=2024-01-01",
+        ],
+        2,
+        "parameter sincee is declared by none",
     );
 }
 
@@ -294,12 +292,7 @@ fn compare_previous_runs_the_year_before_and_tests_the_changes() {
         "--out",
         &dir.path().join("r3").to_string_lossy(),
     ]);
-    assert_eq!(bad.code, 2, "{}", bad.stderr);
-    assert!(
-        bad.stderr.contains("confidence 1.5 is outside (0, 1)"),
-        "{}",
-        bad.stderr
-    );
+    bad.assert_fails(2, "confidence 1.5 is outside (0, 1)");
 }
 
 #[test]
@@ -321,18 +314,16 @@ fn a_failing_query_is_recorded_and_the_others_still_run() {
     .expect("r.toml");
     let out = dir.path().join("out");
     let report = dir.path().join("r.toml").to_string_lossy().into_owned();
-    let run = cxsql(&[
-        "report",
-        "--report",
-        &report,
-        "--out",
-        &out.to_string_lossy(),
-    ]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("some queries of the report failed"),
-        "{}",
-        run.stderr
+    fails(
+        &[
+            "report",
+            "--report",
+            &report,
+            "--out",
+            &out.to_string_lossy(),
+        ],
+        1,
+        "some queries of the report failed",
     );
     let m = manifest(&out);
     assert_eq!(m["queries"][0]["status"], "failed");
@@ -357,9 +348,7 @@ fn report_output_appears_whole_and_is_replaced_only_with_force() {
     std::fs::write(out.join("manifest.json"), "{}").expect("manifest");
     std::fs::write(out.join("keep.txt"), "mine").expect("keep");
     let out_arg = out.to_string_lossy().into_owned();
-    let refused = cxsql(&["report", "--out", &out_arg]);
-    assert_eq!(refused.code, 2);
-    assert!(refused.stderr.contains("use --force"), "{}", refused.stderr);
+    fails(&["report", "--out", &out_arg], 2, "use --force");
     assert_eq!(
         std::fs::read_to_string(out.join("keep.txt")).expect("kept"),
         "mine"

@@ -263,42 +263,21 @@ fn a_saved_query_named_like_a_table_or_function_is_an_error_at_start() {
         )
     };
     let out = start("tickets");
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr
-            .contains("saved query tickets (q/a.sql) has the name of table tickets"),
-        "{}",
-        out.stderr
+    out.assert_fails(
+        2,
+        "saved query tickets (q/a.sql) has the name of table tickets",
     );
     let out = start("fcr_rate");
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr
-            .contains("has the name of aggregate function fcr_rate()"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(2, "has the name of aggregate function fcr_rate()");
     std::fs::write(queries.join("b.sql"), "-- name: twice\nSELECT 2\n").expect("written");
     let out = start("twice");
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr
-            .contains("q/a.sql and q/b.sql are both named twice"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(2, "q/a.sql and q/b.sql are both named twice");
     let out = cxsql_in(
         dir.path(),
         &["--queries", "missing", "query", "SELECT 1"],
         None,
     );
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr
-            .contains("queries folder missing: no such folder"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(2, "queries folder missing: no such folder");
 }
 
 #[test]

@@ -343,17 +343,15 @@ fn saved_nps_confidence_is_the_adjusted_wald_interval() {
         "confidence=0.99",
     ]);
     assert!(wider[0]["margin"].num() > rows[0]["margin"].num());
-    let bad = cxsql(&[
-        "run",
-        "queries/nps_confidence.sql",
-        "--param",
-        "confidence=95",
-    ]);
-    assert_eq!(bad.code, 1);
-    assert!(
-        bad.stderr.contains("confidence 95 is outside (0, 1)"),
-        "{}",
-        bad.stderr
+    fails(
+        &[
+            "run",
+            "queries/nps_confidence.sql",
+            "--param",
+            "confidence=95",
+        ],
+        1,
+        "confidence 95 is outside (0, 1)",
     );
 }
 
@@ -444,17 +442,15 @@ fn saved_first_response_business_hours_is_clock_time_on_a_round_the_clock_calend
             "24/7 is clock time",
         );
     }
-    let unknown = cxsql(&[
-        "run",
-        "queries/first_response_business_hours.sql",
-        "--param",
-        "calendar=emea",
-    ]);
-    assert_eq!(unknown.code, 1);
-    assert!(
-        unknown.stderr.contains("unknown calendar 'emea'"),
-        "{}",
-        unknown.stderr
+    fails(
+        &[
+            "run",
+            "queries/first_response_business_hours.sql",
+            "--param",
+            "calendar=emea",
+        ],
+        1,
+        "unknown calendar 'emea'",
     );
 }
 
@@ -850,13 +846,10 @@ fn a_catalog_calendar_is_usable_by_name() {
     )
     .expect("catalog");
     let bad = dir.path().join("bad.toml").to_string_lossy().into_owned();
-    let out = cxsql(&["--catalog", &bad, "query", "SELECT 1"]);
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr
-            .contains("bad.toml: calendar x: unknown time zone 'Nowhere/Land'"),
-        "{}",
-        out.stderr
+    fails(
+        &["--catalog", &bad, "query", "SELECT 1"],
+        2,
+        "bad.toml: calendar x: unknown time zone 'Nowhere/Land'",
     );
 }
 

@@ -4,11 +4,10 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::root;
+use crate::util::{Spawned, root};
 
 /// Whether the ADBC driver can run here; without it the tests are skipped, except in CI (which installs it).
 fn adbc_installed() -> bool {
@@ -36,19 +35,11 @@ fn adbc_installed() -> bool {
 
 /// A running server: killed when dropped. Its standard error is collected in `log`.
 struct Server {
-    child: Child,
+    process: Spawned,
     port: u16,
-    log: Arc<Mutex<String>>,
     scheme: String,
     /// Environment for the client checks.
     env: Vec<(String, String)>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Server {
@@ -80,47 +71,36 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .current_dir(root())
-            .env_remove("CXSQL_TOKEN")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .env_remove("CXSQL_TOKEN");
         if let Some(token) = token {
             command.env("CXSQL_TOKEN", token);
         }
-        let mut child = command.spawn().expect("cxsql serve starts");
-        let stderr = child.stderr.take().expect("stderr");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
-        let collected = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                {
-                    let mut log = collected.lock().expect("log");
-                    log.push_str(&line);
-                    log.push('\n');
+        let process = Spawned::start(command);
+        // The start line gives the port.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let port = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match process.lines().recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(at) = line.find("://127.0.0.1:") {
+                        let port: String = line[at + 13..]
+                            .chars()
+                            .take_while(char::is_ascii_digit)
+                            .collect();
+                        if let Ok(port) = port.parse::<u16>() {
+                            break port;
+                        }
+                    }
                 }
-                // Logged first: the test reads the start line as soon as it has the port.
-                if let Some(at) = line.find("://127.0.0.1:") {
-                    let port: String = line[at + 13..]
-                        .chars()
-                        .take_while(char::is_ascii_digit)
-                        .collect();
-                    let _ = port_tx.send(port.parse::<u16>().ok());
-                }
+                Err(_) => panic!("the server did not start: {}", process.log()),
             }
-        });
-        let mut server = Server {
-            child,
-            port: 0,
-            log,
+        };
+        Server {
+            process,
+            port,
             scheme: scheme.to_string(),
             env: Vec::new(),
-        };
-        match port_rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Some(port)) => server.port = port,
-            _ => panic!("the server did not start: {}", server.log()),
         }
-        server
     }
 
     fn uri(&self) -> String {
@@ -133,12 +113,12 @@ impl Server {
     }
 
     fn log(&self) -> String {
-        self.log.lock().expect("log").clone()
+        self.process.log()
     }
 
     /// The process's resident memory now and at its peak, in kB.
     fn memory_kb(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.process.id()))
             .expect("/proc status");
         let field = |name: &str| {
             status
@@ -365,15 +345,10 @@ fn apache_superset_creates_the_database_runs_sql_lab_and_a_monthly_chart() {
     let url = format!("http://127.0.0.1:{port}");
     // Superset on `port` until dropped; then the check script with `extra` arguments.
     let run_check = |extra: &[&str]| {
-        let _web = KillOnDrop(
-            Command::new(&superset)
-                .args(["run", "--host", "127.0.0.1", "-p", &port.to_string()])
-                .envs(env)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("superset run starts"),
-        );
+        let mut web = Command::new(&superset);
+        web.args(["run", "--host", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env);
+        let _web = Spawned::start(web);
         let waited = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -488,29 +463,23 @@ fn sixteen_clients_run_while_one_is_killed_mid_stream_within_the_memory_limit() 
     let (baseline, _) = server.memory_kb();
     // A client that starts a huge result, reads one batch and is killed.
     let script = root().join("tests/flight/adbc_check.py");
-    let mut reader = KillOnDrop(
-        Command::new("python3")
-            .arg(&script)
-            .args([
-                &server.uri(),
-                "load",
-                env!("CARGO_BIN_EXE_cxsql"),
-                "slow_reader",
-            ])
-            .current_dir(root())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 runs"),
-    );
-    let stdout = reader.0.stdout.take().expect("stdout");
+    let mut client = Command::new("python3");
+    client
+        .arg(&script)
+        .args([
+            &server.uri(),
+            "load",
+            env!("CARGO_BIN_EXE_cxsql"),
+            "slow_reader",
+        ])
+        .current_dir(root());
+    let (mut reader, stdout) = Spawned::with_stdout(client);
     let mut first = String::new();
     BufReader::new(stdout)
         .read_line(&mut first)
         .expect("a line");
     assert_eq!(first.trim(), "reading", "{}", server.log());
-    let _ = reader.0.kill();
-    let _ = reader.0.wait();
+    reader.kill();
     let out = check(&server, "load", &["load"]);
     assert!(out.contains("load: 400 queries from 16 clients"), "{out}");
     let waited = Instant::now();
@@ -528,16 +497,6 @@ fn sixteen_clients_run_while_one_is_killed_mid_stream_within_the_memory_limit() 
         "peak RSS {peak} kB over the start's {baseline} kB + the {LIMIT_MB} MB limit"
     );
     assert!(!server.log().contains("failed:"), "{}", server.log());
-}
-
-/// A child process killed when dropped.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -570,51 +529,22 @@ fn refused(args: &[&str]) -> crate::util::Output {
 #[test]
 fn without_a_token_only_loopback_and_a_signal_stops_it_cleanly() {
     let out = refused(&["serve", "--listen", "0.0.0.0:0"]);
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("without a token the server listens on loopback addresses only"),
-        "{}",
-        out.stderr
+    out.assert_fails(
+        2,
+        "without a token the server listens on loopback addresses only",
     );
     let missing = refused(&["serve", "--token-file", "no-such-token-file"]);
-    assert_eq!(missing.code, 2, "{}", missing.stderr);
-    assert!(
-        missing.stderr.contains("no-such-token-file"),
-        "{}",
-        missing.stderr
-    );
+    missing.assert_fails(2, "no-such-token-file");
     let mut server = Server::start(None, &["--grace", "2s"]);
     assert!(
         server.log().contains("no token: loopback only"),
         "{}",
         server.log()
     );
-    let started = Instant::now();
-    let pid = server.child.id().to_string();
-    let sent = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(sent.success());
-    let status = loop {
-        if let Some(status) = server.child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "still running after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(0), "{}", server.log());
-    // The log thread may still be reading the last lines.
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(
-        server.log().contains("cxsql serve: stopped"),
-        "{}",
-        server.log()
-    );
+    server.process.signal("TERM");
+    let (code, log) = server.process.wait_exit(Duration::from_secs(20));
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("cxsql serve: stopped"), "{log}");
 }
 
 #[test]

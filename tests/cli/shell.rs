@@ -9,13 +9,7 @@ fn shell_runs_statements_and_commands_from_its_input() {
                   \\nonsense\nCREATE VIEW chat AS SELECT * FROM surveys WHERE channel = 'chat';\n\\d\n\\q\nSELECT 'after quit';\n";
     let out = cxsql_in(&root(), &["shell"], Some(script));
     // Two statements failed: the others ran, and the script's exit code says so.
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("2 of 12 statements of the script failed"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(1, "2 of 12 statements of the script failed");
     assert!(
         out.stdout.contains("| channel | nps"),
         "multi-line statement as a table: {}",

@@ -23,25 +23,14 @@ fn a_footer_longer_than_the_file_is_an_error_naming_the_file() {
         &[&data[..], &["query", "SELECT count(*) FROM tickets"]].concat(),
         None,
     );
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("tickets.parquet: corrupt Parquet footer"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(1, "tickets.parquet: corrupt Parquet footer");
     // The same file is named by `schema`, and fails only what reads it: other tables still work, in a shell too.
     let out = cxsql_in(
         dir.path(),
         &[&data[..], &["schema", "tickets"]].concat(),
         None,
     );
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("corrupt Parquet footer"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(1, "corrupt Parquet footer");
     let out = cxsql_in(
         dir.path(),
         &data,

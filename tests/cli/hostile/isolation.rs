@@ -39,19 +39,13 @@ fn a_fifo_or_a_dangling_link_fails_only_the_statements_using_it() {
         &[&data[..], &["query", "SELECT * FROM pipe"]].concat(),
         None,
     );
-    assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("a FIFO (named pipe)"), "{}", out.stderr);
+    out.assert_fails(1, "a FIFO (named pipe)");
     let out = cxsql_in(
         dir.path(),
         &[&data[..], &["query", "SELECT * FROM dangling"]].concat(),
         None,
     );
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr.contains("a symbolic link to gone.csv"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(1, "a symbolic link to gone.csv");
     let out = cxsql_in(
         dir.path(),
         &[&data[..], &["tables", "--format", "csv"]].concat(),
@@ -75,12 +69,7 @@ fn ambiguous_names_are_errors_naming_both_sources() {
         &["--data", ".", "query", "SELECT count(*) FROM x"],
         None,
     );
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr.contains("./x.csv and ./x.parquet both claim it"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(1, "./x.csv and ./x.parquet both claim it");
     // Choosing one explicitly resolves it.
     let out = cxsql_in(
         dir.path(),
@@ -104,13 +93,7 @@ fn ambiguous_names_are_errors_naming_both_sources() {
         &["--table", "t=x.csv", "--table", "t=x.parquet", "tables"],
         None,
     );
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr
-            .contains("two tables are named t: x.csv and x.parquet"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(2, "two tables are named t: x.csv and x.parquet");
 
     std::fs::create_dir(dir.path().join("mixed")).expect("mkdir");
     std::fs::write(dir.path().join("mixed/a.csv"), "a\n1\n").expect("write");
@@ -139,10 +122,5 @@ fn ambiguous_names_are_errors_naming_both_sources() {
     )
     .expect("write");
     let out = cxsql_in(dir.path(), &["tables"], None);
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.contains("view t has the name of table t"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(2, "view t has the name of table t");
 }

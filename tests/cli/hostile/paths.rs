@@ -109,8 +109,7 @@ fn report_out_must_be_a_report_folder_of_its_own() {
         let a = args(out);
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
         let result = cxsql_in(dir.path(), &a, None);
-        assert_eq!(result.code, 2, "{out}: {}", result.stderr);
-        assert!(result.stderr.contains(expected), "{out}: {}", result.stderr);
+        result.assert_fails(2, expected);
     }
     assert_eq!(
         std::fs::read_to_string(dir.path().join("notes.txt")).expect("kept"),
@@ -121,12 +120,7 @@ fn report_out_must_be_a_report_folder_of_its_own() {
     let a = args("src");
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
     let result = cxsql_in(dir.path(), &a, None);
-    assert_eq!(result.code, 2, "{}", result.stderr);
-    assert!(
-        result.stderr.contains("not a cxsql report"),
-        "{}",
-        result.stderr
-    );
+    result.assert_fails(2, "not a cxsql report");
     assert!(dir.path().join("src/main.rs").exists());
     assert!(crate::hostile::temporaries(dir.path()).is_empty());
 }

@@ -1,75 +1,14 @@
 //! SIGINT, SIGTERM and SIGHUP cancel the work, remove every temporary file and folder, and exit 128 + the
 //! signal's number; a second SIGINT exits at once.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::temporaries;
-
-/// A spawned cxsql, killed if the test fails before it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(dir: &Path, args: &[&str]) -> Running {
-    Running(
-        Command::new(env!("CARGO_BIN_EXE_cxsql"))
-            .args(args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cxsql starts"),
-    )
-}
-
-fn signal(child: &Running, name: &str) {
-    let sent = Command::new("kill")
-        .args([format!("-{name}"), child.0.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(sent.success());
-}
-
-/// Waits until `ready` holds (the work has begun writing), at most 60 s.
-fn wait_until(what: &str, ready: impl Fn() -> bool) {
-    let started = Instant::now();
-    while !ready() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{what} never happened"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use crate::util::{Spawned, wait_until};
 
 /// Waits for the exit, at most 30 s; returns the code and standard error.
-fn exit_of(mut child: Running) -> (i32, String) {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.0.try_wait().expect("wait") {
-            let mut err = String::new();
-            if let Some(mut e) = child.0.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut err);
-            }
-            let code = status
-                .code()
-                .unwrap_or_else(|| panic!("killed by a signal: {status}; {err}"));
-            return (code, err);
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "cxsql did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn exit_of(mut child: Spawned) -> (i32, String) {
+    child.wait_exit(Duration::from_secs(30))
 }
 
 const ENDLESS: &str =
@@ -79,14 +18,14 @@ const ENDLESS: &str =
 fn each_signal_removes_the_output_being_written_and_exits_with_its_code() {
     for (name, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
         let dir = tempfile::tempdir().expect("temp dir");
-        let child = spawn(
+        let child = Spawned::cxsql(
             dir.path(),
             &["query", ENDLESS, "--format", "csv", "--output", "out.csv"],
         );
         wait_until("a temporary output file", || {
             !temporaries(dir.path()).is_empty()
         });
-        signal(&child, name);
+        child.signal(name);
         let (exit, err) = exit_of(child);
         assert_eq!(exit, code, "SIG{name}: {err}");
         assert!(err.contains(&format!("interrupted by SIG{name}")), "{err}");
@@ -98,15 +37,15 @@ fn each_signal_removes_the_output_being_written_and_exits_with_its_code() {
 #[test]
 fn a_second_interrupt_exits_at_once_and_still_cleans_up() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let child = spawn(
+    let child = Spawned::cxsql(
         dir.path(),
         &["query", ENDLESS, "--format", "csv", "--output", "out.csv"],
     );
     wait_until("a temporary output file", || {
         !temporaries(dir.path()).is_empty()
     });
-    signal(&child, "INT");
-    signal(&child, "INT");
+    child.signal("INT");
+    child.signal("INT");
     let (exit, _) = exit_of(child);
     assert_eq!(exit, 130);
     assert_eq!(temporaries(dir.path()), Vec::<String>::new());
@@ -115,11 +54,11 @@ fn a_second_interrupt_exits_at_once_and_still_cleans_up() {
 #[test]
 fn gen_and_report_clean_up_on_a_signal() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let child = spawn(dir.path(), &["gen", "--out", "g", "--tickets", "20000000"]);
+    let child = Spawned::cxsql(dir.path(), &["gen", "--out", "g", "--tickets", "20000000"]);
     wait_until("generated files being written", || {
         !temporaries(&dir.path().join("g")).is_empty()
     });
-    signal(&child, "INT");
+    child.signal("INT");
     let (exit, err) = exit_of(child);
     assert_eq!(exit, 130, "{err}");
     assert_eq!(temporaries(dir.path()), Vec::<String>::new());
@@ -130,7 +69,7 @@ fn gen_and_report_clean_up_on_a_signal() {
         format!("-- name: slow\nSELECT count(*) AS n FROM ({ENDLESS}) WHERE value % 7 = 1\n"),
     )
     .expect("write");
-    let child = spawn(
+    let child = Spawned::cxsql(
         dir.path(),
         &["report", "--queries", "q", "--out", "r", "-q"],
     );
@@ -138,7 +77,7 @@ fn gen_and_report_clean_up_on_a_signal() {
         !temporaries(dir.path()).is_empty()
     });
     std::thread::sleep(Duration::from_millis(300));
-    signal(&child, "TERM");
+    child.signal("TERM");
     let (exit, err) = exit_of(child);
     assert_eq!(exit, 143, "{err}");
     assert_eq!(temporaries(dir.path()), Vec::<String>::new());
@@ -150,12 +89,12 @@ fn an_interrupted_copy_leaves_neither_a_partial_file_nor_its_staging_folder() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("out.csv"), "earlier").expect("write");
     let copy = format!("COPY ({ENDLESS}) TO 'out.csv' STORED AS CSV");
-    let child = spawn(dir.path(), &["query", &copy, "--force"]);
+    let child = Spawned::cxsql(dir.path(), &["query", &copy, "--force"]);
     wait_until("the COPY's staging folder", || {
         !temporaries(dir.path()).is_empty()
     });
     std::thread::sleep(Duration::from_millis(300));
-    signal(&child, "INT");
+    child.signal("INT");
     let (exit, err) = exit_of(child);
     assert_eq!(exit, 130, "{err}");
     assert_eq!(temporaries(dir.path()), Vec::<String>::new());

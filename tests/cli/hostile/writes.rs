@@ -21,12 +21,7 @@ fn copy_and_insert_never_replace_what_the_user_has() {
         "COPY (SELECT 1 AS a) TO 'data/tickets.parquet'",
         "--force",
     ]);
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("holds the files of table tickets"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(2, "holds the files of table tickets");
     let out = run(&[
         "query",
         "COPY (SELECT 1 AS a) TO 'data' STORED AS PARQUET",
@@ -40,13 +35,7 @@ fn copy_and_insert_never_replace_what_the_user_has() {
 
     std::fs::write(dir.path().join("mine.csv"), "precious").expect("write");
     let out = run(&["query", "COPY (SELECT 1 AS a) TO 'mine.csv'"]);
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("mine.csv: the file exists; use --force to replace it"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(2, "mine.csv: the file exists; use --force to replace it");
     assert_eq!(
         std::fs::read_to_string(dir.path().join("mine.csv")).expect("kept"),
         "precious"
@@ -109,20 +98,14 @@ fn copy_and_insert_never_replace_what_the_user_has() {
     assert!(!out.stderr.contains("bug in DataFusion"), "{}", out.stderr);
 
     let out = run(&["--read-only", "query", "COPY (SELECT 1 AS a) TO 'new.csv'"]);
-    assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("read-only"), "{}", out.stderr);
+    out.assert_fails(2, "read-only");
     assert!(!dir.path().join("new.csv").exists());
 
     let out = run(&[
         "query",
         "CREATE EXTERNAL TABLE e STORED AS CSV LOCATION 'mine.csv'; INSERT INTO e VALUES (5)",
     ]);
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("statement 2: INSERT INTO e"),
-        "{}",
-        out.stderr
-    );
+    out.assert_fails(2, "statement 2: INSERT INTO e");
     let out = run(&[
         "query",
         "CREATE TABLE m (a INT); INSERT INTO m VALUES (5); SELECT a FROM m",
