@@ -4,6 +4,11 @@
 //! line 1"); a table of many files whose later files disagree with the types inferred from the first left
 //! the user searching. Here the same failure reads
 //! "data/t/b.csv, record 2, column score: 'abc' is not a Int64 (...)".
+//!
+//! Once a table's first use has sampled its files, [`CsvFiles`] carries the [`CsvReading`] and its file source
+//! is cxsql's [`CsvTableSource`] (module `source`): that is how every CSV table with data is read. Before
+//! that, and for a table whose first use found no file with data (an empty folder that files are added to
+//! later), DataFusion's `CsvSource` reads, wrapped by [`NamingCsvSource`] so that its errors name the file.
 
 use std::fmt;
 use std::sync::Arc;

@@ -20,8 +20,10 @@
 //!    `decode`'s projecting decoder for the common dialect. Every error names the file, the record, the
 //!    column and the value (module `files` says how a file is named).
 //!
-//! Module arrows (no circles): `format → source → {decode, part, reading, files}`, `infer → {sniff, locale,
-//! part, decode, reading, files}`, `sniff → {split, locale, dialect}`, `part → {split, locale, dialect}`.
+//! Module arrows (no circles; checked by cxsql's `tests/cli/architecture.rs`): `format → {source, part,
+//! reading, files}`, `source → {decode, part, split, reading, files}`, `infer → {sniff, locale, dialect, part,
+//! decode, reading, files}`, `reading → {part, locale, dialect}`, `sniff` and `part → {split, locale,
+//! dialect}`, `split → dialect`; `decode`, `dialect`, `locale` and `files` use no other module.
 
 mod decode;
 mod dialect;

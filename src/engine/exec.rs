@@ -152,7 +152,7 @@ async fn dataframe(
     scope: &Scope<'_>,
 ) -> Result<(DataFrame, Option<String>, Option<Staged>)> {
     let mut state = ctx.state();
-    // The saved queries it calls, planned first (see `saved_fn`).
+    // The saved queries it calls, planned first (see `table_functions`).
     crate::engine::table_functions::prepare(&mut state, &statement, scope.library).await?;
     let mut plan = state.statement_to_plan(statement).await?;
     check_changes(&plan, scope)?;

@@ -436,7 +436,7 @@ pub(crate) fn recipe(
         }
         FileFormat::Csv => {
             // Real exports: a header row, quoted values with commas and newlines, empty fields as NULL.
-            // The schema is inferred by cxsql when the table is first used (see `csv_schema`).
+            // The schema is inferred by cxsql when the table is first used (see cxsql-csv's `infer`).
             let null_regex = match &read.null_regex {
                 Some(pattern) => Some(
                     regex::Regex::new(pattern)
@@ -473,7 +473,7 @@ pub(crate) fn recipe(
                 .file_extension(&extension)
                 .table_partition_cols(partitions);
             let mut options = options.to_listing_options(&config, table_options);
-            // Read through cxsql's CSV source, whose errors name the file (see `csv_read`).
+            // Read through cxsql's CSV source, whose errors name the file (see cxsql-csv's `format`).
             if let Some(csv) = options.format.downcast_ref::<CsvFormat>() {
                 options.format = Arc::new(CsvFiles::new(
                     CsvFormat::default().with_options(csv.options().clone()),

@@ -35,7 +35,7 @@ pub struct ListingRecipe {
     pub options: ListingOptions,
     /// The schema when it is known without reading the files.
     pub schema: Option<SchemaRef>,
-    /// CSV tables: how the files are written; cxsql infers their schema itself (see `csv_schema`).
+    /// CSV tables: how the files are written; cxsql infers their schema itself (see cxsql-csv's `infer`).
     pub csv: Option<CsvOptions>,
 }
 
@@ -171,7 +171,7 @@ impl LazySchema {
         let mut options = recipe.options.clone();
         // CSV: encoding, dialect, header and names sniffed from a sample of the first file; the types
         // inferred; the files then read by cxsql's reader, which checks every record as it reads (see
-        // `csv_part`).
+        // cxsql-csv's `part`).
         let mut sample = None;
         if let (Some(listed), Some(dialect)) = (&listed, &recipe.csv) {
             sample = cxsql_csv::sample(&recipe.url, listed, dialect).await?;
