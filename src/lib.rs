@@ -12,7 +12,7 @@
 //! front        front/: shell · listings · serve (Flight SQL) · scheduler, executor (Ballista) · report/
 //!                  |  Session methods
 //! engine       engine/: session · exec (the one path) · sql_text · saved · table_functions · params · catalog
-//!              · source · tables · verify · cluster · group_codes · bounded · query_pool · utc_trunc
+//!              · source · tables · verify · cluster · group_codes · bounded · query_pool
 //! generate     generate/: the synthetic population and its tables (beside the engine, for `cxsql gen`)
 //!                  |  RecordBatch streams into a ResultSink
 //! base         writer (one BatchWriter over one OutputFormat) · error · guard (panics, temporary files,

@@ -14,6 +14,4 @@ pub mod source;
 pub(crate) mod sql_text;
 pub mod table_functions;
 pub(crate) mod tables;
-pub(crate) mod udf_forward;
-pub(crate) mod utc_trunc;
 pub(crate) mod verify;

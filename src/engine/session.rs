@@ -230,7 +230,7 @@ impl Session {
             SessionContext::new_with_config_rt(config, runtime)
         };
         cxsql_udfs::register_all(&ctx);
-        ctx.register_udf(crate::engine::utc_trunc::UtcDateTrunc::udf());
+        ctx.register_udf(cxsql_udfs::UtcDateTrunc::udf());
         // What functions build is bounded by the memory limit (local plans only: executors have their own
         // registry).
         if spec.cluster.is_none() {

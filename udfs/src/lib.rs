@@ -7,6 +7,10 @@
 //! fast path (`GroupsAccumulator`) and supports sliding window frames (`retract_batch`). Bad values in the data
 //! fail the query with a message naming the function, the value and the valid range.
 //!
+//! Beside them, [`UtcDateTrunc`]: DataFusion's own `date_trunc` with a fast path for UTC timestamps (same
+//! results, no per-value time-zone work). It replaces a built-in, so `register_all` leaves it out; register it
+//! with `ctx.register_udf(UtcDateTrunc::udf())`, as cxsql does.
+//!
 //! ```no_run
 //! # async fn example() -> datafusion::common::Result<()> {
 //! let ctx = datafusion::prelude::SessionContext::new();
@@ -27,7 +31,9 @@ mod business_seconds;
 pub mod calendar;
 mod churn_rate;
 mod csat;
+mod date_trunc;
 mod fcr_rate;
+mod forward;
 mod kpi;
 mod nps;
 mod nps_stats;
@@ -42,6 +48,7 @@ pub use business_seconds::{BusinessSeconds, SlaBreached};
 pub use calendar::{Calendar, Calendars, DEFAULT_CALENDAR};
 pub use churn_rate::ChurnRate;
 pub use csat::Csat;
+pub use date_trunc::UtcDateTrunc;
 pub use fcr_rate::FcrRate;
 pub use nps::Nps;
 pub use nps_stats::{NpsDiffTest, NpsInterval, tests_on_counts};

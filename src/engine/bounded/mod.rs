@@ -120,7 +120,7 @@ impl Hash for Bounded {
 
 #[warn(clippy::missing_trait_methods)]
 impl ScalarUDFImpl for Bounded {
-    crate::engine::udf_forward::forward_scalar_udf!();
+    cxsql_udfs::forward_scalar_udf!();
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let bytes =

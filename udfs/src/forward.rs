@@ -1,8 +1,11 @@
 //! The methods of a scalar function that wraps another (`self.inner: Arc<dyn ScalarUDFImpl>`) and changes
 //! only how it is invoked: its name, types, documentation and planning properties are the inner one's. Each
-//! wrapper writes `invoke_with_args`, `with_updated_config` and `simplify` itself (they differ: `utc_trunc`
-//! forwards the last two, `bounded` keeps its wrapper in place and its result unfolded).
+//! wrapper writes `invoke_with_args`, `with_updated_config` and `simplify` itself (they differ: `date_trunc`
+//! forwards the last two, cxsql's `bounded` wrappers keep themselves in place and their results unfolded).
+//! Exported (hidden) for cxsql's engine, whose memory-bounded wrappers share it.
 
+#[macro_export]
+#[doc(hidden)]
 macro_rules! forward_scalar_udf {
     () => {
         fn name(&self) -> &str {
@@ -146,5 +149,3 @@ macro_rules! forward_scalar_udf {
         }
     };
 }
-
-pub(crate) use forward_scalar_udf;

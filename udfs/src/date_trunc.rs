@@ -85,7 +85,7 @@ fn with_zone(value: ColumnarValue, tz: Option<Arc<str>>) -> Result<ColumnarValue
 
 #[warn(clippy::missing_trait_methods)] // Delegates, so it implements every trait method.
 impl ScalarUDFImpl for UtcDateTrunc {
-    crate::engine::udf_forward::forward_scalar_udf!();
+    crate::forward_scalar_udf!();
 
     fn invoke_with_args(&self, mut args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let zone = args.args.get(1).and_then(|v| utc_zone(&v.data_type()));
