@@ -169,7 +169,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<()> {
 
 /// `cxsql scheduler`: a Ballista scheduler with cxsql's functions.
 pub async fn scheduler(global: &GlobalArgs, args: SchedulerArgs) -> Result<()> {
-    let session = Session::open(&global.session_spec()?).await?;
+    let session = global.open().await?;
     scheduler::run(
         session,
         scheduler::SchedulerOptions {
@@ -182,7 +182,7 @@ pub async fn scheduler(global: &GlobalArgs, args: SchedulerArgs) -> Result<()> {
 
 /// `cxsql executor`: a Ballista executor with cxsql's functions.
 pub async fn executor(global: &GlobalArgs, args: ExecutorArgs) -> Result<()> {
-    let session = Session::open(&global.session_spec()?).await?;
+    let session = global.open().await?;
     executor::run(
         session,
         executor::ExecutorOptions {

@@ -107,29 +107,11 @@ mod tests {
     use super::args::{params, parse_size};
     use super::*;
 
-    /// Replaces the text between `<!-- {key}:start -->` and `<!-- {key}:end -->` of the page `file` (README.md
-    /// or a page of docs/), or checks it.
+    /// Checks the generated section `key` of `file` (a page of docs/), or rewrites it with UPDATE_README.
     fn check_section(file: &str, key: &str, expected: &str) {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-        let readme = std::fs::read_to_string(&path).expect("the page");
-        let (start, end) = (
-            format!("<!-- {key}:start -->\n"),
-            format!("<!-- {key}:end -->"),
-        );
-        let (Some(a), Some(b)) = (readme.find(&start), readme.find(&end)) else {
-            panic!("{file} lacks the {start:?} ... {end:?} markers");
-        };
-        if &readme[a + start.len()..b] == expected {
-            return;
-        }
-        if std::env::var_os("UPDATE_README").is_some() {
-            let updated = format!("{}{expected}{}", &readme[..a + start.len()], &readme[b..]);
-            std::fs::write(&path, updated).expect("the page is writable");
-        } else {
-            panic!(
-                "{file}'s {key} section drifted; run UPDATE_README=1 cargo test -p cxsql --bin cxsql readme -- --test-threads=1"
-            );
-        }
+        let rerun = "UPDATE_README=1 cargo test -p cxsql --bin cxsql readme -- --test-threads=1";
+        cxsql_udfs::check_generated(&path, key, expected, rerun).unwrap_or_else(|e| panic!("{e}"));
     }
 
     #[test]

@@ -275,6 +275,36 @@ pub fn function_markdown(f: &Function) -> String {
     out.trim_end().to_string()
 }
 
+/// Checks the generated section `key` of the Markdown page at `path` (the text between `<!-- {key}:start -->`
+/// and `<!-- {key}:end -->`) against `expected`; with `UPDATE_README` in the environment it rewrites the
+/// section instead. For the tests that keep generated documentation from drifting, here and in cxsql;
+/// `rerun` is the command that rewrites the section, for the message.
+#[doc(hidden)]
+pub fn check_generated(
+    path: &std::path::Path,
+    key: &str,
+    expected: &str,
+    rerun: &str,
+) -> Result<(), String> {
+    let page = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{page}: {e}"))?;
+    let (start, end) = (
+        format!("<!-- {key}:start -->\n"),
+        format!("<!-- {key}:end -->"),
+    );
+    let (Some(a), Some(b)) = (text.find(&start), text.find(&end)) else {
+        return Err(format!("{page} lacks the {start:?} ... {end:?} markers"));
+    };
+    if &text[a + start.len()..b] == expected {
+        return Ok(());
+    }
+    if std::env::var_os("UPDATE_README").is_none() {
+        return Err(format!("{page}'s {key} section drifted; run {rerun}"));
+    }
+    let updated = format!("{}{expected}{}", &text[..a + start.len()], &text[b..]);
+    std::fs::write(path, updated).map_err(|e| format!("{page}: {e}"))
+}
+
 /// `100 * part / whole`, NULL when `whole` is 0 (an empty or all-NULL group).
 pub(crate) fn percent(part: i64, whole: i64) -> Option<f64> {
     (whole != 0).then(|| 100.0 * part as f64 / whole as f64)
@@ -385,38 +415,18 @@ mod tests {
         }
     }
 
-    /// Checks the text between `<!-- {key}:start -->` and `<!-- {key}:end -->` of `page` (relative to the
-    /// workspace root) against `expected`; `UPDATE_README=1` rewrites it instead.
-    fn check_generated(page: &str, key: &str, expected: &str) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(page);
-        let text = std::fs::read_to_string(&path).expect("the page at the workspace root");
-        let (start, end) = (
-            format!("<!-- {key}:start -->\n"),
-            format!("<!-- {key}:end -->"),
-        );
-        let (Some(a), Some(b)) = (text.find(&start), text.find(&end)) else {
-            panic!("{page} lacks the {start:?} ... {end:?} markers");
-        };
-        if &text[a + start.len()..b] == expected {
-            return;
-        }
-        if std::env::var_os("UPDATE_README").is_some() {
-            let updated = format!("{}{expected}{}", &text[..a + start.len()], &text[b..]);
-            std::fs::write(&path, updated).expect("the page is writable");
-        } else {
-            panic!(
-                "{page}'s {key} section drifted from the functions' documentation; run UPDATE_README=1 cargo test -p cxsql-udfs readme"
-            );
-        }
-    }
-
     /// The function reference (docs/functions.md) and the README's one-line list are generated.
     #[test]
     fn readme_function_reference_is_up_to_date() {
-        check_generated("docs/functions.md", "functions", &reference_markdown());
-        check_generated("README.md", "function-list", &list_markdown());
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let rerun = "UPDATE_README=1 cargo test -p cxsql-udfs readme";
+        for (page, key, expected) in [
+            ("docs/functions.md", "functions", reference_markdown()),
+            ("README.md", "function-list", list_markdown()),
+        ] {
+            check_generated(&root.join(page), key, &expected, rerun)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
     }
 
     /// Runs every `> statement` of the documented SQL examples that shows a result (a table after it, or a
