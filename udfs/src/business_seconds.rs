@@ -116,7 +116,7 @@ fn beyond_nanoseconds<T>(
     }
 }
 
-fn outside_calendars<T>(function: &str, shown: impl std::fmt::Display) -> Result<T> {
+pub(crate) fn outside_calendars<T>(function: &str, shown: impl std::fmt::Display) -> Result<T> {
     exec_err!(
         "{function}: instant {shown} is outside the calendars' range; expected 1900-01-02 to 2199-12-30"
     )
@@ -137,7 +137,7 @@ fn out_of_range(function: &str, calendar: &Calendar, start: i64, end: i64) -> Re
     )
 }
 
-fn coerce_calendar(function: &str, signatures: &str, t: &DataType) -> Result<DataType> {
+pub(crate) fn coerce_calendar(function: &str, signatures: &str, t: &DataType) -> Result<DataType> {
     match t {
         DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null => {
             Ok(DataType::Utf8)
@@ -193,7 +193,7 @@ static BUSINESS_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
 /// A session's calendar registry, shared by its functions; two handles are equal when they are the same
 /// registry (what DataFusion's function equality needs).
 #[derive(Debug, Clone)]
-struct SharedCalendars(Arc<Calendars>);
+pub(crate) struct SharedCalendars(pub(crate) Arc<Calendars>);
 
 impl PartialEq for SharedCalendars {
     fn eq(&self, other: &Self) -> bool {

@@ -267,9 +267,34 @@ impl Calendar {
         Some((table.before[i], partial))
     }
 
-    /// Business nanoseconds from the start of the covered range to `t`: [`Self::business_parts`] in one number.
-    #[cfg(test)]
-    pub(crate) fn business_before(&self, t: i64) -> Option<i128> {
+    /// The earliest instant (ns) whose business time from the start of the covered range (as
+    /// [`Self::business_nanos`] counts it) reaches `v` nanoseconds: inside an opening interval, or at its
+    /// close when `v` is reached exactly there (never the next opening). `None` when the calendar has less
+    /// business time than `v` before 2199-12-30. A binary search over the days' running totals, then the
+    /// intervals of one day.
+    pub(crate) fn instant_at_business(&self, v: i128) -> Option<i64> {
+        let table = self.table();
+        let nanos = |seconds: i64| i128::from(seconds) * i128::from(NANOS_PER_SECOND);
+        let day = table.before.partition_point(|&b| nanos(b) < v);
+        let Some(i) = day.checked_sub(1) else {
+            // v <= 0: the first covered instant.
+            return Some(table.first_day * NANOS_PER_DAY);
+        };
+        let mut total = nanos(table.before[i]);
+        let (from, to) = (table.offsets[i] as usize, table.offsets[i + 1] as usize);
+        for &(start, end) in &table.spans[from..to] {
+            let len = i128::from(end - start);
+            if total + len >= v {
+                return i64::try_from(v - total).ok().map(|d| start + d);
+            }
+            total += len;
+        }
+        None
+    }
+
+    /// Business nanoseconds from the start of the covered range to `t`: [`Self::business_parts`] in one
+    /// number, `None` outside the covered range.
+    pub(crate) fn business_nanos(&self, t: i64) -> Option<i128> {
         self.business_parts(t).map(|(seconds, nanos)| {
             i128::from(seconds) * i128::from(NANOS_PER_SECOND) + i128::from(nanos)
         })
@@ -448,7 +473,7 @@ mod tests {
     fn business(calendar: &Calendar, instants: &[i64]) -> Vec<Option<i128>> {
         instants
             .iter()
-            .map(|&t| calendar.business_before(t))
+            .map(|&t| calendar.business_nanos(t))
             .collect()
     }
 
@@ -486,6 +511,37 @@ mod tests {
                 .iter()
                 .all(|b| *b == Some(0))
         );
+        Ok(())
+    }
+
+    /// The inverse of business time: the earliest instant reaching a business total, at a window's close when
+    /// it is reached exactly there, checked against the forward function on either side of it.
+    #[test]
+    fn instant_at_business_is_the_earliest_instant_reaching_it() -> Result<()> {
+        let calendar = Calendar::parse(
+            "time_zone=Europe/Paris; hours=Mon-Fri 09:00-12:00 13:00-17:00; holidays=2024-04-01",
+        )?;
+        let start = calendar
+            .business_nanos(1_711_000_000 * NANOS_PER_SECOND)
+            .expect("in range");
+        for i in 0..3000i128 {
+            // Every 7 minutes 11.5 seconds of business time over some weeks, DST change included.
+            let v = start + i * 431_500_000_000;
+            let t = calendar.instant_at_business(v).expect("in range");
+            assert_eq!(calendar.business_nanos(t), Some(v), "at {t}");
+            assert!(
+                calendar.business_nanos(t - 1).expect("in range") < v,
+                "not earliest: {t}"
+            );
+        }
+        // Friday 2024-03-29 16:00 UTC = 17:00 CET, the close: the total of that instant maps to it, not Tuesday
+        // 09:00 (Monday is a holiday).
+        let close = 1_711_728_000 * NANOS_PER_SECOND;
+        let total = calendar.business_nanos(close).expect("in range");
+        assert_eq!(calendar.instant_at_business(total), Some(close));
+        // A calendar never open reaches nothing.
+        let never = Calendar::parse("time_zone=UTC; hours=")?;
+        assert_eq!(never.instant_at_business(1), None);
         Ok(())
     }
 

@@ -2,6 +2,10 @@
 //! `csat`, `csat_ci`, `fcr_rate`, `fcr_ci`, `rate_ci`, `servqual_gap`, `backlog_at`, `backlog_series` and `churn_rate`, and the scalar functions
 //! `business_seconds` and `sla_breached`.
 //!
+//! Over ticket histories (one row per event), the aggregates `status_seconds`, `sla_clock`, `status_at` and
+//! `reply_waits` (module `history`): their state is the events of a group, not counters, and their results do
+//! not depend on row order; the rules below about counters and retraction do not apply to them.
+//!
 //! Every aggregate skips NULL inputs, gives NULL for an empty or all-NULL group (except the backlog counts,
 //! which give 0), keeps exact additive state (counts, sums, difference arrays), implements DataFusion's grouped
 //! fast path (`GroupsAccumulator`) and supports sliding window frames (`retract_batch`). Bad values in the data
@@ -34,12 +38,17 @@ mod csat;
 mod date_trunc;
 mod fcr_rate;
 mod forward;
+mod history;
 mod kpi;
 mod nps;
 mod nps_stats;
 mod rate_ci;
+mod reply_waits;
 mod scores;
 mod servqual_gap;
+mod sla_clock;
+mod status_at;
+mod status_seconds;
 mod time;
 
 pub use backlog_at::BacklogAt;
@@ -53,7 +62,11 @@ pub use fcr_rate::FcrRate;
 pub use nps::Nps;
 pub use nps_stats::{NpsDiffTest, NpsInterval, tests_on_counts};
 pub use rate_ci::RateInterval;
+pub use reply_waits::ReplyWaits;
 pub use servqual_gap::ServqualGap;
+pub use sla_clock::SlaClock;
+pub use status_at::StatusAt;
+pub use status_seconds::StatusSeconds;
 
 /// The documentation section all cxsql functions are listed under.
 pub const DOC_SECTION: DocSection = DocSection {
@@ -96,6 +109,7 @@ udaf_singleton!(servqual_gap_udaf, ServqualGap);
 udaf_singleton!(backlog_at_udaf, BacklogAt);
 udaf_singleton!(backlog_series_udaf, BacklogSeries);
 udaf_singleton!(churn_rate_udaf, ChurnRate);
+udaf_singleton!(status_at_udaf, StatusAt);
 
 /// The shared `csat_ci` aggregate function.
 pub fn csat_ci_udaf() -> Arc<AggregateUDF> {
@@ -167,6 +181,12 @@ fn functions_with(calendars: &Arc<Calendars>) -> Vec<Function> {
         backlog_at_udaf(),
         backlog_series_udaf(),
         churn_rate_udaf(),
+        Arc::new(AggregateUDF::from(StatusSeconds::new(Arc::clone(
+            calendars,
+        )))),
+        Arc::new(AggregateUDF::from(SlaClock::new(Arc::clone(calendars)))),
+        status_at_udaf(),
+        Arc::new(AggregateUDF::from(ReplyWaits::new(Arc::clone(calendars)))),
     ];
     let scalars = [
         ScalarUDF::new_from_impl(BusinessSeconds::new(Arc::clone(calendars))),
