@@ -24,6 +24,7 @@ use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::metadata::SortingColumn;
 use datafusion::parquet::file::properties::WriterProperties;
 use futures::StreamExt;
 use tempfile::NamedTempFile;
@@ -258,6 +259,19 @@ impl<W: Write + Send> BatchWriter<W> {
         schema: SchemaRef,
         label: impl Into<PathBuf>,
     ) -> Result<Self> {
+        Self::sorted(out, format, schema, label, &[])
+    }
+
+    /// [`Self::new`] for batches that come sorted by the columns `sorted_by` (ascending): a Parquet file
+    /// says so in its row groups' `sorting_columns`, from which DataFusion knows the order of the files it
+    /// reads (e.g. to aggregate per ticket as the rows come).
+    pub fn sorted(
+        out: W,
+        format: OutputFormat,
+        schema: SchemaRef,
+        label: impl Into<PathBuf>,
+        sorted_by: &[&str],
+    ) -> Result<Self> {
         let closed = Arc::new(AtomicBool::new(false));
         let out = Watched {
             inner: out,
@@ -288,9 +302,19 @@ impl<W: Write + Send> BatchWriter<W> {
             OutputFormat::Parquet => {
                 // Snappy, as most Parquet writers; row groups of 256k rows keep the writer's buffer small
                 // whatever the number of rows.
+                let sorting: Vec<SortingColumn> = sorted_by
+                    .iter()
+                    .filter_map(|name| schema.index_of(name).ok())
+                    .map(|i| SortingColumn {
+                        column_idx: i32::try_from(i).unwrap_or(i32::MAX),
+                        descending: false,
+                        nulls_first: false,
+                    })
+                    .collect();
                 let props = WriterProperties::builder()
                     .set_compression(Compression::SNAPPY)
                     .set_max_row_group_row_count(Some(256 * 1024))
+                    .set_sorting_columns((!sorting.is_empty()).then_some(sorting))
                     .build();
                 Inner::Parquet(Box::new(ArrowWriter::try_new(
                     out,
@@ -604,15 +628,20 @@ impl AtomicFile {
         ))
     }
 
-    /// Creates the file and a writer of `schema` in `format` into it, buffered.
+    /// Creates the file and a writer of `schema` in `format` into it, buffered; the batches come sorted by
+    /// `sorted_by` (see [`BatchWriter::sorted`]; empty when they are not).
     pub fn writer(
         path: &Path,
         format: OutputFormat,
         schema: SchemaRef,
+        sorted_by: &[&str],
     ) -> Result<(Self, BatchWriter<BufWriter<File>>)> {
         let (atomic, file) = Self::create(path)?;
         let out = BufWriter::with_capacity(1 << 20, file);
-        Ok((atomic, BatchWriter::new(out, format, schema, path)?))
+        Ok((
+            atomic,
+            BatchWriter::sorted(out, format, schema, path, sorted_by)?,
+        ))
     }
 
     /// Moves the file into place.

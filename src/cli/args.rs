@@ -385,8 +385,8 @@ pub struct ReportArgs {
 /// What `cxsql gen` writes.
 #[derive(Debug, Clone, Args)]
 pub struct GenArgs {
-    /// The folder to write the tables into (created if needed): tickets, surveys, servqual, customers, agents,
-    /// employee_pulse, and sla_policies.csv.
+    /// The folder to write the tables into (created if needed): tickets, their history (ticket_events,
+    /// messages), surveys, servqual, customers, agents, employee_pulse, and sla_policies.csv.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Number of tickets.
@@ -401,8 +401,8 @@ pub struct GenArgs {
     /// Replace existing files.
     #[arg(long)]
     pub force: bool,
-    /// Write tickets as a Hive-partitioned folder (tickets/year=Y/month=M/), surveys, servqual and
-    /// employee_pulse as folders of one file per month, customers in files of a million, generated in
+    /// Write tickets as a Hive-partitioned folder (tickets/year=Y/month=M/), surveys, servqual,
+    /// employee_pulse, ticket_events and messages as folders of one file per month, customers in files of a million, generated in
     /// parallel.
     #[arg(long)]
     pub partitioned: bool,

@@ -13,8 +13,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp, LogNormal, Normal};
 
 use crate::error::{Error, Result};
+use crate::generate::history::{Ticket, ticket_history};
 use crate::generate::tables::{
-    Pulse, Servqual, Surveys, Table, Tickets, agents_schema, customers_schema,
+    Messages, Pulse, Servqual, Surveys, Table, TicketEvents, Tickets, agents_schema,
+    customers_schema,
 };
 
 pub(super) const BATCH: usize = 65_536;
@@ -504,6 +506,7 @@ pub(super) fn generate_month(
     instants.sort_unstable();
     let end_us = END * MICROS_PER_SECOND;
     let (mut t, mut s, mut q) = (Tickets::default(), Surveys::default(), Servqual::default());
+    let (mut h, mut g) = (TicketEvents::default(), Messages::default());
     let us = |seconds: f64| (seconds * MICROS_PER_SECOND as f64) as i64;
     for (ticket_id, &created) in (m.first_ticket..).zip(&instants) {
         let channel = pick(&mut rng, &CHANNELS, |c| c.share);
@@ -559,7 +562,8 @@ pub(super) fn generate_month(
         t.first_response_at.append_option(first_response);
         t.resolved_at.append_option(resolved);
         t.contacts.append_option(contacts);
-        t.reopened.append_value(!open && rng.random_bool(0.04));
+        let reopened = !open && rng.random_bool(0.04);
+        t.reopened.append_value(reopened);
         let handle = channel.handle_time_s * draws.lognormal.sample(&mut rng).sqrt();
         t.handle_time_s.append_value(handle as i32);
         t.wait_time_s
@@ -574,6 +578,34 @@ pub(super) fn generate_month(
                 return Err(Error::Interrupted { signal });
             }
             sink(Table::Tickets, t.finish()?)?;
+        }
+        // The history from its own stream: the other tables do not change with it.
+        let story = Ticket {
+            id: ticket_id,
+            customer_id,
+            created: created_us,
+            first_response,
+            resolved,
+            reopened,
+            agent: agent.map(|a| a.id),
+            team,
+            priority,
+            contacts,
+            end: end_us,
+        };
+        let stream = Hashed::new(people.seed, 0x4157_0000_0000_0031, ticket_id).next();
+        ticket_history(
+            &story,
+            ChaCha8Rng::seed_from_u64(stream),
+            &|team, t, rng| people.agent_at(team, t, rng).map(|a| a.id),
+            &mut h,
+            &mut g,
+        );
+        if h.rows >= BATCH {
+            sink(Table::TicketEvents, h.finish()?)?;
+        }
+        if g.rows >= BATCH {
+            sink(Table::Messages, g.finish()?)?;
         }
 
         let Some(resolved) = resolved else { continue };
@@ -633,6 +665,12 @@ pub(super) fn generate_month(
     }
     if q.rows > 0 {
         sink(Table::Servqual, q.finish()?)?;
+    }
+    if h.rows > 0 {
+        sink(Table::TicketEvents, h.finish()?)?;
+    }
+    if g.rows > 0 {
+        sink(Table::Messages, g.finish()?)?;
     }
     pulse_month(m, people, &mut rng, &draws, sink)
 }

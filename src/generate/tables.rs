@@ -61,6 +61,29 @@ pub fn servqual_schema() -> SchemaRef {
     ]))
 }
 
+/// The canonical `ticket_events` schema: one row per change of a ticket field (an audit log), written sorted by
+/// `(ticket_id, at)`.
+pub fn ticket_events_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("ticket_id", DataType::Int64, false),
+        Field::new("field", DataType::Utf8, false),
+        Field::new("value", DataType::Utf8, true),
+        Field::new("at", utc_micros(), false),
+        Field::new("actor_id", DataType::Int64, true),
+    ]))
+}
+
+/// The canonical `messages` schema: one row per comment on a ticket, written sorted by `(ticket_id, sent_at)`.
+pub fn messages_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("ticket_id", DataType::Int64, false),
+        Field::new("sent_at", utc_micros(), false),
+        Field::new("author_id", DataType::Int64, true),
+        Field::new("author_role", DataType::Utf8, false),
+        Field::new("public", DataType::Boolean, false),
+    ]))
+}
+
 /// The canonical `customers` schema.
 pub fn customers_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -215,32 +238,86 @@ impl Pulse {
     }
 }
 
-/// The tables: four generated month by month, then the people.
+#[derive(Default)]
+pub(super) struct TicketEvents {
+    pub(super) ticket_id: Int64Builder,
+    pub(super) field: StringBuilder,
+    pub(super) value: StringBuilder,
+    pub(super) at: TimestampMicrosecondBuilder,
+    pub(super) actor_id: Int64Builder,
+    pub(super) rows: usize,
+}
+
+impl TicketEvents {
+    pub(super) fn finish(&mut self) -> Result<RecordBatch> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.ticket_id.finish()),
+            Arc::new(self.field.finish()),
+            Arc::new(self.value.finish()),
+            Arc::new(self.at.finish().with_timezone("UTC")),
+            Arc::new(self.actor_id.finish()),
+        ];
+        self.rows = 0;
+        Ok(RecordBatch::try_new(ticket_events_schema(), columns)?)
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Messages {
+    pub(super) ticket_id: Int64Builder,
+    pub(super) sent_at: TimestampMicrosecondBuilder,
+    pub(super) author_id: Int64Builder,
+    pub(super) author_role: StringBuilder,
+    pub(super) public: BooleanBuilder,
+    pub(super) rows: usize,
+}
+
+impl Messages {
+    pub(super) fn finish(&mut self) -> Result<RecordBatch> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.ticket_id.finish()),
+            Arc::new(self.sent_at.finish().with_timezone("UTC")),
+            Arc::new(self.author_id.finish()),
+            Arc::new(self.author_role.finish()),
+            Arc::new(self.public.finish()),
+        ];
+        self.rows = 0;
+        Ok(RecordBatch::try_new(messages_schema(), columns)?)
+    }
+}
+
+/// The tables: six generated month by month, then the people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Table {
     Tickets,
     Surveys,
     Servqual,
     EmployeePulse,
+    TicketEvents,
+    Messages,
     Customers,
     Agents,
 }
 
 impl Table {
-    pub(super) const ALL: [Table; 6] = [
+    pub(super) const ALL: [Table; 8] = [
         Table::Tickets,
         Table::Surveys,
         Table::Servqual,
         Table::EmployeePulse,
+        Table::TicketEvents,
+        Table::Messages,
         Table::Customers,
         Table::Agents,
     ];
     /// The tables each month adds rows to, in `Table` order.
-    pub(super) const MONTHLY: [Table; 4] = [
+    pub(super) const MONTHLY: [Table; 6] = [
         Table::Tickets,
         Table::Surveys,
         Table::Servqual,
         Table::EmployeePulse,
+        Table::TicketEvents,
+        Table::Messages,
     ];
 
     pub(super) fn name(self) -> &'static str {
@@ -249,8 +326,19 @@ impl Table {
             Table::Surveys => "surveys",
             Table::Servqual => "servqual",
             Table::EmployeePulse => "employee_pulse",
+            Table::TicketEvents => "ticket_events",
+            Table::Messages => "messages",
             Table::Customers => "customers",
             Table::Agents => "agents",
+        }
+    }
+
+    /// The columns the table's rows are generated sorted by, that its files declare.
+    pub(super) fn sorted_by(self) -> &'static [&'static str] {
+        match self {
+            Table::TicketEvents => &["ticket_id", "at"],
+            Table::Messages => &["ticket_id", "sent_at"],
+            _ => &[],
         }
     }
 
@@ -260,6 +348,8 @@ impl Table {
             Table::Surveys => surveys_schema(),
             Table::Servqual => servqual_schema(),
             Table::EmployeePulse => employee_pulse_schema(),
+            Table::TicketEvents => ticket_events_schema(),
+            Table::Messages => messages_schema(),
             Table::Customers => customers_schema(),
             Table::Agents => agents_schema(),
         }

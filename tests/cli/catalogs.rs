@@ -260,6 +260,8 @@ fn partitioned_gen_writes_the_same_rows_into_hive_folders() {
     );
     assert!(lake.join("surveys/part-47.parquet").is_file());
     assert!(lake.join("employee_pulse/part-47.parquet").is_file());
+    assert!(lake.join("ticket_events/part-47.parquet").is_file());
+    assert!(lake.join("messages/part-00.parquet").is_file());
     assert!(
         lake.join("customers/part-00.parquet").is_file()
             && lake.join("agents/part-0.parquet").is_file()
@@ -269,7 +271,10 @@ fn partitioned_gen_writes_the_same_rows_into_hive_folders() {
                (SELECT sum(customer_id) FROM customers WHERE churned_at IS NULL) AS customers, \
                (SELECT sum(monthly_revenue) FROM customers) AS revenue, \
                (SELECT count(*) FROM agents WHERE left_at IS NULL) AS agents, \
-               (SELECT nps(enps_score) FROM employee_pulse) AS enps";
+               (SELECT nps(enps_score) FROM employee_pulse) AS enps, \
+               (SELECT count(*) FROM ticket_events) AS events, (SELECT sum(CAST(s * 1000000 AS BIGINT)) FROM \
+                 (SELECT status_seconds(at, value, 'pending') AS s FROM ticket_events WHERE field = 'status' GROUP BY ticket_id)) AS pending, \
+               (SELECT count(*) FROM messages WHERE public) AS messages";
     let a = json_rows(&["--data", &flat.to_string_lossy(), "query", sql]);
     let b = json_rows(&["--data", &lake.to_string_lossy(), "query", sql]);
     assert_eq!(a, b);

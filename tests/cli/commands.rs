@@ -119,16 +119,18 @@ fn functions_tables_and_schema_describe_the_session() {
             "agents",
             "customers",
             "employee_pulse",
+            "messages",
             "servqual",
             "sla_policies",
             "surveys",
+            "ticket_events",
             "tickets"
         ],
         "{tables:?}"
     );
-    assert_eq!(tables[4]["kind"].text(), "csv");
-    assert_eq!(tables[6]["kind"].text(), "parquet");
-    assert_eq!(tables[6]["location"].text(), "data/tickets.parquet");
+    assert_eq!(tables[5]["kind"].text(), "csv");
+    assert_eq!(tables[8]["kind"].text(), "parquet");
+    assert_eq!(tables[8]["location"].text(), "data/tickets.parquet");
 
     let schema = json_rows(&["schema", "tickets"]);
     let column = |name: &str| {

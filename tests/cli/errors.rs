@@ -9,7 +9,7 @@ fn errors_have_clear_messages_and_exit_codes() {
         (
             &["query", "SELECT * FROM nowhere"],
             1,
-            "registered tables: agents, customers, employee_pulse, servqual, sla_policies, surveys, tickets",
+            "registered tables: agents, customers, employee_pulse, messages, servqual, sla_policies, surveys, ticket_events, tickets",
         ),
         (
             &["query", "SELECT nps(11)"],

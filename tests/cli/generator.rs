@@ -121,3 +121,85 @@ fn gen_ties_customers_agents_and_pulse_to_the_tickets() {
     assert_eq!(row["impossible"].num(), 0.0);
     assert_eq!(row["teams"].num(), 4.0);
 }
+
+/// The history agrees with the tickets: the first public agent message is `first_response_at`, the last
+/// solve is `resolved_at` when the ticket ends solved or closed, two solves are `reopened`, the last assignee,
+/// team and priority are the row's; every ticket starts `new` at its creation; the files are sorted by
+/// (ticket_id, time) and DataFusion aggregates them as such.
+#[test]
+fn gen_history_agrees_with_the_tickets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("d");
+    ok(&[
+        "gen",
+        "--out",
+        &out.to_string_lossy(),
+        "--tickets",
+        "4000",
+        "--seed",
+        "3",
+    ]);
+    let last = "TIMESTAMP '2100-01-01T00:00:00Z'";
+    let sql = format!(
+        "WITH fr AS (SELECT ticket_id, min(sent_at) AS first FROM messages WHERE author_role = 'agent' AND public GROUP BY ticket_id), \
+         st AS (SELECT ticket_id, status_at(at, value, {last}) AS final, min(at) AS first_at, \
+                  min(CASE WHEN value = 'new' THEN at END) AS new_at, \
+                  max(CASE WHEN value = 'solved' THEN at END) AS last_solved, \
+                  sum(CASE WHEN value = 'solved' THEN 1 ELSE 0 END) AS solves \
+                FROM ticket_events WHERE field = 'status' GROUP BY ticket_id), \
+         f AS (SELECT ticket_id, \
+                  status_at(CASE WHEN field = 'assignee_id' THEN at END, value, {last}) AS agent, \
+                  status_at(CASE WHEN field = 'team' THEN at END, value, {last}) AS team, \
+                  status_at(CASE WHEN field = 'priority' THEN at END, value, {last}) AS priority \
+                FROM ticket_events GROUP BY ticket_id) \
+         SELECT count(*) AS tickets, \
+           sum(CASE WHEN t.first_response_at IS NOT DISTINCT FROM fr.first THEN 0 ELSE 1 END) AS first_response, \
+           sum(CASE WHEN t.resolved_at IS NOT DISTINCT FROM (CASE WHEN st.final IN ('solved', 'closed') THEN st.last_solved END) THEN 0 ELSE 1 END) AS resolved, \
+           sum(CASE WHEN t.reopened = (st.solves > 1) THEN 0 ELSE 1 END) AS reopened, \
+           sum(CASE WHEN CAST(t.agent_id AS VARCHAR) IS NOT DISTINCT FROM f.agent THEN 0 ELSE 1 END) AS agent, \
+           sum(CASE WHEN t.team = f.team AND t.priority = f.priority THEN 0 ELSE 1 END) AS team_priority, \
+           sum(CASE WHEN st.new_at = t.created_at AND st.first_at = t.created_at THEN 0 ELSE 1 END) AS starts_new, \
+           sum(CASE WHEN t.reopened THEN 1 ELSE 0 END) AS reopened_tickets, \
+           sum(CASE WHEN st.final = 'pending' OR st.solves > 0 THEN 1 ELSE 0 END) AS varied \
+         FROM tickets t LEFT JOIN fr ON fr.ticket_id = t.ticket_id LEFT JOIN st ON st.ticket_id = t.ticket_id \
+           LEFT JOIN f ON f.ticket_id = t.ticket_id"
+    );
+    let rows = json_rows(&["--data", &out.to_string_lossy(), "query", &sql]);
+    let r = &rows[0];
+    assert_eq!(r["tickets"].num(), 4000.0);
+    for check in [
+        "first_response",
+        "resolved",
+        "reopened",
+        "agent",
+        "team_priority",
+        "starts_new",
+    ] {
+        assert_eq!(r[check].num(), 0.0, "{check} disagrees: {r:?}");
+    }
+    assert!(r["reopened_tickets"].num() > 50.0, "{r:?}");
+    assert!(r["varied"].num() > 3000.0, "{r:?}");
+    // Sorted by (ticket_id, time), and read as such: the aggregate runs on ordered input.
+    let unsorted = json_rows(&[
+        "--data",
+        &out.to_string_lossy(),
+        "query",
+        "SELECT (SELECT count(*) FROM (SELECT ticket_id, at, lag(ticket_id) OVER () AS t0, lag(at) OVER () AS a0 \
+                 FROM ticket_events) WHERE ticket_id < t0 OR (ticket_id = t0 AND at < a0)) AS events, \
+                (SELECT count(*) FROM (SELECT ticket_id, sent_at, lag(ticket_id) OVER () AS t0, lag(sent_at) OVER () AS a0 \
+                 FROM messages) WHERE ticket_id < t0 OR (ticket_id = t0 AND sent_at < a0)) AS messages",
+    ]);
+    assert_eq!(unsorted[0]["events"].num(), 0.0);
+    assert_eq!(unsorted[0]["messages"].num(), 0.0);
+    let plan = cxsql(&[
+        "--data",
+        &out.to_string_lossy(),
+        "query",
+        "EXPLAIN SELECT ticket_id, status_seconds(at, value, 'open') FROM ticket_events GROUP BY ticket_id",
+    ]);
+    assert!(
+        plan.stdout.contains("ordering_mode=Sorted"),
+        "{}",
+        plan.stdout
+    );
+}

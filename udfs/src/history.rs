@@ -937,3 +937,50 @@ pub(crate) fn clock(
         breach_at,
     }))
 }
+
+/// The `AggregateUDFImpl` methods the history functions share; the struct provides
+/// `fn history(&self, args: &AccumulatorArgs) -> Result<H>` and a static `DOCUMENTATION`.
+macro_rules! history_udaf_methods {
+    ($history:ty) => {
+        fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {
+            Some(&DOCUMENTATION)
+        }
+
+        fn state_fields(
+            &self,
+            args: datafusion::logical_expr::function::StateFieldsArgs,
+        ) -> datafusion::common::Result<Vec<datafusion::arrow::datatypes::FieldRef>> {
+            self.history_state_fields(args)
+        }
+
+        fn accumulator(
+            &self,
+            args: datafusion::logical_expr::function::AccumulatorArgs,
+        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>> {
+            Ok(Box::new($crate::history::PlainHistory::new(
+                self.history(&args)?,
+            )))
+        }
+
+        fn groups_accumulator_supported(
+            &self,
+            _args: datafusion::logical_expr::function::AccumulatorArgs,
+        ) -> bool {
+            true
+        }
+
+        fn create_groups_accumulator(
+            &self,
+            args: datafusion::logical_expr::function::AccumulatorArgs,
+        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::GroupsAccumulator>> {
+            Ok(Box::new($crate::history::HistoryAccumulator::new(
+                self.history(&args)?,
+            )))
+        }
+
+        fn order_sensitivity(&self) -> datafusion::logical_expr::utils::AggregateOrderSensitivity {
+            datafusion::logical_expr::utils::AggregateOrderSensitivity::Insensitive
+        }
+    };
+}
+pub(crate) use history_udaf_methods;

@@ -34,6 +34,7 @@ mod backlog_series;
 mod business_seconds;
 pub mod calendar;
 mod churn_rate;
+mod clock;
 mod csat;
 mod date_trunc;
 mod fcr_rate;

@@ -349,5 +349,5 @@ impl AggregateUDFImpl for ReplyWaits {
         Ok(list_type(zone_of(args.first())))
     }
 
-    crate::status_seconds::history_udaf_methods!(Waits);
+    crate::history::history_udaf_methods!(Waits);
 }

@@ -2,11 +2,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, StructArray, TimestampNanosecondArray,
-};
-use datafusion::arrow::buffer::NullBuffer;
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
+use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature, Volatility};
@@ -14,10 +10,10 @@ use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature, Volat
 use crate::DOC_SECTION;
 use crate::business_seconds::SharedCalendars;
 use crate::calendar::Calendars;
-use crate::history::{Clock, instant_type, seconds};
-use crate::status_seconds::{
-    ClockHistory, HISTORY_RULES, clock_state_fields, coerce_clock_args, history_udaf_methods,
+use crate::clock::{
+    ClockHistory, HISTORY_RULES, clock_state_fields, coerce_clock_args, struct_fields,
 };
+use crate::history::{history_udaf_methods, instant_type};
 
 const SIGNATURES: &str = "sla_clock(at TIMESTAMP, status VARCHAR, counted VARCHAR | LIST<VARCHAR>, target INTERVAL), \
                           sla_clock(at, status, counted, target, until TIMESTAMP), \
@@ -100,46 +96,6 @@ impl SlaClock {
     fn history_state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         Ok(clock_state_fields(&args, true))
     }
-}
-
-fn struct_fields(zone: Option<Arc<str>>) -> Fields {
-    let at = DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Nanosecond, zone);
-    Fields::from(vec![
-        Field::new("elapsed_seconds", DataType::Float64, true),
-        Field::new("breach_at", at, true),
-        Field::new("breached", DataType::Boolean, true),
-    ])
-}
-
-/// The struct of each group: NULL where there is no clock; breach_at and breached NULL without a target.
-pub(crate) fn clock_structs(
-    clocks: &[Option<Clock>],
-    targets: &[bool],
-    zone: Option<Arc<str>>,
-) -> Result<ArrayRef> {
-    let elapsed: Float64Array = clocks
-        .iter()
-        .map(|c| c.map(|c| seconds(c.elapsed)))
-        .collect();
-    let breach_at: TimestampNanosecondArray = clocks
-        .iter()
-        .map(|c| c.and_then(|c| c.breach_at))
-        .collect::<TimestampNanosecondArray>()
-        .with_timezone_opt(zone.clone());
-    let breached: BooleanArray = clocks
-        .iter()
-        .zip(targets)
-        .map(|(c, &has_target)| {
-            c.filter(|_| has_target)
-                .map(|c| c.breach_at.is_some_and(|b| b <= c.end))
-        })
-        .collect();
-    let nulls = NullBuffer::from(clocks.iter().map(Option::is_some).collect::<Vec<_>>());
-    Ok(Arc::new(StructArray::try_new(
-        struct_fields(zone),
-        vec![Arc::new(elapsed), Arc::new(breach_at), Arc::new(breached)],
-        Some(nulls),
-    )?))
 }
 
 impl AggregateUDFImpl for SlaClock {

@@ -180,5 +180,5 @@ impl AggregateUDFImpl for StatusAt {
         Ok(DataType::Utf8)
     }
 
-    crate::status_seconds::history_udaf_methods!(StatusAtHistory);
+    crate::history::history_udaf_methods!(StatusAtHistory);
 }

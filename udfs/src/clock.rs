@@ -1,0 +1,266 @@
+//! What `status_seconds` and `sla_clock` share: status events in, the counted time of each ticket out.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, Float64Array, StructArray, TimestampNanosecondArray,
+};
+use datafusion::arrow::buffer::NullBuffer;
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
+use datafusion::common::{Result, plan_err};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+
+use crate::business_seconds::coerce_calendar;
+use crate::calendar::{Calendar, Calendars};
+use crate::history::{
+    Clock, Const, ConstKind, Group, History, StatusEvent, StatusLog, calendar_arg, clock,
+    coerce_counted, coerce_target, coerce_text, counted_arg, seconds, state_fields,
+};
+use crate::time::coerce_instant;
+
+/// The rules the history functions share, written once for their documentation.
+pub(crate) const HISTORY_RULES: &str = "Each row is an event of one ticket (aggregate with GROUP BY ticket_id): from `at` on, the \
+     ticket is in `status`. Rows with a NULL `at` or `status` are skipped; a group without rows gives NULL. \
+     Events are taken in time order whatever the row order, batches or partitions; two events of a ticket at \
+     the same instant are ordered new, open, pending, hold, solved, closed, then other values in byte order, \
+     and the later one is in force after the instant. `until` (default: the last event's `at`; NULL means the \
+     default) cuts the history: events after it are ignored, one exactly at it counts, the status in force at \
+     it counts up to it, and a ticket with no event at or before it gives NULL. `until` may be a column (e.g. \
+     from a join) but must be the same on every row of a group. With `calendar` (a constant calendar name or \
+     inline calendar, as in business_seconds) time is counted inside its business hours only. Zone-less \
+     timestamps are UTC.";
+
+/// What `status_seconds` and `sla_clock` keep and compute: status events and the counted time.
+#[derive(Debug, Clone)]
+pub(crate) struct ClockHistory {
+    function: &'static str,
+    log: StatusLog,
+    counted: Vec<String>,
+    calendar: Option<Arc<Calendar>>,
+    consts: Vec<Const>,
+    /// The places of `until` and `target` in a group's constants.
+    until: Option<usize>,
+    target: Option<usize>,
+    /// sla_clock's struct (true) or status_seconds' number.
+    sla: bool,
+    zone: Option<Arc<str>>,
+}
+
+impl ClockHistory {
+    /// Arguments: at, status, counted, [target (sla)], [until], [calendar].
+    pub(crate) fn new(
+        function: &'static str,
+        calendars: &Calendars,
+        args: &AccumulatorArgs,
+        sla: bool,
+    ) -> Result<Self> {
+        if args.is_distinct {
+            return plan_err!("{function}: DISTINCT is not supported; every event counts");
+        }
+        let counted = counted_arg(function, args, 2)?;
+        let first_optional = if sla { 4 } else { 3 };
+        let mut consts = Vec::new();
+        let mut target = None;
+        if sla {
+            target = Some(consts.len());
+            consts.push(Const {
+                arg: 3,
+                name: "target",
+                kind: ConstKind::Target,
+            });
+        }
+        let mut until = None;
+        if args.exprs.len() > first_optional {
+            until = Some(consts.len());
+            consts.push(Const {
+                arg: first_optional,
+                name: "until",
+                kind: ConstKind::Instant,
+            });
+        }
+        let calendar = calendar_arg(function, calendars, args, first_optional + 1)?;
+        let zone = crate::history::zone_of(Some(args.exprs[0].data_type(args.schema)?).as_ref());
+        Ok(Self {
+            function,
+            log: StatusLog::default(),
+            counted,
+            calendar,
+            consts,
+            until,
+            target,
+            sla,
+            zone,
+        })
+    }
+
+    /// Each group's clock (None: no event at or before `until`), events sorted.
+    pub(crate) fn clocks(&self, groups: &mut [Group<StatusEvent>]) -> Result<Vec<Option<Clock>>> {
+        self.log.sort(groups);
+        let statuses = &self.log.statuses;
+        let counted: Vec<bool> = (0..statuses.len() as u32)
+            .map(|c| self.counted.iter().any(|n| n == statuses.name(c)))
+            .collect();
+        groups
+            .iter()
+            .map(|g| {
+                if !g.seen {
+                    return Ok(None);
+                }
+                clock(
+                    self.function,
+                    &g.events,
+                    &counted,
+                    self.until.and_then(|i| g.consts[i]),
+                    self.target.and_then(|i| g.consts[i]),
+                    self.calendar.as_deref(),
+                )
+            })
+            .collect()
+    }
+
+    /// Whether each group has a target (sla_clock: a NULL target gives no breach).
+    pub(crate) fn targets(&self, groups: &[Group<StatusEvent>]) -> Vec<bool> {
+        groups
+            .iter()
+            .map(|g| self.target.and_then(|i| g.consts[i]).is_some())
+            .collect()
+    }
+
+    pub(crate) fn zone(&self) -> Option<Arc<str>> {
+        self.zone.clone()
+    }
+}
+
+impl History for ClockHistory {
+    type Event = StatusEvent;
+
+    fn name(&self) -> &'static str {
+        self.function
+    }
+
+    fn consts(&self) -> &[Const] {
+        &self.consts
+    }
+
+    fn required(&self) -> &[usize] {
+        &[0, 1]
+    }
+
+    fn read<F: FnMut(usize, StatusEvent)>(
+        &mut self,
+        args: &[ArrayRef],
+        rows: Option<&NullBuffer>,
+        f: F,
+    ) -> Result<()> {
+        self.log.read(self.function, &args[0], &args[1], rows, f)
+    }
+
+    fn event_fields(&self) -> Vec<(&'static str, DataType)> {
+        StatusLog::event_fields()
+    }
+
+    fn events_to_arrays(&self, events: &[&[StatusEvent]]) -> Result<Vec<ArrayRef>> {
+        Ok(self.log.encode(events))
+    }
+
+    fn events_from_arrays(&mut self, values: &[ArrayRef]) -> Result<Vec<StatusEvent>> {
+        self.log.decode(self.function, values)
+    }
+
+    fn finish(&self, groups: &mut [Group<StatusEvent>]) -> Result<ArrayRef> {
+        let clocks = self.clocks(groups)?;
+        if self.sla {
+            let targets = self.targets(groups);
+            return clock_structs(&clocks, &targets, self.zone());
+        }
+        let values: Float64Array = clocks
+            .iter()
+            .map(|c| c.map(|c| seconds(c.elapsed)))
+            .collect();
+        Ok(Arc::new(values))
+    }
+}
+
+/// The argument types of `status_seconds` (`sla` false) and `sla_clock` (`sla` true).
+pub(crate) fn coerce_clock_args(
+    function: &str,
+    signatures: &str,
+    args: &[DataType],
+    sla: bool,
+) -> Result<Vec<DataType>> {
+    let (least, most) = if sla { (4, 6) } else { (3, 5) };
+    if !(least..=most).contains(&args.len()) {
+        return plan_err!(
+            "{function} takes {least} to {most} arguments, got {}; accepted signatures: {signatures}",
+            args.len()
+        );
+    }
+    let mut types = vec![
+        coerce_instant(function, "at", signatures, &args[0])?,
+        coerce_text(function, "status", signatures, &args[1])?,
+        coerce_counted(function, signatures, &args[2])?,
+    ];
+    let mut rest = args[3..].iter();
+    if sla && let Some(t) = rest.next() {
+        types.push(coerce_target(function, signatures, t)?);
+    }
+    if let Some(t) = rest.next() {
+        types.push(coerce_instant(function, "until", signatures, t)?);
+    }
+    if let Some(t) = rest.next() {
+        types.push(coerce_calendar(function, signatures, t)?);
+    }
+    Ok(types)
+}
+
+/// State fields of a clock function: the event lists and the constants, as many as the call has.
+pub(crate) fn clock_state_fields(args: &StateFieldsArgs, sla: bool) -> Vec<FieldRef> {
+    let until = args.input_fields.len() > if sla { 4 } else { 3 };
+    let consts: &[&str] = match (sla, until) {
+        (true, true) => &["target", "until"],
+        (true, false) => &["target"],
+        (false, true) => &["until"],
+        (false, false) => &[],
+    };
+    state_fields(args.name, StatusLog::event_fields(), consts)
+}
+
+pub(crate) fn struct_fields(zone: Option<Arc<str>>) -> Fields {
+    let at = DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Nanosecond, zone);
+    Fields::from(vec![
+        Field::new("elapsed_seconds", DataType::Float64, true),
+        Field::new("breach_at", at, true),
+        Field::new("breached", DataType::Boolean, true),
+    ])
+}
+
+/// The struct of each group: NULL where there is no clock; breach_at and breached NULL without a target.
+pub(crate) fn clock_structs(
+    clocks: &[Option<Clock>],
+    targets: &[bool],
+    zone: Option<Arc<str>>,
+) -> Result<ArrayRef> {
+    let elapsed: Float64Array = clocks
+        .iter()
+        .map(|c| c.map(|c| seconds(c.elapsed)))
+        .collect();
+    let breach_at: TimestampNanosecondArray = clocks
+        .iter()
+        .map(|c| c.and_then(|c| c.breach_at))
+        .collect::<TimestampNanosecondArray>()
+        .with_timezone_opt(zone.clone());
+    let breached: BooleanArray = clocks
+        .iter()
+        .zip(targets)
+        .map(|(c, &has_target)| {
+            c.filter(|_| has_target)
+                .map(|c| c.breach_at.is_some_and(|b| b <= c.end))
+        })
+        .collect();
+    let nulls = NullBuffer::from(clocks.iter().map(Option::is_some).collect::<Vec<_>>());
+    Ok(Arc::new(StructArray::try_new(
+        struct_fields(zone),
+        vec![Arc::new(elapsed), Arc::new(breach_at), Arc::new(breached)],
+        Some(nulls),
+    )?))
+}
