@@ -875,3 +875,217 @@ fn every_saved_query_has_a_test_and_a_documented_header() {
         );
     }
 }
+
+/// The status order at one instant, as the history functions break ties, for the window SQL below.
+const TIE: &str = "CASE value WHEN 'new' THEN 0 WHEN 'open' THEN 1 WHEN 'pending' THEN 2 WHEN 'hold' THEN 3 \
+                   WHEN 'solved' THEN 4 WHEN 'closed' THEN 5 ELSE 6 END";
+
+/// time_in_status equals the same averages written with `lead()` over the status history.
+#[test]
+fn saved_time_in_status_equals_window_sql() {
+    let rows = saved(
+        "time_in_status.sql",
+        &[
+            "channel",
+            "tickets",
+            "new_hours",
+            "open_hours",
+            "pending_hours",
+            "hold_hours",
+            "new_business_hours",
+            "open_business_hours",
+            "pending_business_hours",
+            "hold_business_hours",
+        ],
+    );
+    let as_of = "TIMESTAMP '2025-01-01T00:00:00Z'";
+    let sql = format!(
+        "WITH spans AS (SELECT ticket_id, value, at, \
+           coalesce(lead(at) OVER (PARTITION BY ticket_id ORDER BY at, {TIE}), {as_of}) AS next_at \
+           FROM ticket_events WHERE field = 'status' AND at <= {as_of}), \
+         per_ticket AS (SELECT ticket_id, \
+           sum(CASE WHEN value = 'pending' THEN date_part('epoch', next_at) - date_part('epoch', at) ELSE 0 END) AS pending_s, \
+           sum(CASE WHEN value = 'open' THEN date_part('epoch', next_at) - date_part('epoch', at) ELSE 0 END) AS open_s \
+           FROM spans GROUP BY ticket_id) \
+         SELECT t.channel, count(*) AS tickets, avg(p.pending_s) / 3600 AS pending_hours, avg(p.open_s) / 3600 AS open_hours \
+         FROM per_ticket p JOIN tickets t ON t.ticket_id = p.ticket_id \
+         WHERE t.created_at >= TIMESTAMP '2024-01-01T00:00:00Z' AND t.created_at < TIMESTAMP '2025-01-01T00:00:00Z' \
+         GROUP BY t.channel ORDER BY t.channel"
+    );
+    let expected = json_rows(&["query", &sql]);
+    assert_eq!(rows.len(), expected.len());
+    for (got, want) in rows.iter().zip(&expected) {
+        assert_eq!(got["channel"], want["channel"]);
+        assert_eq!(got["tickets"].num(), want["tickets"].num());
+        for column in ["pending_hours", "open_hours"] {
+            assert!(
+                (got[column].num() - want[column].num()).abs() < 1e-6,
+                "{column}: {got:?} vs {want:?}"
+            );
+        }
+        // Business hours are a part of the clock hours.
+        assert!(got["pending_business_hours"].num() <= got["pending_hours"].num());
+        assert!(got["pending_business_hours"].num() > 0.0, "{got:?}");
+    }
+}
+
+/// backlog_by_status_daily equals counting, per day, the status spans (from `lead()`) that contain it.
+#[test]
+fn saved_backlog_by_status_daily_equals_window_sql() {
+    let rows = saved(
+        "backlog_by_status_daily.sql",
+        &["day", "new", "open", "pending", "hold", "backlog"],
+    );
+    assert_eq!(rows.len(), 31);
+    for day in ["2024-12-01T00:00:00", "2024-12-17T00:00:00"] {
+        let sql = format!(
+            "WITH spans AS (SELECT ticket_id, value, at, \
+               lead(at) OVER (PARTITION BY ticket_id ORDER BY at, {TIE}) AS next_at \
+               FROM ticket_events WHERE field = 'status') \
+             SELECT count(*) FILTER (WHERE value = 'pending') AS pending, \
+                    count(*) FILTER (WHERE value IN ('new', 'open', 'pending', 'hold')) AS backlog \
+             FROM spans WHERE at <= TIMESTAMP '{day}' AND (next_at IS NULL OR next_at > TIMESTAMP '{day}')"
+        );
+        let want = &json_rows(&["query", &sql])[0];
+        let got = rows
+            .iter()
+            .find(|r| r["day"].text() == day)
+            .unwrap_or_else(|| panic!("{day} in {rows:?}"));
+        assert_eq!(got["pending"].num(), want["pending"].num(), "{day}");
+        assert_eq!(got["backlog"].num(), want["backlog"].num(), "{day}");
+        assert!(want["backlog"].num() > 100.0, "{want:?}");
+    }
+}
+
+/// one_touch_rate and reopens_and_handoffs equal plain counts over the messages and the field history.
+#[test]
+fn saved_one_touch_and_reopens_equal_plain_counts() {
+    let rows = saved(
+        "one_touch_rate.sql",
+        &[
+            "channel",
+            "solved",
+            "one_touch",
+            "one_touch_pct",
+            "one_touch_ci",
+            "avg_replies",
+        ],
+    );
+    let sql = "SELECT t.channel, count(*) AS one_touch FROM tickets t \
+               WHERE t.resolved_at IS NOT NULL AND t.created_at >= TIMESTAMP '2024-01-01T00:00:00Z' \
+                 AND t.created_at < TIMESTAMP '2025-01-01T00:00:00Z' \
+                 AND (SELECT count(*) FROM messages m WHERE m.ticket_id = t.ticket_id AND m.author_role = 'agent' AND m.public) = 1 \
+               GROUP BY t.channel ORDER BY t.channel";
+    let want = json_rows(&["query", sql]);
+    for (got, want) in rows.iter().zip(&want) {
+        assert_eq!(got["one_touch"].num(), want["one_touch"].num(), "{got:?}");
+        let pct = got["one_touch_pct"].num();
+        assert!((pct - 100.0 * got["one_touch"].num() / got["solved"].num()).abs() < 1e-9);
+        let ci = &got["one_touch_ci"];
+        assert!(ci["low"].num() < pct && pct < ci["high"].num(), "{got:?}");
+    }
+    let rows = saved(
+        "reopens_and_handoffs.sql",
+        &[
+            "team",
+            "tickets",
+            "solves_per_ticket",
+            "reopened_pct",
+            "reopened_ci",
+            "reassignments_per_ticket",
+            "handoffs_per_ticket",
+            "handed_off_pct",
+            "handed_off_ci",
+        ],
+    );
+    // The generator marks a ticket reopened exactly when it has two solves.
+    let sql = "SELECT team, 100.0 * avg(CASE WHEN reopened THEN 1.0 ELSE 0.0 END) AS reopened_pct FROM tickets \
+               WHERE created_at >= TIMESTAMP '2024-01-01T00:00:00Z' AND created_at < TIMESTAMP '2025-01-01T00:00:00Z' \
+               GROUP BY team ORDER BY team";
+    let want = json_rows(&["query", sql]);
+    for (got, want) in rows.iter().zip(&want) {
+        assert_eq!(got["team"], want["team"]);
+        assert!((got["reopened_pct"].num() - want["reopened_pct"].num()).abs() < 1e-9);
+    }
+    let tier2 = rows
+        .iter()
+        .find(|r| r["team"].text() == "tier2")
+        .expect("tier2");
+    assert!(tier2["handed_off_pct"].num() > 20.0, "{tier2:?}");
+}
+
+/// The SLA and wait queries: rates within their intervals, requester wait at least agent work time (it counts
+/// one more status), p90 at least the median.
+#[test]
+fn saved_history_sla_and_wait_queries() {
+    let rows = saved(
+        "sla_pausable.sql",
+        &[
+            "channel",
+            "priority",
+            "tickets",
+            "clock",
+            "agent_work_breached_pct",
+            "agent_work_breached_ci",
+            "requester_wait_breached_pct",
+            "requester_wait_breached_ci",
+            "median_agent_work_hours",
+        ],
+    );
+    assert_eq!(rows.len(), 20);
+    for row in &rows {
+        let (work, wait) = (
+            row["agent_work_breached_pct"].num(),
+            row["requester_wait_breached_pct"].num(),
+        );
+        assert!(wait >= work, "{row:?}");
+        let ci = &row["agent_work_breached_ci"];
+        assert!(
+            ci["low"].num() <= work && work <= ci["high"].num(),
+            "{row:?}"
+        );
+    }
+    let columns = [
+        "channel",
+        "priority",
+        "solved",
+        "median_hours",
+        "p90_hours",
+        "median_business_hours",
+        "p90_business_hours",
+    ];
+    let work = saved("agent_work_time.sql", &columns);
+    let wait = saved("requester_wait_time.sql", &columns);
+    for (w, r) in work.iter().zip(&wait) {
+        assert_eq!(
+            (&w["channel"], &w["priority"]),
+            (&r["channel"], &r["priority"])
+        );
+        assert!(
+            r["median_hours"].num() >= w["median_hours"].num(),
+            "{w:?} {r:?}"
+        );
+        assert!(w["p90_hours"].num() >= w["median_hours"].num(), "{w:?}");
+        assert!(
+            w["median_business_hours"].num() <= w["median_hours"].num(),
+            "{w:?}"
+        );
+    }
+    let agents = saved(
+        "next_reply_time_by_agent.sql",
+        &[
+            "agent_id",
+            "team",
+            "replies",
+            "median_hours",
+            "p90_hours",
+            "median_business_hours",
+            "p90_business_hours",
+        ],
+    );
+    assert_eq!(agents.len(), 20);
+    for a in &agents {
+        assert!(a["p90_hours"].num() >= a["median_hours"].num(), "{a:?}");
+        assert!(a["replies"].num() >= agents[agents.len() - 1]["replies"].num());
+    }
+}
