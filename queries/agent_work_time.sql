@@ -17,9 +17,9 @@ WITH per_ticket AS (
 SELECT t.channel, t.priority,
        count(*) AS solved,
        median(p.clock_s) / 3600 AS median_hours,
-       approx_percentile_cont(0.9) WITHIN GROUP (ORDER BY p.clock_s) / 3600 AS p90_hours,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY p.clock_s) / 3600 AS p90_hours,
        median(p.business_s) / 3600 AS median_business_hours,
-       approx_percentile_cont(0.9) WITHIN GROUP (ORDER BY p.business_s) / 3600 AS p90_business_hours
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY p.business_s) / 3600 AS p90_business_hours
 FROM per_ticket p
 JOIN tickets t ON t.ticket_id = p.ticket_id
 WHERE t.created_at >= $since AND t.created_at < $until AND t.resolved_at IS NOT NULL

@@ -20,17 +20,22 @@ waits AS (
          unnest(array_slice(business, 2, CAST(cardinality(business) AS BIGINT))) AS b
   FROM per_ticket
   WHERE cardinality(waits) > 1
+),
+credited AS (
+  SELECT w['replier_id'] AS replier_id, w['asked_at'] AS asked_at, w['seconds'] AS seconds,
+         b['seconds'] AS business_seconds
+  FROM waits
 )
-SELECT w['replier_id'] AS agent_id,
+SELECT c.replier_id AS agent_id,
        a.team,
        count(*) AS replies,
-       median(w['seconds']) / 3600 AS median_hours,
-       approx_percentile_cont(0.9) WITHIN GROUP (ORDER BY w['seconds']) / 3600 AS p90_hours,
-       median(b['seconds']) / 3600 AS median_business_hours,
-       approx_percentile_cont(0.9) WITHIN GROUP (ORDER BY b['seconds']) / 3600 AS p90_business_hours
-FROM waits
-LEFT JOIN agents a ON a.agent_id = w['replier_id']
-WHERE w['replier_id'] IS NOT NULL AND w['asked_at'] >= $since AND w['asked_at'] < $until
-GROUP BY w['replier_id'], a.team
+       median(c.seconds) / 3600 AS median_hours,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY c.seconds) / 3600 AS p90_hours,
+       median(c.business_seconds) / 3600 AS median_business_hours,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY c.business_seconds) / 3600 AS p90_business_hours
+FROM credited c
+LEFT JOIN agents a ON a.agent_id = c.replier_id
+WHERE c.replier_id IS NOT NULL AND c.asked_at >= $since AND c.asked_at < $until
+GROUP BY c.replier_id, a.team
 ORDER BY replies DESC, agent_id
 LIMIT $top

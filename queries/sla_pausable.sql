@@ -25,30 +25,35 @@ policy AS (
 ),
 clocks AS (
   SELECT e.ticket_id,
-         sla_clock(e.at, e.value, ['new', 'open'], p.target, $as_of) AS work_clock,
-         sla_clock(e.at, e.value, ['new', 'open'], p.target, $as_of, $calendar) AS work_business,
-         sla_clock(e.at, e.value, ['new', 'open', 'hold'], p.target, $as_of) AS wait_clock,
-         sla_clock(e.at, e.value, ['new', 'open', 'hold'], p.target, $as_of, $calendar) AS wait_business
+         sla_clock(e.at, e.value, ['new', 'open'], p.target, $as_of)['breached'] AS work_clock,
+         sla_clock(e.at, e.value, ['new', 'open'], p.target, $as_of)['elapsed_seconds'] AS work_clock_seconds,
+         sla_clock(e.at, e.value, ['new', 'open'], p.target, $as_of, $calendar)['breached'] AS work_business,
+         sla_clock(e.at, e.value, ['new', 'open'], p.target, $as_of, $calendar)['elapsed_seconds'] AS work_business_seconds,
+         sla_clock(e.at, e.value, ['new', 'open', 'hold'], p.target, $as_of)['breached'] AS wait_clock,
+         sla_clock(e.at, e.value, ['new', 'open', 'hold'], p.target, $as_of, $calendar)['breached'] AS wait_business
   FROM ticket_events e
   JOIN policy p ON p.ticket_id = e.ticket_id
   WHERE e.field = 'status'
   GROUP BY e.ticket_id
 ),
-judged AS (
+flat AS (
   SELECT p.channel, p.priority, p.clock,
-         CASE WHEN p.clock = 'calendar' THEN c.work_clock ELSE c.work_business END AS work,
-         CASE WHEN p.clock = 'calendar' THEN c.wait_clock ELSE c.wait_business END AS wait
+         CASE WHEN p.clock = 'calendar' THEN c.work_clock ELSE c.work_business END AS work_breached,
+         CASE WHEN p.clock = 'calendar' THEN c.wait_clock ELSE c.wait_business END AS wait_breached,
+         CASE WHEN p.clock = 'calendar' THEN c.work_clock_seconds ELSE c.work_business_seconds END AS work_seconds
   FROM clocks c
   JOIN policy p ON p.ticket_id = c.ticket_id
 )
 SELECT channel, priority,
        count(*) AS tickets,
        min(clock) AS clock,
-       100.0 * avg(CASE WHEN work['breached'] THEN 1.0 ELSE 0.0 END) AS agent_work_breached_pct,
-       rate_ci(work['breached']) AS agent_work_breached_ci,
-       100.0 * avg(CASE WHEN wait['breached'] THEN 1.0 ELSE 0.0 END) AS requester_wait_breached_pct,
-       rate_ci(wait['breached']) AS requester_wait_breached_ci,
-       median(work['elapsed_seconds']) / 3600 AS median_agent_work_hours
-FROM judged
+       100.0 * avg(CASE WHEN work_breached THEN 1.0 ELSE 0.0 END) AS agent_work_breached_pct,
+       rate_ci(work_breached)['low'] AS agent_work_breached_ci_low,
+       rate_ci(work_breached)['high'] AS agent_work_breached_ci_high,
+       100.0 * avg(CASE WHEN wait_breached THEN 1.0 ELSE 0.0 END) AS requester_wait_breached_pct,
+       rate_ci(wait_breached)['low'] AS requester_wait_breached_ci_low,
+       rate_ci(wait_breached)['high'] AS requester_wait_breached_ci_high,
+       median(work_seconds) / 3600 AS median_agent_work_hours
+FROM flat
 GROUP BY channel, priority
 ORDER BY channel, CASE priority WHEN 'urgent' THEN 1 WHEN 'high' THEN 2 WHEN 'normal' THEN 3 WHEN 'low' THEN 4 ELSE 5 END

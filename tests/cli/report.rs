@@ -375,12 +375,14 @@ fn report_progress_is_silent_off_a_terminal_unless_asked() {
     assert_eq!(loud.code, 0);
     assert!(
         loud.stderr
-            .contains("[1/24] queries/agent_turnover_by_team.sql: ok")
-            && loud.stderr.contains("[2/24] queries/backlog_daily.sql: ok"),
+            .contains("[1/32] queries/agent_turnover_by_team.sql: ok")
+            && loud
+                .stderr
+                .contains("[2/32] queries/agent_work_time.sql: ok"),
         "{}",
         loud.stderr
     );
-    assert_eq!(loud.stderr.lines().count(), 24);
+    assert_eq!(loud.stderr.lines().count(), 32);
     let q = cxsql(&["report", "--out", &out("c"), "--quiet"]);
     assert_eq!(q.stderr, "");
 }

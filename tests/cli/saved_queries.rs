@@ -967,7 +967,8 @@ fn saved_one_touch_and_reopens_equal_plain_counts() {
             "solved",
             "one_touch",
             "one_touch_pct",
-            "one_touch_ci",
+            "one_touch_ci_low",
+            "one_touch_ci_high",
             "avg_replies",
         ],
     );
@@ -981,8 +982,10 @@ fn saved_one_touch_and_reopens_equal_plain_counts() {
         assert_eq!(got["one_touch"].num(), want["one_touch"].num(), "{got:?}");
         let pct = got["one_touch_pct"].num();
         assert!((pct - 100.0 * got["one_touch"].num() / got["solved"].num()).abs() < 1e-9);
-        let ci = &got["one_touch_ci"];
-        assert!(ci["low"].num() < pct && pct < ci["high"].num(), "{got:?}");
+        assert!(
+            got["one_touch_ci_low"].num() < pct && pct < got["one_touch_ci_high"].num(),
+            "{got:?}"
+        );
     }
     let rows = saved(
         "reopens_and_handoffs.sql",
@@ -991,11 +994,13 @@ fn saved_one_touch_and_reopens_equal_plain_counts() {
             "tickets",
             "solves_per_ticket",
             "reopened_pct",
-            "reopened_ci",
+            "reopened_ci_low",
+            "reopened_ci_high",
             "reassignments_per_ticket",
             "handoffs_per_ticket",
             "handed_off_pct",
-            "handed_off_ci",
+            "handed_off_ci_low",
+            "handed_off_ci_high",
         ],
     );
     // The generator marks a ticket reopened exactly when it has two solves.
@@ -1026,9 +1031,11 @@ fn saved_history_sla_and_wait_queries() {
             "tickets",
             "clock",
             "agent_work_breached_pct",
-            "agent_work_breached_ci",
+            "agent_work_breached_ci_low",
+            "agent_work_breached_ci_high",
             "requester_wait_breached_pct",
-            "requester_wait_breached_ci",
+            "requester_wait_breached_ci_low",
+            "requester_wait_breached_ci_high",
             "median_agent_work_hours",
         ],
     );
@@ -1039,9 +1046,9 @@ fn saved_history_sla_and_wait_queries() {
             row["requester_wait_breached_pct"].num(),
         );
         assert!(wait >= work, "{row:?}");
-        let ci = &row["agent_work_breached_ci"];
         assert!(
-            ci["low"].num() <= work && work <= ci["high"].num(),
+            row["agent_work_breached_ci_low"].num() <= work
+                && work <= row["agent_work_breached_ci_high"].num(),
             "{row:?}"
         );
     }

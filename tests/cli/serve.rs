@@ -182,7 +182,7 @@ fn an_adbc_client_gets_what_the_command_line_gets() {
         ],
     );
     for line in [
-        "saved queries: 24 equal to cxsql run",
+        "saved queries: 32 equal to cxsql run",
         "ad hoc KPI SQL: equal to cxsql query",
         "prepared statements: timestamp parameters bound",
         "refused: missing and wrong tokens, COPY, CREATE VIEW, SET",
