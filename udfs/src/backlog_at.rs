@@ -10,7 +10,6 @@ use datafusion::arrow::datatypes::{
 use datafusion::common::{Result, ScalarValue, internal_err, plan_err};
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature, Volatility};
-use datafusion::physical_expr::expressions::Literal;
 
 use crate::DOC_SECTION;
 use crate::kpi::{
@@ -84,12 +83,7 @@ impl BacklogAt {
     }
 
     fn kpi(&self, args: &AccumulatorArgs) -> Result<BacklogKpi> {
-        let literal = |i: usize| {
-            args.exprs
-                .get(i)
-                .and_then(|e| e.downcast_ref::<Literal>())
-                .map(|l| l.value().clone())
-        };
+        let literal = |i: usize| crate::kpi::literal(args, i);
         let at = match literal(2) {
             None => Arg::Column,
             Some(v) => Arg::Value(instant_of(&v)?),

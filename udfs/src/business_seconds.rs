@@ -101,7 +101,7 @@ fn between(function: &str, calendar: &Calendar, start: i64, end: i64) -> Result<
 /// outside the nanosecond range for clock time.
 #[cold]
 #[inline(never)]
-fn beyond_nanoseconds<T>(
+pub(crate) fn beyond_nanoseconds<T>(
     function: &str,
     calendar: Option<&Calendar>,
     array: &ArrayRef,

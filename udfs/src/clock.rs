@@ -13,8 +13,8 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use crate::business_seconds::coerce_calendar;
 use crate::calendar::{Calendar, Calendars};
 use crate::history::{
-    Clock, Const, ConstKind, Group, History, StatusEvent, StatusLog, calendar_arg, clock,
-    coerce_counted, coerce_target, coerce_text, counted_arg, seconds, state_fields,
+    Const, ConstKind, Group, History, StatusEvent, StatusLog, after, calendar_arg, coerce_counted,
+    coerce_target, coerce_text, counted_arg, measure, seconds, state_fields,
 };
 use crate::time::coerce_instant;
 
@@ -263,4 +263,62 @@ pub(crate) fn clock_structs(
         vec![Arc::new(elapsed), Arc::new(breach_at), Arc::new(breached)],
         Some(nulls),
     )?))
+}
+
+/// What a status function computes for one ticket: the counted time up to `end` and, with a target, the
+/// earliest instant at which it reaches the target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Clock {
+    /// Counted nanoseconds (clock or business) from the first event to `end`.
+    pub(crate) elapsed: i128,
+    /// `until`, or the last event's instant.
+    pub(crate) end: i64,
+    /// The earliest instant the counted time reaches the target (possibly a prediction after `end`).
+    pub(crate) breach_at: Option<i64>,
+}
+
+/// The clock of one ticket from its sorted events: the time spent in a status with `counted[code]` between the
+/// first event and `until` (default: the last event; events after it are ignored), and, with `target`, the
+/// earliest instant the counted time reaches it, continuing past `end` with the status in force there when it is
+/// counted. `None` when no event is at or before `until`.
+pub(crate) fn clock(
+    function: &str,
+    events: &[StatusEvent],
+    counted: &[bool],
+    until: Option<i64>,
+    target: Option<i64>,
+    calendar: Option<&Calendar>,
+) -> Result<Option<Clock>> {
+    let kept = match until {
+        Some(u) => events.partition_point(|e| e.at <= u),
+        None => events.len(),
+    };
+    let events = &events[..kept];
+    let Some(last) = events.last() else {
+        return Ok(None);
+    };
+    let end = until.unwrap_or(last.at);
+    let mut elapsed: i128 = 0;
+    let mut breach_at = None;
+    for (i, e) in events.iter().enumerate() {
+        if !counted.get(e.code as usize).copied().unwrap_or(false) {
+            continue;
+        }
+        let is_last = i + 1 == events.len();
+        let next = if is_last { end } else { events[i + 1].at };
+        let len = measure(function, calendar, e.at, next)?;
+        if let Some(target) = target.map(i128::from)
+            && breach_at.is_none()
+            && (is_last || elapsed + len >= target)
+        {
+            // Reached in this interval; the last one runs on past `end` (a prediction).
+            breach_at = after(function, calendar, e.at, target - elapsed)?;
+        }
+        elapsed += len;
+    }
+    Ok(Some(Clock {
+        elapsed,
+        end,
+        breach_at,
+    }))
 }

@@ -28,10 +28,9 @@ use datafusion::common::{Result, ScalarValue, exec_err, internal_err, plan_err};
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
-use datafusion::physical_expr::expressions::Literal;
 
 use crate::calendar::{Calendar, Calendars};
-use crate::kpi::{for_each_valid, valid_rows};
+use crate::kpi::{for_each_valid, literal, valid_rows};
 use crate::time::{NANOS_PER_DAY, instants};
 
 /// The statuses of a helpdesk's lifecycle, in the order that breaks ties between events of one ticket at the
@@ -566,14 +565,6 @@ impl<'a> Text<'a> {
     }
 }
 
-/// The constant value of argument `i` (a literal after planning), if it is one.
-pub(crate) fn literal(args: &AccumulatorArgs, i: usize) -> Option<ScalarValue> {
-    args.exprs
-        .get(i)
-        .and_then(|e| e.downcast_ref::<Literal>())
-        .map(|l| l.value().clone())
-}
-
 /// The calendar argument at `i`, if given: a constant calendar name or inline calendar.
 pub(crate) fn calendar_arg(
     function: &str,
@@ -610,16 +601,8 @@ pub(crate) fn nanos_at(
 ) -> Result<i64> {
     match values[row].checked_mul(unit) {
         Some(v) => Ok(v),
-        None => beyond(function, array, row),
+        None => crate::business_seconds::beyond_nanoseconds(function, None, array, row),
     }
-}
-
-#[cold]
-fn beyond(function: &str, array: &ArrayRef, row: usize) -> Result<i64> {
-    let shown = datafusion::arrow::util::display::array_value_to_string(array, row)?;
-    exec_err!(
-        "{function}: instant {shown} is outside the nanosecond range; expected 1677-09-22 to 2262-04-11"
-    )
 }
 
 /// Time between two instants (ns): clock time, or business time on `calendar` (an error names an instant
@@ -826,39 +809,25 @@ pub(crate) fn counted_arg(function: &str, args: &AccumulatorArgs, i: usize) -> R
              column"
         );
     };
-    let mut names = Vec::new();
-    let mut push = |v: &ScalarValue| -> Result<()> {
-        match v.try_as_str() {
-            Some(Some(s)) => {
-                names.push(s.to_string());
-                Ok(())
-            }
-            Some(None) => Ok(()),
-            None => plan_err!("{function}: counted holds {v}; expected statuses (VARCHAR)"),
-        }
-    };
-    match &value {
-        ScalarValue::List(list) => {
-            for i in 0..list.values().len() {
-                push(&ScalarValue::try_from_array(list.values(), i)?)?;
-            }
-        }
-        ScalarValue::LargeList(list) => {
-            for i in 0..list.values().len() {
-                push(&ScalarValue::try_from_array(list.values(), i)?)?;
-            }
-        }
-        ScalarValue::FixedSizeList(list) => {
-            for i in 0..list.values().len() {
-                push(&ScalarValue::try_from_array(list.values(), i)?)?;
-            }
-        }
+    let values = match &value {
+        ScalarValue::List(list) => Arc::clone(list.values()),
+        ScalarValue::LargeList(list) => Arc::clone(list.values()),
+        ScalarValue::FixedSizeList(list) => Arc::clone(list.values()),
         v if v.is_null() => {
             return plan_err!(
                 "{function}: counted is NULL; expected a status or a list of statuses"
             );
         }
-        v => push(v)?,
+        v => v.to_array()?,
+    };
+    let mut names = Vec::new();
+    for i in 0..values.len() {
+        let v = ScalarValue::try_from_array(&values, i)?;
+        match v.try_as_str() {
+            Some(Some(s)) => names.push(s.to_string()),
+            Some(None) => {}
+            None => return plan_err!("{function}: counted holds {v}; expected statuses (VARCHAR)"),
+        }
     }
     Ok(names)
 }
@@ -878,64 +847,6 @@ pub(crate) fn coerce_counted(function: &str, signatures: &str, t: &DataType) -> 
              signatures: {signatures}"
         ),
     }
-}
-
-/// What a status function computes for one ticket: the counted time up to `end` and, with a target, the
-/// earliest instant at which it reaches the target.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Clock {
-    /// Counted nanoseconds (clock or business) from the first event to `end`.
-    pub(crate) elapsed: i128,
-    /// `until`, or the last event's instant.
-    pub(crate) end: i64,
-    /// The earliest instant the counted time reaches the target (possibly a prediction after `end`).
-    pub(crate) breach_at: Option<i64>,
-}
-
-/// The clock of one ticket from its sorted events: the time spent in a status with `counted[code]` between the
-/// first event and `until` (default: the last event; events after it are ignored), and, with `target`, the
-/// earliest instant the counted time reaches it, continuing past `end` with the status in force there when it is
-/// counted. `None` when no event is at or before `until`.
-pub(crate) fn clock(
-    function: &str,
-    events: &[StatusEvent],
-    counted: &[bool],
-    until: Option<i64>,
-    target: Option<i64>,
-    calendar: Option<&Calendar>,
-) -> Result<Option<Clock>> {
-    let kept = match until {
-        Some(u) => events.partition_point(|e| e.at <= u),
-        None => events.len(),
-    };
-    let events = &events[..kept];
-    let Some(last) = events.last() else {
-        return Ok(None);
-    };
-    let end = until.unwrap_or(last.at);
-    let mut elapsed: i128 = 0;
-    let mut breach_at = None;
-    for (i, e) in events.iter().enumerate() {
-        if !counted.get(e.code as usize).copied().unwrap_or(false) {
-            continue;
-        }
-        let is_last = i + 1 == events.len();
-        let next = if is_last { end } else { events[i + 1].at };
-        let len = measure(function, calendar, e.at, next)?;
-        if let Some(target) = target.map(i128::from)
-            && breach_at.is_none()
-            && (is_last || elapsed + len >= target)
-        {
-            // Reached in this interval; the last one runs on past `end` (a prediction).
-            breach_at = after(function, calendar, e.at, target - elapsed)?;
-        }
-        elapsed += len;
-    }
-    Ok(Some(Clock {
-        elapsed,
-        end,
-        breach_at,
-    }))
 }
 
 /// The `AggregateUDFImpl` methods the history functions share; the struct provides

@@ -321,6 +321,17 @@ impl<K: Kpi<N>, const N: usize> GroupsAccumulator for KpiGroupsAccumulator<K, N>
     }
 }
 
+/// The constant value of argument `i` (a literal after planning), if it is one.
+pub(crate) fn literal(
+    args: &datafusion::logical_expr::function::AccumulatorArgs,
+    i: usize,
+) -> Option<ScalarValue> {
+    args.exprs
+        .get(i)
+        .and_then(|e| e.downcast_ref::<datafusion::physical_expr::expressions::Literal>())
+        .map(|l| l.value().clone())
+}
+
 /// KPIs are defined over all responses; `nps(DISTINCT score)` would silently mean something else.
 pub(crate) fn reject_distinct(
     args: &datafusion::logical_expr::function::AccumulatorArgs,

@@ -169,11 +169,12 @@ fn wait_fields(zone: Option<Arc<str>>) -> Fields {
     ])
 }
 
-fn list_type(zone: Option<Arc<str>>) -> DataType {
-    DataType::List(Arc::new(Field::new_list_field(
+/// The item of the returned list: one wait.
+fn wait_item(zone: Option<Arc<str>>) -> FieldRef {
+    Arc::new(Field::new_list_field(
         DataType::Struct(wait_fields(zone)),
         true,
-    )))
+    ))
 }
 
 impl History for Waits {
@@ -289,12 +290,8 @@ impl History for Waits {
             None,
         )?;
         let seen = NullBuffer::from(groups.iter().map(|g| g.seen).collect::<Vec<_>>());
-        let item = match list_type(self.zone.clone()) {
-            DataType::List(f) => f,
-            _ => unreachable!("list_type is a list"),
-        };
         Ok(Arc::new(ListArray::try_new(
-            item,
+            wait_item(self.zone.clone()),
             OffsetBuffer::from_lengths(lengths),
             Arc::new(structs),
             Some(seen),
@@ -346,7 +343,7 @@ impl AggregateUDFImpl for ReplyWaits {
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        Ok(list_type(zone_of(args.first())))
+        Ok(DataType::List(wait_item(zone_of(args.first()))))
     }
 
     crate::history::history_udaf_methods!(Waits);

@@ -18,10 +18,13 @@ use datafusion::arrow::datatypes::{
     DataType, Field, Float64Type, Int64Type, Schema, TimeUnit, TimestampNanosecondType,
 };
 use datafusion::datasource::MemTable;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+#[path = "common/session.rs"]
+mod session;
 
 const MINUTE: i64 = 60;
 /// 2024-03-29 00:00 UTC, a Friday two days before the spring daylight-saving change in Europe.
@@ -266,20 +269,7 @@ async fn context(
     skip_partial: bool,
     seed: u64,
 ) -> SessionContext {
-    let mut config = SessionConfig::new()
-        .with_target_partitions(partitions)
-        .with_batch_size(batch_size);
-    if skip_partial {
-        let options = config.options_mut();
-        options
-            .execution
-            .skip_partial_aggregation_probe_rows_threshold = 1;
-        options
-            .execution
-            .skip_partial_aggregation_probe_ratio_threshold = 0.0;
-    }
-    let ctx = SessionContext::new_with_config(config);
-    cxsql_udfs::register_all(&ctx);
+    let ctx = session::context(partitions, batch_size, skip_partial);
     let ts = || DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xabc);
     let mut events = events.to_vec();

@@ -11,11 +11,12 @@ use datafusion::arrow::array::{
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::datasource::MemTable;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 use proptest::prelude::*;
 
 mod common;
 use common::formulas::{PAIRS, WINDOW_PAIRS};
+use common::session::context;
 
 const DAY: i64 = 86_400;
 
@@ -101,24 +102,6 @@ fn table(rows: &[Row], partitions: usize) -> MemTable {
         parts[i % partitions].push(batch(start..(start + chunk).min(rows.len())));
     }
     MemTable::try_new(schema, parts).expect("valid table")
-}
-
-fn context(partitions: usize, batch_size: usize, skip_partial: bool) -> SessionContext {
-    let mut config = SessionConfig::new()
-        .with_target_partitions(partitions)
-        .with_batch_size(batch_size);
-    if skip_partial {
-        let options = config.options_mut();
-        options
-            .execution
-            .skip_partial_aggregation_probe_rows_threshold = 1;
-        options
-            .execution
-            .skip_partial_aggregation_probe_ratio_threshold = 0.0;
-    }
-    let ctx = SessionContext::new_with_config(config);
-    cxsql_udfs::register_all(&ctx);
-    ctx
 }
 
 fn floats(array: &ArrayRef) -> Vec<Option<f64>> {

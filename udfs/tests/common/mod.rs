@@ -1,1 +1,2 @@
 pub mod formulas;
+pub mod session;
