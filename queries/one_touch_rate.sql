@@ -13,8 +13,8 @@ SELECT t.channel,
        count(*) AS solved,
        sum(CASE WHEN r.replies = 1 THEN 1 ELSE 0 END) AS one_touch,
        100.0 * avg(CASE WHEN r.replies = 1 THEN 1.0 ELSE 0.0 END) AS one_touch_pct,
-       rate_ci(r.replies = 1)['low'] AS one_touch_ci_low,
-       rate_ci(r.replies = 1)['high'] AS one_touch_ci_high,
+       rate_ci(r.replies = 1)['low'] AS one_touch_pct_low,
+       rate_ci(r.replies = 1)['high'] AS one_touch_pct_high,
        avg(r.replies) AS avg_replies
 FROM tickets t
 JOIN replies r ON r.ticket_id = t.ticket_id

@@ -16,13 +16,13 @@ SELECT t.team,
        count(*) AS tickets,
        avg(p.solves) AS solves_per_ticket,
        100.0 * avg(CASE WHEN p.solves > 1 THEN 1.0 ELSE 0.0 END) AS reopened_pct,
-       rate_ci(p.solves > 1)['low'] AS reopened_ci_low,
-       rate_ci(p.solves > 1)['high'] AS reopened_ci_high,
+       rate_ci(p.solves > 1)['low'] AS reopened_pct_low,
+       rate_ci(p.solves > 1)['high'] AS reopened_pct_high,
        avg(p.reassignments) AS reassignments_per_ticket,
        avg(p.handoffs) AS handoffs_per_ticket,
        100.0 * avg(CASE WHEN p.handoffs > 0 THEN 1.0 ELSE 0.0 END) AS handed_off_pct,
-       rate_ci(p.handoffs > 0)['low'] AS handed_off_ci_low,
-       rate_ci(p.handoffs > 0)['high'] AS handed_off_ci_high
+       rate_ci(p.handoffs > 0)['low'] AS handed_off_pct_low,
+       rate_ci(p.handoffs > 0)['high'] AS handed_off_pct_high
 FROM per_ticket p
 JOIN tickets t ON t.ticket_id = p.ticket_id
 WHERE t.created_at >= $since AND t.created_at < $until

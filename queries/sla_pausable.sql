@@ -48,11 +48,11 @@ SELECT channel, priority,
        count(*) AS tickets,
        min(clock) AS clock,
        100.0 * avg(CASE WHEN work_breached THEN 1.0 ELSE 0.0 END) AS agent_work_breached_pct,
-       rate_ci(work_breached)['low'] AS agent_work_breached_ci_low,
-       rate_ci(work_breached)['high'] AS agent_work_breached_ci_high,
+       rate_ci(work_breached)['low'] AS agent_work_breached_pct_low,
+       rate_ci(work_breached)['high'] AS agent_work_breached_pct_high,
        100.0 * avg(CASE WHEN wait_breached THEN 1.0 ELSE 0.0 END) AS requester_wait_breached_pct,
-       rate_ci(wait_breached)['low'] AS requester_wait_breached_ci_low,
-       rate_ci(wait_breached)['high'] AS requester_wait_breached_ci_high,
+       rate_ci(wait_breached)['low'] AS requester_wait_breached_pct_low,
+       rate_ci(wait_breached)['high'] AS requester_wait_breached_pct_high,
        median(work_seconds) / 3600 AS median_agent_work_hours
 FROM flat
 GROUP BY channel, priority

@@ -295,3 +295,180 @@ fn partitioned_gen_writes_the_same_rows_into_hive_folders() {
         assert_eq!(row["hi"].num(), row["year"].num());
     }
 }
+
+/// Fivetran's Zendesk tables (examples/zendesk_fivetran/, in the connector's names and types) through
+/// examples/zendesk_fivetran.toml: the canonical history and tickets, and the history functions and saved
+/// queries on them, every number worked out by hand from the fixture.
+#[test]
+fn the_fivetran_catalog_maps_zendesk_tables_onto_the_history() {
+    let with = |args: &[&str]| {
+        let mut all = vec!["--catalog", "examples/zendesk_fivetran.toml"];
+        all.extend(args);
+        json_rows(&all)
+    };
+    let rows = |args: &[&str]| serde_json::Value::from(with(args));
+    // tickets: first response = first public agent message (ticket 4's agent wrote first, on the phone);
+    // resolved = last solve of a solved or closed ticket; reopened = two solves; team = the group's name;
+    // voice is phone; a cleared assignee is no agent.
+    assert_eq!(
+        rows(&[
+            "query",
+            "SELECT ticket_id, channel, priority, team, agent_id, first_response_at, resolved_at, reopened \
+             FROM tickets ORDER BY ticket_id",
+        ]),
+        serde_json::json!([
+            {"ticket_id": 1, "channel": "email", "priority": "normal", "team": "Billing", "agent_id": 2002,
+             "first_response_at": "2024-03-04T09:45:00", "resolved_at": "2024-03-06T12:00:00", "reopened": true},
+            {"ticket_id": 2, "channel": "chat", "priority": "urgent", "team": "Tier 1", "agent_id": 2002,
+             "first_response_at": "2024-03-04T14:15:00", "resolved_at": "2024-03-04T14:20:00", "reopened": false},
+            {"ticket_id": 3, "channel": "web", "priority": "low", "team": "Tier 1", "agent_id": null,
+             "first_response_at": "2024-03-07T16:45:00", "resolved_at": null, "reopened": false},
+            {"ticket_id": 4, "channel": "phone", "priority": "normal", "team": "Tier 1", "agent_id": 2003,
+             "first_response_at": "2024-03-09T10:00:00", "resolved_at": "2024-03-09T10:20:00", "reopened": false},
+        ])
+    );
+    // ticket_events: group_id is team by name, an empty value is NULL, the customer's changes have no actor.
+    assert_eq!(
+        rows(&[
+            "query",
+            "SELECT field, value, actor_id FROM ticket_events \
+             WHERE ticket_id = 3 AND field <> 'status' ORDER BY at, field",
+        ]),
+        serde_json::json!([
+            {"field": "priority", "value": "low", "actor_id": null},
+            {"field": "team", "value": "Tier 1", "actor_id": null},
+            {"field": "assignee_id", "value": "2001", "actor_id": 2001},
+            {"field": "assignee_id", "value": null, "actor_id": 2003},
+        ])
+    );
+    // Agent work time (new + open) and a 2-hour pausable SLA, per ticket:
+    // 1: new 09:00-09:30, open -10:00, pending until the customer's answer at 08:00 next day, open -11:00,
+    //    solved, reopened 10:00-12:00 two days later: 1800 + 1800 + 10800 + 7200 s; 2 h reached at 09:00 on
+    //    the 5th (one more hour after 08:00).
+    // 2: new 14:00-14:05, open -14:20: 1200 s, never 2 h, ends closed: no breach instant.
+    // 3: new 16:00-16:30, open -17:00, pending, open again at the last event: 3600 s; still open, so the
+    //    breach is predicted an hour after that last event, after `until`: not breached.
+    // 4: new and open at the same instant (open is in force), solved 20 minutes later: 1200 s.
+    assert_eq!(
+        rows(&[
+            "query",
+            "SELECT ticket_id, status_seconds(at, value, ['new', 'open']) AS work, \
+                    sla_clock(at, value, ['new', 'open'], INTERVAL '2 hours') AS sla, \
+                    status_at(at, value, TIMESTAMP '2024-03-08 00:00:00') AS on_the_8th \
+             FROM ticket_events WHERE field = 'status' GROUP BY ticket_id ORDER BY ticket_id",
+        ]),
+        serde_json::json!([
+            {"ticket_id": 1, "work": 21600.0, "on_the_8th": "solved",
+             "sla": {"elapsed_seconds": 21600.0, "breach_at": "2024-03-05T09:00:00", "breached": true}},
+            {"ticket_id": 2, "work": 1200.0, "on_the_8th": "solved",
+             "sla": {"elapsed_seconds": 1200.0, "breach_at": null, "breached": false}},
+            {"ticket_id": 3, "work": 3600.0, "on_the_8th": "pending",
+             "sla": {"elapsed_seconds": 3600.0, "breach_at": "2024-03-08T10:00:00", "breached": false}},
+            {"ticket_id": 4, "work": 1200.0, "on_the_8th": null,
+             "sla": {"elapsed_seconds": 1200.0, "breach_at": null, "breached": false}},
+        ])
+    );
+    // Reply waits: the customer's second message (08:30) does not start a wait, private notes do not end one,
+    // the deleted comment (10:30 on the 6th) is gone and the system's public message (Zendesk user -1, not in
+    // `user`) does not answer: the admin's reply at 12:00 does. Ticket 4 has no customer message: no wait.
+    let wait = |asked: &str, replied: &str, seconds: f64, replier: i64| serde_json::json!({"asked_at": asked, "replied_at": replied, "seconds": seconds, "replier_id": replier});
+    assert_eq!(
+        rows(&[
+            "query",
+            "SELECT ticket_id, reply_waits(sent_at, author_role, public, author_id) AS waits \
+             FROM messages GROUP BY ticket_id ORDER BY ticket_id",
+        ]),
+        serde_json::json!([
+            {"ticket_id": 1, "waits": [
+                wait("2024-03-04T09:00:00", "2024-03-04T09:45:00", 2700.0, 2001),
+                wait("2024-03-05T08:00:00", "2024-03-05T10:30:00", 9000.0, 2002),
+                wait("2024-03-06T10:00:00", "2024-03-06T12:00:00", 7200.0, 2003)]},
+            {"ticket_id": 2, "waits": [wait("2024-03-04T14:00:00", "2024-03-04T14:15:00", 900.0, 2002)]},
+            {"ticket_id": 3, "waits": [
+                wait("2024-03-07T16:00:00", "2024-03-07T16:45:00", 2700.0, 2001),
+                {"asked_at": "2024-03-08T09:00:00", "replied_at": null, "seconds": null, "replier_id": null}]},
+            {"ticket_id": 4, "waits": []},
+        ])
+    );
+    // Saved queries, unchanged, on the mapped tables.
+    let march = [
+        "--param",
+        "since=2024-03-01T00:00:00Z",
+        "--param",
+        "until=2024-04-01T00:00:00Z",
+    ];
+    let mut args = vec!["run", "queries/one_touch_rate.sql"];
+    args.extend(march);
+    let touch: Vec<(String, f64, f64)> = with(&args)
+        .iter()
+        .map(|r| {
+            (
+                r["channel"].text().to_string(),
+                r["one_touch_pct"].num(),
+                r["avg_replies"].num(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        touch,
+        [
+            ("chat".to_string(), 100.0, 1.0),
+            ("email".to_string(), 0.0, 3.0),
+            ("phone".to_string(), 100.0, 1.0)
+        ]
+    );
+    // Business hours (default calendar, Mon-Fri 09-17 UTC): ticket 1 has 0.5 + 0.5 + 2 + 2 h, ticket 4 was
+    // worked on a Saturday.
+    let mut args = vec!["run", "queries/agent_work_time.sql"];
+    args.extend(march);
+    let work: Vec<(String, f64, f64)> = with(&args)
+        .iter()
+        .map(|r| {
+            (
+                r["channel"].text().to_string(),
+                r["median_hours"].num(),
+                r["median_business_hours"].num(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        work,
+        [
+            ("chat".to_string(), 1200.0 / 3600.0, 1200.0 / 3600.0),
+            ("email".to_string(), 6.0, 5.0),
+            ("phone".to_string(), 1200.0 / 3600.0, 0.0)
+        ]
+    );
+    let mut args = vec!["run", "queries/reopens_and_handoffs.sql"];
+    args.extend(march);
+    let teams: Vec<(String, f64, f64, f64)> = with(&args)
+        .iter()
+        .map(|r| {
+            (
+                r["team"].text().to_string(),
+                r["solves_per_ticket"].num(),
+                r["reassignments_per_ticket"].num(),
+                r["handoffs_per_ticket"].num(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        teams,
+        [
+            ("Billing".to_string(), 2.0, 1.0, 1.0),
+            ("Tier 1".to_string(), 2.0 / 3.0, 1.0 / 3.0, 0.0)
+        ]
+    );
+    let backlog: Vec<(f64, f64)> = with(&[
+        "run",
+        "queries/backlog_by_status_daily.sql",
+        "--param",
+        "start=2024-03-07T00:00:00Z",
+        "--param",
+        "stop=2024-03-09T00:00:00Z",
+    ])
+    .iter()
+    .map(|r| (r["open"].num(), r["pending"].num()))
+    .collect();
+    assert_eq!(backlog, [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0)]);
+}

@@ -166,6 +166,120 @@ fn the_outcomes_report_runs_every_outcome_query_with_a_chart_each() {
     );
 }
 
+/// The ticket-flow report: every history query, each result equal to running it alone, each charted by the
+/// columns its manifest names (per-status lines of the backlog, intervals on the rates, a bar per agent).
+#[test]
+fn the_ticket_flow_report_charts_every_history_query() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("flow");
+    ok(&[
+        "report",
+        "--report",
+        "reports/ticket_flow.toml",
+        "--out",
+        &out.to_string_lossy(),
+        "--format",
+        "json",
+    ]);
+    let m = manifest(&out);
+    assert_eq!(m["title"], "Ticket flow");
+    let entries = m["queries"].as_array().expect("queries");
+    let names: Vec<&str> = entries
+        .iter()
+        .map(|e| e["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "time_in_status",
+            "agent_work_time",
+            "requester_wait_time",
+            "sla_pausable",
+            "next_reply_time_by_agent",
+            "one_touch_rate",
+            "reopens_and_handoffs",
+            "backlog_by_status_daily"
+        ]
+    );
+    for e in entries {
+        assert_eq!(e["status"], "ok", "{e}");
+        let name = e["name"].as_str().expect("name");
+        let mut args = vec!["run".to_string(), format!("queries/{name}.sql")];
+        for (k, v) in e["parameters"].as_object().expect("parameters") {
+            args.push("--param".into());
+            args.push(format!("{k}={}", v.as_str().expect("text")));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let file = out.join(e["file"].as_str().expect("file"));
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("result")).expect("JSON");
+        assert_eq!(written, serde_json::json!(json_rows(&args)), "{name}");
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).expect("page");
+    let section = |id: &str| -> String {
+        let start = html
+            .find(&format!("<section id=\"{id}\""))
+            .unwrap_or_else(|| panic!("section {id}"));
+        let len = html[start..].find("</section>").expect("section end");
+        html[start..start + len].to_string()
+    };
+    let backlog = section("backlog_by_status_daily");
+    assert_eq!(backlog.matches("<polyline").count(), 4, "a line per status");
+    for status in ["new", "open", "pending", "hold"] {
+        assert!(
+            backlog.contains(&format!("<title>{status}</title>")),
+            "{status}"
+        );
+    }
+    for id in ["one_touch_rate", "reopens_and_handoffs", "sla_pausable"] {
+        assert!(section(id).contains("class=\"whisker\""), "{id}: intervals");
+    }
+    let status = section("time_in_status");
+    for s in ["new_hours", "open_hours", "pending_hours", "hold_hours"] {
+        assert!(status.contains(&format!("email · {s}")), "{s}");
+    }
+    assert!(status.contains("hours (hours)"), "axis of hours");
+    // The agents' bars are labelled by agent id and team.
+    let agents = section("next_reply_time_by_agent");
+    assert!(agents.contains("<svg") && agents.contains(" · p90_hours"));
+}
+
+/// A chart column the result lacks fails that query, naming the column and the result's columns.
+#[test]
+fn a_chart_column_the_result_lacks_fails_the_query() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = root().join("queries/nps_by_channel.sql");
+    std::fs::write(
+        dir.path().join("r.toml"),
+        format!(
+            "[[query]]\nfile = {:?}\nchart = [\"nps\", \"nps_pct\"]\n",
+            good.to_string_lossy()
+        ),
+    )
+    .expect("r.toml");
+    let out = dir.path().join("out");
+    let report = dir.path().join("r.toml").to_string_lossy().into_owned();
+    fails(
+        &[
+            "report",
+            "--report",
+            &report,
+            "--out",
+            &out.to_string_lossy(),
+        ],
+        1,
+        "some queries of the report failed",
+    );
+    let error = manifest(&out)["queries"][0]["error"]
+        .as_str()
+        .expect("error")
+        .to_string();
+    assert!(
+        error.contains("nps_by_channel.sql: chart column 'nps_pct' is not in the result; its columns: channel, nps"),
+        "{error}"
+    );
+}
+
 /// `--compare previous`: each query with since/until runs again for the year before, and the changes the page
 /// marks significant are those an independent pooled two-proportion z-test finds on the two `cxsql run`s.
 #[test]

@@ -967,8 +967,8 @@ fn saved_one_touch_and_reopens_equal_plain_counts() {
             "solved",
             "one_touch",
             "one_touch_pct",
-            "one_touch_ci_low",
-            "one_touch_ci_high",
+            "one_touch_pct_low",
+            "one_touch_pct_high",
             "avg_replies",
         ],
     );
@@ -983,7 +983,7 @@ fn saved_one_touch_and_reopens_equal_plain_counts() {
         let pct = got["one_touch_pct"].num();
         assert!((pct - 100.0 * got["one_touch"].num() / got["solved"].num()).abs() < 1e-9);
         assert!(
-            got["one_touch_ci_low"].num() < pct && pct < got["one_touch_ci_high"].num(),
+            got["one_touch_pct_low"].num() < pct && pct < got["one_touch_pct_high"].num(),
             "{got:?}"
         );
     }
@@ -994,13 +994,13 @@ fn saved_one_touch_and_reopens_equal_plain_counts() {
             "tickets",
             "solves_per_ticket",
             "reopened_pct",
-            "reopened_ci_low",
-            "reopened_ci_high",
+            "reopened_pct_low",
+            "reopened_pct_high",
             "reassignments_per_ticket",
             "handoffs_per_ticket",
             "handed_off_pct",
-            "handed_off_ci_low",
-            "handed_off_ci_high",
+            "handed_off_pct_low",
+            "handed_off_pct_high",
         ],
     );
     // The generator marks a ticket reopened exactly when it has two solves.
@@ -1031,11 +1031,11 @@ fn saved_history_sla_and_wait_queries() {
             "tickets",
             "clock",
             "agent_work_breached_pct",
-            "agent_work_breached_ci_low",
-            "agent_work_breached_ci_high",
+            "agent_work_breached_pct_low",
+            "agent_work_breached_pct_high",
             "requester_wait_breached_pct",
-            "requester_wait_breached_ci_low",
-            "requester_wait_breached_ci_high",
+            "requester_wait_breached_pct_low",
+            "requester_wait_breached_pct_high",
             "median_agent_work_hours",
         ],
     );
@@ -1047,8 +1047,8 @@ fn saved_history_sla_and_wait_queries() {
         );
         assert!(wait >= work, "{row:?}");
         assert!(
-            row["agent_work_breached_ci_low"].num() <= work
-                && work <= row["agent_work_breached_ci_high"].num(),
+            row["agent_work_breached_pct_low"].num() <= work
+                && work <= row["agent_work_breached_pct_high"].num(),
             "{row:?}"
         );
     }

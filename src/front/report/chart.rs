@@ -5,14 +5,22 @@
 //!   columns), which stays readable with many categories;
 //! - anything else: no chart.
 //!
+//! A manifest may name the charted columns (`chart = "p90_hours"` or a list): the chart then draws those, one
+//! series or group of bars per column when there are several, labelled by the text columns before them (and a first
+//! column of integers, such as an agent id).
+//!
 //! Uncertainty (see [`ChartOptions`]): columns `X_low` and `X_high` next to the charted column `X`, or a struct
 //! column `X_ci` with fields `low` and `high`, are an interval for X: bars get whiskers, lines a shaded band.
 //! A bar or point resting on fewer than `min_answers` answers (the count column: `n`, `responses`, `answers`,
 //! `*_answers`, `*_responses`, or the one named) is drawn hollow and marked `n = 4`.
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type, TimeUnit};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array,
+};
+use datafusion::arrow::compute::{cast, take};
+use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema, TimeUnit};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
 const PALETTE: [&str; 10] = [
@@ -136,6 +144,8 @@ pub struct ChartOptions {
     /// The column holding each row's number of answers; `None`: the first column named `n`, `responses`,
     /// `answers`, `*_answers` or `*_responses`.
     pub count: Option<String>,
+    /// The charted columns; empty: the first numeric column after the first column.
+    pub values: Vec<String>,
 }
 
 impl Default for ChartOptions {
@@ -143,14 +153,145 @@ impl Default for ChartOptions {
         Self {
             min_answers: 30,
             count: None,
+            values: Vec::new(),
         }
     }
 }
 
-/// The column charted for a result: the first numeric one after the first column.
-pub fn value_column(batch: &RecordBatch) -> Option<usize> {
+/// The column charted for a result: the first one the options name, else the first numeric one after the
+/// first column.
+pub fn value_column(batch: &RecordBatch, options: &ChartOptions) -> Option<usize> {
+    value_columns(batch, options).ok()?.first().copied()
+}
+
+/// The charted columns of a result, or why the ones the options name cannot be charted.
+pub fn value_columns(batch: &RecordBatch, options: &ChartOptions) -> Result<Vec<usize>, String> {
     let schema = batch.schema();
-    (1..schema.fields().len()).find(|&i| is_number(schema.field(i).data_type()))
+    if options.values.is_empty() {
+        return Ok((1..schema.fields().len())
+            .find(|&i| is_number(schema.field(i).data_type()))
+            .into_iter()
+            .collect());
+    }
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    options
+        .values
+        .iter()
+        .map(|name| match schema.index_of(name) {
+            Ok(0) => Err(format!(
+                "chart column '{name}' is the result's first column, which labels the chart; expected a \
+                 numeric column after it"
+            )),
+            Ok(i) if is_number(schema.field(i).data_type()) => Ok(i),
+            Ok(i) => Err(format!(
+                "chart column '{name}' is {}, expected a numeric column",
+                schema.field(i).data_type()
+            )),
+            Err(_) => Err(format!(
+                "chart column '{name}' is not in the result; its columns: {}",
+                names.join(", ")
+            )),
+        })
+        .collect()
+}
+
+/// The result as drawn when the options name the charted columns: the first column when it is a time, the
+/// text columns before the first charted one (and a first column of integers) as text labels, then `measure` (the column's name,
+/// only when there are several), `value` (renamed after what the names share, e.g. `hours`), its interval
+/// (`value_low`/`value_high` from the column's own) and the count column; one row per row and charted column.
+fn melt(batch: &RecordBatch, options: &ChartOptions) -> Option<(RecordBatch, ChartOptions)> {
+    let values = value_columns(batch, options).ok()?;
+    let first_value = *values.iter().min()?;
+    let schema = batch.schema();
+    let rows = batch.num_rows();
+    let repeat = |array: &ArrayRef| -> Option<ArrayRef> {
+        let indices = UInt32Array::from_iter_values((0..values.len()).flat_map(|_| 0..rows as u32));
+        take(array.as_ref(), &indices, None).ok()
+    };
+    let mut fields: Vec<Field> = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for i in 0..first_value {
+        let t = schema.field(i).data_type();
+        if i == 0 && is_time(t) {
+            fields.push(schema.field(i).clone());
+            columns.push(repeat(batch.column(i))?);
+        } else if is_text(t) || (i == 0 && t.is_integer()) {
+            let text: ArrayRef = Arc::new(StringArray::from(texts(batch.column(i))));
+            fields.push(Field::new(schema.field(i).name(), DataType::Utf8, true));
+            columns.push(repeat(&text)?);
+        }
+    }
+    let names: Vec<&str> = values
+        .iter()
+        .map(|&i| schema.field(i).name().as_str())
+        .collect();
+    if values.len() > 1 {
+        let measure: Vec<&str> = names
+            .iter()
+            .flat_map(|n| std::iter::repeat_n(*n, rows))
+            .collect();
+        let measure = StringArray::from(measure);
+        fields.push(Field::new("measure", DataType::Utf8, false));
+        columns.push(Arc::new(measure));
+    }
+    let value_name = shared_suffix(&names);
+    let stacked = |of: &dyn Fn(&str) -> Option<Vec<Option<f64>>>| -> Option<Float64Array> {
+        let mut out = Vec::with_capacity(rows * names.len());
+        for n in &names {
+            out.extend(of(n).unwrap_or_else(|| vec![None; rows]));
+        }
+        (out.len() == rows * names.len()).then(|| Float64Array::from(out))
+    };
+    let column_floats = |n: &str| batch.column_by_name(n).and_then(floats);
+    fields.push(Field::new(&value_name, DataType::Float64, true));
+    columns.push(Arc::new(stacked(&|n| column_floats(n))?));
+    if names.iter().any(|n| interval(batch, n).is_some()) {
+        for side in ["low", "high"] {
+            let of = |n: &str| {
+                interval(batch, n).map(|v| {
+                    v.into_iter()
+                        .map(|b| b.map(|(l, h)| if side == "low" { l } else { h }))
+                        .collect()
+                })
+            };
+            fields.push(Field::new(
+                format!("{value_name}_{side}"),
+                DataType::Float64,
+                true,
+            ));
+            columns.push(Arc::new(stacked(&of)?));
+        }
+    }
+    let count = count_column(batch, options);
+    if let Some(c) = count {
+        fields.push(Field::new("n", DataType::Float64, true));
+        columns.push(repeat(&cast(batch.column(c), &DataType::Float64).ok()?)?);
+    }
+    let melted = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).ok()?;
+    let options = ChartOptions {
+        min_answers: options.min_answers,
+        count: count.map(|_| "n".to_string()),
+        values: Vec::new(),
+    };
+    Some((melted, options))
+}
+
+/// What the charted columns' names share at their end (`new_hours`, `open_hours`: `hours`), else `value`; one
+/// column keeps its name.
+fn shared_suffix(names: &[&str]) -> String {
+    if let [one] = names {
+        return one.to_string();
+    }
+    let first = names[0];
+    let suffix = (0..=first.len())
+        .filter(|&i| first.is_char_boundary(i))
+        .map(|i| &first[i..])
+        .find(|s| names.iter().all(|n| n.ends_with(s)))
+        .unwrap_or("");
+    match suffix.trim_start_matches('_') {
+        "" => "value".to_string(),
+        s => s.to_string(),
+    }
 }
 
 /// The interval of column `name` per row: `name_low`/`name_high` columns or a `name_ci` struct {low, high}.
@@ -212,9 +353,13 @@ pub fn chart(batch: &RecordBatch, options: &ChartOptions) -> Option<String> {
     if batch.num_rows() == 0 || batch.num_columns() < 2 {
         return None;
     }
+    if !options.values.is_empty() {
+        let (melted, options) = melt(batch, options)?;
+        return chart(&melted, &options);
+    }
     let schema = batch.schema();
     let types: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
-    let value = value_column(batch)?;
+    let value = value_column(batch, options)?;
     let name = schema.field(value).name().clone();
     let extras = Extras {
         interval: interval(batch, &name),
@@ -626,9 +771,7 @@ fn truncate(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use datafusion::arrow::array::{Float64Array, StringArray, TimestampMicrosecondArray};
+    use datafusion::arrow::array::{Int64Array, TimestampMicrosecondArray};
 
     use super::*;
 
@@ -673,6 +816,116 @@ mod tests {
             svg.contains(">1970-01<") && svg.contains(">1970-02<"),
             "month labels"
         );
+    }
+
+    /// Named chart columns: several over time are a line each, named in the legend and the axis by what the
+    /// names share; several by category are a bar per category and column, each with its own interval; a
+    /// leading integer column labels the bars; a name that is not a numeric column of the result is refused.
+    #[test]
+    fn named_columns_are_a_series_or_a_bar_each() {
+        let day = 86_400_000_000i64;
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "day",
+                Arc::new(TimestampMicrosecondArray::from(vec![0, day, 2 * day])) as ArrayRef,
+            ),
+            ("new", Arc::new(Int64Array::from(vec![5, 6, 7])) as ArrayRef),
+            (
+                "open",
+                Arc::new(Int64Array::from(vec![50, 60, 70])) as ArrayRef,
+            ),
+            (
+                "pending",
+                Arc::new(Int64Array::from(vec![20, 10, 0])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let options = ChartOptions {
+            values: vec!["new".into(), "open".into(), "pending".into()],
+            ..ChartOptions::default()
+        };
+        let svg = chart(&batch, &options).expect("a chart");
+        assert_eq!(svg.matches("<polyline").count(), 3, "{svg}");
+        for name in ["new", "open", "pending"] {
+            assert!(svg.contains(&format!("<title>{name}</title>")), "{name}");
+        }
+        assert!(svg.contains("value (count)"), "axis: {svg}");
+        // One named column is the line, under its own name.
+        let one = ChartOptions {
+            values: vec!["open".into()],
+            ..ChartOptions::default()
+        };
+        let svg = chart(&batch, &one).expect("a chart");
+        assert_eq!(svg.matches("<polyline").count(), 1);
+        assert!(svg.contains("open (count)"));
+
+        let bars = RecordBatch::try_from_iter(vec![
+            (
+                "agent_id",
+                Arc::new(Int64Array::from(vec![7, 9])) as ArrayRef,
+            ),
+            (
+                "team",
+                Arc::new(StringArray::from(vec!["billing", "tech"])) as ArrayRef,
+            ),
+            (
+                "replies",
+                Arc::new(Int64Array::from(vec![400, 3])) as ArrayRef,
+            ),
+            (
+                "median_hours",
+                Arc::new(Float64Array::from(vec![2.0, 3.0])) as ArrayRef,
+            ),
+            (
+                "median_hours_low",
+                Arc::new(Float64Array::from(vec![1.5, 1.0])) as ArrayRef,
+            ),
+            (
+                "median_hours_high",
+                Arc::new(Float64Array::from(vec![2.5, 6.0])) as ArrayRef,
+            ),
+            (
+                "p90_hours",
+                Arc::new(Float64Array::from(vec![20.0, 30.0])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let options = ChartOptions {
+            values: vec!["median_hours".into(), "p90_hours".into()],
+            count: Some("replies".into()),
+            ..ChartOptions::default()
+        };
+        let svg = chart(&bars, &options).expect("a chart");
+        assert_eq!(svg.matches("class=\"bar\"").count(), 2, "{svg}");
+        assert_eq!(svg.matches("class=\"bar small\"").count(), 2, "{svg}");
+        assert!(
+            svg.contains("<title>7 · billing · p90_hours: 20</title>"),
+            "{svg}"
+        );
+        assert!(svg.contains("9 · tech · median_hours (n = 3)"), "{svg}");
+        assert_eq!(svg.matches("class=\"whisker\"").count(), 2, "median only");
+        assert!(svg.contains("interval 1.50 to 2.50"), "{svg}");
+        assert!(svg.contains("hours (hours)"), "axis: {svg}");
+
+        for (name, why) in [
+            (
+                "p50_hours",
+                "is not in the result; its columns: agent_id, team",
+            ),
+            ("team", "is Utf8, expected a numeric column"),
+            ("agent_id", "is the result's first column"),
+        ] {
+            let bad = ChartOptions {
+                values: vec![name.into()],
+                ..ChartOptions::default()
+            };
+            let err = value_columns(&bars, &bad).expect_err(name);
+            assert!(
+                err.contains(&format!("chart column '{name}' {why}")),
+                "{err}"
+            );
+            assert!(chart(&bars, &bad).is_none());
+        }
     }
 
     #[test]
@@ -772,12 +1025,13 @@ mod tests {
         // With a lower threshold nothing is small; a named count column is used as given.
         let few = ChartOptions {
             min_answers: 3,
-            count: None,
+            ..ChartOptions::default()
         };
         assert!(!chart(&batch, &few).expect("a chart").contains("small"));
         let named = ChartOptions {
             min_answers: 500,
             count: Some("responses".into()),
+            ..ChartOptions::default()
         };
         assert_eq!(
             chart(&batch, &named)

@@ -140,7 +140,11 @@ pub fn compare(
     options: &ChartOptions,
     confidence: f64,
 ) -> Option<Comparison> {
-    let value = now.schema().field(value_column(now)?).name().clone();
+    let value = now
+        .schema()
+        .field(value_column(now, options)?)
+        .name()
+        .clone();
     let (now_keys, before_keys) = (keys(now), keys(before));
     let mut distinct = now_keys.clone();
     distinct.sort();

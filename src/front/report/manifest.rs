@@ -71,6 +71,27 @@ pub struct QuerySpec {
     /// The column holding each row's number of answers, when it is not `n`, `responses`, `answers`,
     /// `*_answers` or `*_responses`.
     pub count: Option<String>,
+    /// The charted column, or several (one series or group of bars each); default: the first numeric column
+    /// after the first column.
+    pub chart: Option<ChartColumns>,
+}
+
+/// `chart = "p90_hours"` or `chart = ["new", "open"]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ChartColumns {
+    One(String),
+    Several(Vec<String>),
+}
+
+impl ChartColumns {
+    /// The column names, in order.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            ChartColumns::One(name) => vec![name.clone()],
+            ChartColumns::Several(names) => names.clone(),
+        }
+    }
 }
 
 /// One query's entry in `manifest.json`.
@@ -147,6 +168,7 @@ pub(super) fn load_spec(queries: &Queries) -> Result<(ReportSpec, PathBuf)> {
                     params: BTreeMap::new(),
                     min_answers: None,
                     count: None,
+                    chart: None,
                 })
                 .collect();
             Ok((

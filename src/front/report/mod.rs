@@ -15,7 +15,7 @@ mod manifest;
 mod page;
 mod publish;
 
-pub use manifest::{Compare, CompareSpec, Queries, QuerySpec, ReportSpec};
+pub use manifest::{ChartColumns, Compare, CompareSpec, Queries, QuerySpec, ReportSpec};
 
 use std::collections::BTreeMap;
 use std::io::{BufWriter, IsTerminal};
@@ -32,7 +32,7 @@ use crate::engine::params::{ParamValue, Params};
 use crate::engine::saved::SavedQuery;
 use crate::engine::session::Session;
 use crate::error::{Error, Result};
-use crate::front::report::chart::{ChartOptions, escape};
+use crate::front::report::chart::{ChartOptions, escape, value_columns};
 use crate::front::report::manifest::{CompareEntry, Manifest, load_spec};
 use crate::front::report::page::{
     CHART_ROWS, Done, Outcome, Preview, describe, now_utc, page, period,
@@ -169,6 +169,24 @@ pub async fn run(session: &Session, options: &ReportOptions) -> Result<bool> {
                 .or(spec.min_answers)
                 .unwrap_or(ChartOptions::default().min_answers),
             count: spec_q.count.clone(),
+            values: spec_q
+                .chart
+                .as_ref()
+                .map(ChartColumns::names)
+                .unwrap_or_default(),
+        };
+        // Columns the manifest names for the chart must be in the result: a typo fails the query.
+        let outcome = match outcome {
+            Ok(done) if !chart_options.values.is_empty() => {
+                match value_columns(&done.preview.batch, &chart_options) {
+                    Ok(_) => Ok(done),
+                    Err(why) => Err((
+                        Error::Usage(format!("{}: {why}", base.join(&spec_q.file).display())),
+                        done.params,
+                    )),
+                }
+            }
+            other => other,
         };
         // Period over period: the same query for the preceding period, when it has one.
         let previous = match (&outcome, compare) {
@@ -186,6 +204,7 @@ pub async fn run(session: &Session, options: &ReportOptions) -> Result<bool> {
                                     params,
                                     min_answers: None,
                                     count: None,
+                                    chart: None,
                                 };
                                 let run = run_one(
                                     session,
