@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::error::ArrowError;
 use datafusion::catalog::Session;
+use datafusion::common::stats::Precision;
 use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::csv::CsvFormat;
@@ -138,9 +139,17 @@ impl FileFormat for CsvFiles {
         table_schema: SchemaRef,
         object: &ObjectMeta,
     ) -> Result<Statistics> {
-        self.inner
+        let mut stats = self
+            .inner
             .infer_stats(state, store, table_schema, object)
-            .await
+            .await?;
+        // The file's size as an estimate of its data's, so that the planner sees a small CSV table (a policy or
+        // mapping table) as small: it becomes the build side of a join, collected once, instead of the big
+        // table it is joined to.
+        if stats.total_byte_size == Precision::Absent {
+            stats.total_byte_size = Precision::Inexact(object.size as usize);
+        }
+        Ok(stats)
     }
 
     async fn create_physical_plan(

@@ -1,11 +1,13 @@
-//! What `status_seconds` and `sla_clock` share: status events in, the counted time of each ticket out.
+//! What `status_seconds`, `sla_clock` and `status_durations` share: status events in, the counted time of each
+//! ticket out.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, StructArray, TimestampNanosecondArray,
+    ArrayRef, BooleanArray, Float64Array, Float64Builder, MapArray, StringBuilder, StructArray,
+    TimestampNanosecondArray,
 };
-use datafusion::arrow::buffer::NullBuffer;
+use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -41,27 +43,51 @@ pub(crate) struct ClockHistory {
     /// The places of `until` and `target` in a group's constants.
     until: Option<usize>,
     target: Option<usize>,
-    /// sla_clock's struct (true) or status_seconds' number.
-    sla: bool,
+    kind: ClockKind,
     zone: Option<Arc<str>>,
 }
 
+/// Which function a [`ClockHistory`] computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClockKind {
+    /// `status_seconds(at, status, counted [, until [, calendar]])`: the counted seconds.
+    Seconds,
+    /// `sla_clock(at, status, counted, target [, until [, calendar]])`: the SLA struct.
+    Sla,
+    /// `status_durations(at, status [, until [, calendar]])`: the seconds of every status, as a map.
+    Durations,
+}
+
+impl ClockKind {
+    /// The position of the first optional argument (`until`).
+    fn first_optional(self) -> usize {
+        match self {
+            ClockKind::Seconds => 3,
+            ClockKind::Sla => 4,
+            ClockKind::Durations => 2,
+        }
+    }
+}
+
 impl ClockHistory {
-    /// Arguments: at, status, counted, [target (sla)], [until], [calendar].
+    /// Arguments: at, status, counted (not for durations), [target (sla)], [until], [calendar].
     pub(crate) fn new(
         function: &'static str,
         calendars: &Calendars,
         args: &AccumulatorArgs,
-        sla: bool,
+        kind: ClockKind,
     ) -> Result<Self> {
         if args.is_distinct {
             return plan_err!("{function}: DISTINCT is not supported; every event counts");
         }
-        let counted = counted_arg(function, args, 2)?;
-        let first_optional = if sla { 4 } else { 3 };
+        let counted = match kind {
+            ClockKind::Durations => Vec::new(),
+            _ => counted_arg(function, args, 2)?,
+        };
+        let first_optional = kind.first_optional();
         let mut consts = Vec::new();
         let mut target = None;
-        if sla {
+        if kind == ClockKind::Sla {
             target = Some(consts.len());
             consts.push(Const {
                 arg: 3,
@@ -88,13 +114,16 @@ impl ClockHistory {
             consts,
             until,
             target,
-            sla,
+            kind,
             zone,
         })
     }
 
     /// Each group's clock (None: no event at or before `until`), events sorted.
-    pub(crate) fn clocks(&self, groups: &mut [Group<StatusEvent>]) -> Result<Vec<Option<Clock>>> {
+    pub(crate) fn clocks(
+        &self,
+        groups: &mut [Group<'_, StatusEvent>],
+    ) -> Result<Vec<Option<Clock>>> {
         self.log.sort(groups);
         let statuses = &self.log.statuses;
         let counted: Vec<bool> = (0..statuses.len() as u32)
@@ -119,7 +148,7 @@ impl ClockHistory {
     }
 
     /// Whether each group has a target (sla_clock: a NULL target gives no breach).
-    pub(crate) fn targets(&self, groups: &[Group<StatusEvent>]) -> Vec<bool> {
+    pub(crate) fn targets(&self, groups: &[Group<'_, StatusEvent>]) -> Vec<bool> {
         groups
             .iter()
             .map(|g| self.target.and_then(|i| g.consts[i]).is_some())
@@ -167,28 +196,115 @@ impl History for ClockHistory {
         self.log.decode(self.function, values)
     }
 
-    fn finish(&self, groups: &mut [Group<StatusEvent>]) -> Result<ArrayRef> {
-        let clocks = self.clocks(groups)?;
-        if self.sla {
-            let targets = self.targets(groups);
-            return clock_structs(&clocks, &targets, self.zone());
+    fn finish(&self, groups: &mut [Group<'_, StatusEvent>]) -> Result<ArrayRef> {
+        match self.kind {
+            ClockKind::Sla => {
+                let clocks = self.clocks(groups)?;
+                let targets = self.targets(groups);
+                clock_structs(&clocks, &targets, self.zone())
+            }
+            ClockKind::Seconds => {
+                let values: Float64Array = self
+                    .clocks(groups)?
+                    .iter()
+                    .map(|c| c.map(|c| seconds(c.elapsed)))
+                    .collect();
+                Ok(Arc::new(values))
+            }
+            ClockKind::Durations => self.durations(groups),
         }
-        let values: Float64Array = clocks
-            .iter()
-            .map(|c| c.map(|c| seconds(c.elapsed)))
-            .collect();
-        Ok(Arc::new(values))
     }
 }
 
-/// The argument types of `status_seconds` (`sla` false) and `sla_clock` (`sla` true).
+impl ClockHistory {
+    /// status_durations: per group a map from each status it was in (tie order) to its seconds, NULL where no
+    /// event is at or before `until`.
+    fn durations(&self, groups: &mut [Group<'_, StatusEvent>]) -> Result<ArrayRef> {
+        self.log.sort(groups);
+        let statuses = &self.log.statuses;
+        let order = statuses.tie_order();
+        // Codes in tie order, for the keys' order.
+        let mut by_place: Vec<u32> = (0..statuses.len() as u32).collect();
+        by_place.sort_by_key(|&c| order[c as usize]);
+        let mut keys = StringBuilder::new();
+        let mut values = Float64Builder::new();
+        let mut offsets = Vec::with_capacity(groups.len() + 1);
+        offsets.push(0i32);
+        let mut valid = Vec::with_capacity(groups.len());
+        let mut spent: Vec<Option<i128>> = vec![None; statuses.len()];
+        for g in groups.iter() {
+            let until = self.until.and_then(|i| g.consts[i]);
+            let kept = match until {
+                Some(u) => g.events.partition_point(|e| e.at <= u),
+                None => g.events.len(),
+            };
+            let events = &g.events[..kept];
+            let (true, Some(last)) = (g.seen, events.last()) else {
+                valid.push(false);
+                offsets.push(*offsets.last().expect("offsets start at 0"));
+                continue;
+            };
+            let end = until.unwrap_or(last.at);
+            spent.iter_mut().for_each(|s| *s = None);
+            for (i, e) in events.iter().enumerate() {
+                let next = events.get(i + 1).map_or(end, |n| n.at);
+                let len = measure(self.function, self.calendar.as_deref(), e.at, next)?;
+                let slot = &mut spent[e.code as usize];
+                *slot = Some(slot.unwrap_or(0) + len);
+            }
+            let mut entries = 0;
+            for &code in &by_place {
+                if let Some(nanos) = spent[code as usize] {
+                    keys.append_value(statuses.name(code));
+                    values.append_value(seconds(nanos));
+                    entries += 1;
+                }
+            }
+            valid.push(true);
+            offsets.push(offsets.last().expect("offsets start at 0") + entries);
+        }
+        let DataType::Map(field, sorted) = durations_type() else {
+            unreachable!("durations_type is a map")
+        };
+        let DataType::Struct(fields) = field.data_type() else {
+            unreachable!("map entries are a struct")
+        };
+        let entries = StructArray::try_new(
+            fields.clone(),
+            vec![Arc::new(keys.finish()), Arc::new(values.finish())],
+            None,
+        )?;
+        Ok(Arc::new(MapArray::try_new(
+            field,
+            OffsetBuffer::new(offsets.into()),
+            entries,
+            Some(NullBuffer::from(valid)),
+            sorted,
+        )?))
+    }
+}
+
+/// status_durations' result type: MAP<VARCHAR, DOUBLE> (status → seconds).
+pub(crate) fn durations_type() -> DataType {
+    let entries = Fields::from(vec![
+        Field::new("keys", DataType::Utf8, false),
+        Field::new("values", DataType::Float64, true),
+    ]);
+    DataType::Map(
+        Arc::new(Field::new("entries", DataType::Struct(entries), false)),
+        false,
+    )
+}
+
+/// The argument types of a clock function.
 pub(crate) fn coerce_clock_args(
     function: &str,
     signatures: &str,
     args: &[DataType],
-    sla: bool,
+    kind: ClockKind,
 ) -> Result<Vec<DataType>> {
-    let (least, most) = if sla { (4, 6) } else { (3, 5) };
+    let least = kind.first_optional();
+    let most = least + 2;
     if !(least..=most).contains(&args.len()) {
         return plan_err!(
             "{function} takes {least} to {most} arguments, got {}; accepted signatures: {signatures}",
@@ -198,10 +314,14 @@ pub(crate) fn coerce_clock_args(
     let mut types = vec![
         coerce_instant(function, "at", signatures, &args[0])?,
         coerce_text(function, "status", signatures, &args[1])?,
-        coerce_counted(function, signatures, &args[2])?,
     ];
-    let mut rest = args[3..].iter();
-    if sla && let Some(t) = rest.next() {
+    if kind != ClockKind::Durations {
+        types.push(coerce_counted(function, signatures, &args[2])?);
+    }
+    let mut rest = args[types.len()..].iter();
+    if kind == ClockKind::Sla
+        && let Some(t) = rest.next()
+    {
         types.push(coerce_target(function, signatures, t)?);
     }
     if let Some(t) = rest.next() {
@@ -214,9 +334,9 @@ pub(crate) fn coerce_clock_args(
 }
 
 /// State fields of a clock function: the event lists and the constants, as many as the call has.
-pub(crate) fn clock_state_fields(args: &StateFieldsArgs, sla: bool) -> Vec<FieldRef> {
-    let until = args.input_fields.len() > if sla { 4 } else { 3 };
-    let consts: &[&str] = match (sla, until) {
+pub(crate) fn clock_state_fields(args: &StateFieldsArgs, kind: ClockKind) -> Vec<FieldRef> {
+    let until = args.input_fields.len() > kind.first_optional();
+    let consts: &[&str] = match (kind == ClockKind::Sla, until) {
         (true, true) => &["target", "until"],
         (true, false) => &["target"],
         (false, true) => &["until"],

@@ -16,13 +16,13 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Int64Array, LargeStringArray, ListArray, StringArray,
-    StringViewArray,
+    Array, ArrayRef, AsArray, BooleanArray, Int32Array, Int64Array, LargeStringArray, ListArray,
+    StringArray, StringViewArray,
 };
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::datatypes::{
-    DataType, Field, FieldRef, Float64Type, Int64Type, IntervalMonthDayNanoType, IntervalUnit,
-    TimeUnit,
+    DataType, Field, FieldRef, Float64Type, Int32Type, Int64Type, IntervalMonthDayNanoType,
+    IntervalUnit, TimeUnit,
 };
 use datafusion::common::{Result, ScalarValue, exec_err, internal_err, plan_err};
 use datafusion::logical_expr::function::AccumulatorArgs;
@@ -55,24 +55,14 @@ pub(crate) struct Const {
     pub(crate) kind: ConstKind,
 }
 
-/// The events of one group and its constants. `seen` is false until a row of the group counted (a ticket
-/// whose rows were all skipped gives NULL; one whose rows were read but kept no event, e.g. only private
-/// notes, gives an empty result).
-#[derive(Debug, Clone)]
-pub(crate) struct Group<E> {
+/// The events of one group and its constants, as handed to [`History::finish`]. `seen` is false until a row of
+/// the group counted (a ticket whose rows were all skipped gives NULL; one whose rows were read but kept no
+/// event, e.g. only private notes, gives an empty result).
+#[derive(Debug)]
+pub(crate) struct Group<'a, E> {
     pub(crate) seen: bool,
-    pub(crate) events: Vec<E>,
+    pub(crate) events: &'a mut [E],
     pub(crate) consts: [Option<i64>; 2],
-}
-
-impl<E> Default for Group<E> {
-    fn default() -> Self {
-        Self {
-            seen: false,
-            events: Vec::new(),
-            consts: [None, None],
-        }
-    }
 }
 
 /// One history function: how rows become events, how events travel between partitions, and how a group's
@@ -109,29 +99,49 @@ pub(crate) trait History: Clone + Debug + Send + Sync + 'static {
     fn events_from_arrays(&mut self, values: &[ArrayRef]) -> Result<Vec<Self::Event>>;
 
     /// The results of `groups` (events unsorted), one per group, NULL where the group is not `seen`.
-    fn finish(&self, groups: &mut [Group<Self::Event>]) -> Result<ArrayRef>;
+    fn finish(&self, groups: &mut [Group<'_, Self::Event>]) -> Result<ArrayRef>;
+}
+
+/// The events of some groups gathered group after group: group `g`'s are `events[offsets[g]..offsets[g + 1]]`.
+struct Gathered<E> {
+    events: Vec<E>,
+    offsets: Vec<usize>,
 }
 
 /// The grouped accumulator of a history function (also the plain one, with one group).
+///
+/// Events are kept in one buffer in arrival order, each with its group (no allocation per group); a group's
+/// events are gathered when it is emitted. With input sorted by group (the bounded-memory path) the emitted
+/// groups' events are a prefix of the buffer and gathering is a copy.
 #[derive(Debug)]
 pub(crate) struct HistoryAccumulator<H: History> {
     history: H,
-    groups: Vec<Group<H::Event>>,
-    /// Events held, for `size`.
-    events: usize,
+    /// Per group: whether a row of it counted, and its constants.
+    seen: Vec<bool>,
+    consts: Vec<[Option<i64>; 2]>,
+    /// Every event held, and the group of each.
+    events: Vec<H::Event>,
+    owners: Vec<usize>,
 }
 
 impl<H: History> HistoryAccumulator<H> {
     pub(crate) fn new(history: H) -> Self {
         Self {
             history,
-            groups: Vec::new(),
-            events: 0,
+            seen: Vec::new(),
+            consts: Vec::new(),
+            events: Vec::new(),
+            owners: Vec::new(),
         }
     }
 
+    fn resize(&mut self, groups: usize) {
+        self.seen.resize(groups, false);
+        self.consts.resize(groups, [None, None]);
+    }
+
     fn set_const(&mut self, group: usize, i: usize, value: i64) -> Result<()> {
-        let slot = &mut self.groups[group].consts[i];
+        let slot = &mut self.consts[group][i];
         match *slot {
             None => *slot = Some(value),
             Some(v) if v == value => {}
@@ -156,16 +166,84 @@ impl<H: History> HistoryAccumulator<H> {
         Ok(())
     }
 
-    fn take(&mut self, emit_to: EmitTo) -> Vec<Group<H::Event>> {
-        let taken = emit_to.take_needed(&mut self.groups);
-        self.events = self
-            .events
-            .saturating_sub(taken.iter().map(|g| g.events.len()).sum::<usize>());
-        taken
+    /// The events of groups `0..n`, group after group (each group's in arrival order); with `remove`, they
+    /// leave the buffer and the later groups are renumbered from 0.
+    fn gather(&mut self, n: usize, remove: bool) -> Gathered<H::Event> {
+        let sorted = self.owners.is_sorted();
+        let mut offsets = vec![0usize; n + 1];
+        for &o in &self.owners {
+            if o < n {
+                offsets[o + 1] += 1;
+            }
+        }
+        for g in 0..n {
+            offsets[g + 1] += offsets[g];
+        }
+        let total = offsets[n];
+        let events = if sorted {
+            // Groups 0..n are the first `total` events, already group after group.
+            self.events[..total].to_vec()
+        } else {
+            let mut next = offsets.clone();
+            let mut order = vec![0usize; total];
+            for (i, &o) in self.owners.iter().enumerate() {
+                if o < n {
+                    order[next[o]] = i;
+                    next[o] += 1;
+                }
+            }
+            order.iter().map(|&i| self.events[i]).collect()
+        };
+        if remove {
+            if sorted {
+                self.events.drain(..total);
+                self.owners.drain(..total);
+            } else {
+                let mut keep = self.owners.iter().map(|&o| o >= n);
+                self.events.retain(|_| keep.next().unwrap_or(false));
+                self.owners.retain(|&o| o >= n);
+            }
+            self.owners.iter_mut().for_each(|o| *o -= n);
+        }
+        Gathered { events, offsets }
     }
 
-    fn state_arrays(&self, groups: &[Group<H::Event>]) -> Result<Vec<ArrayRef>> {
-        let events: Vec<&[H::Event]> = groups.iter().map(|g| g.events.as_slice()).collect();
+    /// Groups `0..n` for [`History::finish`] or the state, over `gathered`.
+    fn groups<'a>(
+        &self,
+        gathered: &'a mut Gathered<H::Event>,
+        seen: &[bool],
+        consts: &[[Option<i64>; 2]],
+    ) -> Vec<Group<'a, H::Event>> {
+        let mut rest = gathered.events.as_mut_slice();
+        let mut groups = Vec::with_capacity(seen.len());
+        for (g, (&seen, &consts)) in seen.iter().zip(consts).enumerate() {
+            let len = gathered.offsets[g + 1] - gathered.offsets[g];
+            let (events, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            groups.push(Group {
+                seen,
+                events,
+                consts,
+            });
+        }
+        groups
+    }
+
+    /// Emits the groups `emit_to` names: their events gathered, their flags and constants.
+    fn take(&mut self, emit_to: EmitTo) -> (Gathered<H::Event>, Vec<bool>, Vec<[Option<i64>; 2]>) {
+        let n = match emit_to {
+            EmitTo::All => self.seen.len(),
+            EmitTo::First(n) => n.min(self.seen.len()),
+        };
+        let gathered = self.gather(n, true);
+        let seen = emit_to.take_needed(&mut self.seen);
+        let consts = emit_to.take_needed(&mut self.consts);
+        (gathered, seen, consts)
+    }
+
+    fn state_arrays(&self, groups: &[Group<'_, H::Event>]) -> Result<Vec<ArrayRef>> {
+        let events: Vec<&[H::Event]> = groups.iter().map(|g| &*g.events).collect();
         let offsets = OffsetBuffer::from_lengths(events.iter().map(|e| e.len()));
         let seen = NullBuffer::from(groups.iter().map(|g| g.seen).collect::<Vec<_>>());
         let mut out = Vec::new();
@@ -226,7 +304,7 @@ impl<H: History> GroupsAccumulator for HistoryAccumulator<H> {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        self.groups.resize_with(total_num_groups, Group::default);
+        self.resize(total_num_groups);
         let required: Vec<&dyn Array> = self
             .history
             .required()
@@ -258,16 +336,15 @@ impl<H: History> GroupsAccumulator for HistoryAccumulator<H> {
                 self.set_const(g, i, v)?;
             }
         }
+        let seen = &mut self.seen;
         for_each_valid(len, rows.as_ref(), |row| {
-            self.groups[group_indices[row]].seen = true;
+            seen[group_indices[row]] = true;
         });
-        let groups = &mut self.groups;
-        let mut added = 0;
+        let (events, owners) = (&mut self.events, &mut self.owners);
         self.history.read(values, rows.as_ref(), |row, event| {
-            groups[group_indices[row]].events.push(event);
-            added += 1;
+            events.push(event);
+            owners.push(group_indices[row]);
         })?;
-        self.events += added;
         Ok(())
     }
 
@@ -277,7 +354,7 @@ impl<H: History> GroupsAccumulator for HistoryAccumulator<H> {
         group_indices: &[usize],
         total_num_groups: usize,
     ) -> Result<()> {
-        self.groups.resize_with(total_num_groups, Group::default);
+        self.resize(total_num_groups);
         let lists = self.history.event_fields().len();
         if values.len() != lists + self.history.consts().len() {
             return internal_err!(
@@ -299,10 +376,9 @@ impl<H: History> GroupsAccumulator for HistoryAccumulator<H> {
                 continue;
             }
             let (from, to) = (offsets[row] as usize, offsets[row + 1] as usize);
-            let group = &mut self.groups[g];
-            group.seen = true;
-            group.events.extend_from_slice(&events[from..to]);
-            self.events += to - from;
+            self.seen[g] = true;
+            self.events.extend_from_slice(&events[from..to]);
+            self.owners.extend(std::iter::repeat_n(g, to - from));
         }
         for i in 0..self.history.consts().len() {
             let column = values[lists + i].as_primitive::<Int64Type>();
@@ -316,12 +392,14 @@ impl<H: History> GroupsAccumulator for HistoryAccumulator<H> {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let mut groups = self.take(emit_to);
+        let (mut gathered, seen, consts) = self.take(emit_to);
+        let mut groups = self.groups(&mut gathered, &seen, &consts);
         self.history.finish(&mut groups)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let groups = self.take(emit_to);
+        let (mut gathered, seen, consts) = self.take(emit_to);
+        let groups = self.groups(&mut gathered, &seen, &consts);
         self.state_arrays(&groups)
     }
 
@@ -341,8 +419,10 @@ impl<H: History> GroupsAccumulator for HistoryAccumulator<H> {
 
     fn size(&self) -> usize {
         size_of::<Self>()
-            + self.groups.capacity() * size_of::<Group<H::Event>>()
-            + self.events * size_of::<H::Event>()
+            + self.seen.capacity()
+            + self.consts.capacity() * size_of::<[Option<i64>; 2]>()
+            + self.events.capacity() * size_of::<H::Event>()
+            + self.owners.capacity() * size_of::<usize>()
     }
 }
 
@@ -368,8 +448,11 @@ impl<H: History> Accumulator for PlainHistory<H> {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        self.0.groups.resize_with(1, Group::default);
-        let arrays = self.0.state_arrays(&self.0.groups)?;
+        self.0.resize(1);
+        let (seen, consts) = (self.0.seen.clone(), self.0.consts.clone());
+        let mut gathered = self.0.gather(1, false);
+        let groups = self.0.groups(&mut gathered, &seen, &consts);
+        let arrays = self.0.state_arrays(&groups)?;
         arrays
             .iter()
             .map(|a| ScalarValue::try_from_array(a, 0))
@@ -377,8 +460,10 @@ impl<H: History> Accumulator for PlainHistory<H> {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        self.0.groups.resize_with(1, Group::default);
-        let mut groups = self.0.groups.clone();
+        self.0.resize(1);
+        let (seen, consts) = (self.0.seen.clone(), self.0.consts.clone());
+        let mut gathered = self.0.gather(1, false);
+        let mut groups = self.0.groups(&mut gathered, &seen, &consts);
         let result = self.0.history.finish(&mut groups)?;
         ScalarValue::try_from_array(&result, 0)
     }
@@ -665,11 +750,26 @@ pub(crate) fn instant_type(t: Option<&DataType>) -> DataType {
     DataType::Timestamp(TimeUnit::Nanosecond, zone_of(t))
 }
 
-/// Status values of one accumulator, interned: events hold a small code, not a string.
-#[derive(Debug, Clone, Default)]
+/// Status values of one accumulator, interned: events hold a small code, not a string. The [`LIFECYCLE`]
+/// statuses have the same codes in every accumulator (their place in it), so that the state carries them as
+/// numbers; other values get codes from 6 on, in order of appearance.
+#[derive(Debug, Clone)]
 pub(crate) struct Statuses {
     names: Vec<Arc<str>>,
     index: HashMap<Arc<str>, u32>,
+}
+
+impl Default for Statuses {
+    fn default() -> Self {
+        let mut statuses = Self {
+            names: Vec::new(),
+            index: HashMap::new(),
+        };
+        for name in LIFECYCLE {
+            statuses.code(name);
+        }
+        statuses
+    }
 }
 
 impl Statuses {
@@ -763,17 +863,27 @@ impl StatusLog {
         error.map_or(Ok(()), Err)
     }
 
+    /// The state's event columns: the instant, the code of a [`LIFECYCLE`] status (-1 for another value) and
+    /// the other value's text (NULL for a lifecycle status), so that the usual statuses travel as numbers.
     pub(crate) fn event_fields() -> Vec<(&'static str, DataType)> {
-        vec![("at", DataType::Int64), ("status", DataType::Utf8)]
+        vec![
+            ("at", DataType::Int64),
+            ("code", DataType::Int32),
+            ("other", DataType::Utf8),
+        ]
     }
 
     pub(crate) fn encode(&self, events: &[&[StatusEvent]]) -> Vec<ArrayRef> {
-        let at: Int64Array = events.iter().flat_map(|e| e.iter().map(|e| e.at)).collect();
-        let status: StringArray = events
-            .iter()
-            .flat_map(|e| e.iter().map(|e| Some(self.statuses.name(e.code))))
+        let flat = || events.iter().flat_map(|e| e.iter());
+        let lifecycle = |e: &StatusEvent| (e.code as usize) < LIFECYCLE.len();
+        let at: Int64Array = flat().map(|e| e.at).collect();
+        let code: Int32Array = flat()
+            .map(|e| if lifecycle(e) { e.code as i32 } else { -1 })
             .collect();
-        vec![Arc::new(at), Arc::new(status)]
+        let other: StringArray = flat()
+            .map(|e| (!lifecycle(e)).then(|| self.statuses.name(e.code)))
+            .collect();
+        vec![Arc::new(at), Arc::new(code), Arc::new(other)]
     }
 
     pub(crate) fn decode(
@@ -782,21 +892,32 @@ impl StatusLog {
         values: &[ArrayRef],
     ) -> Result<Vec<StatusEvent>> {
         let at = values[0].as_primitive::<Int64Type>();
-        let status = Text::new(function, &values[1])?;
-        Ok((0..at.len())
-            .map(|i| StatusEvent {
-                at: at.value(i),
-                code: self.statuses.code(status.value(i)),
+        let code = values[1].as_primitive::<Int32Type>();
+        let other = Text::new(function, &values[2])?;
+        (0..at.len())
+            .map(|i| {
+                let c = code.value(i);
+                let code = match c {
+                    -1 => self.statuses.code(other.value(i)),
+                    c if (0..LIFECYCLE.len() as i32).contains(&c) => c as u32,
+                    c => return internal_err!("{function}: status code {c} in a state"),
+                };
+                Ok(StatusEvent {
+                    at: at.value(i),
+                    code,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Sorts each group's events by time, ties in the [`LIFECYCLE`] order.
-    pub(crate) fn sort(&self, groups: &mut [Group<StatusEvent>]) {
+    pub(crate) fn sort(&self, groups: &mut [Group<'_, StatusEvent>]) {
         let order = self.statuses.tie_order();
         for g in groups {
-            g.events
-                .sort_unstable_by_key(|e| (e.at, order[e.code as usize]));
+            let key = |e: &StatusEvent| (e.at, order[e.code as usize]);
+            if !g.events.is_sorted_by_key(key) {
+                g.events.sort_unstable_by_key(key);
+            }
         }
     }
 }

@@ -2,8 +2,8 @@
 //! `csat`, `csat_ci`, `fcr_rate`, `fcr_ci`, `rate_ci`, `servqual_gap`, `backlog_at`, `backlog_series` and `churn_rate`, and the scalar functions
 //! `business_seconds` and `sla_breached`.
 //!
-//! Over ticket histories (one row per event), the aggregates `status_seconds`, `sla_clock`, `status_at` and
-//! `reply_waits` (module `history`): their state is the events of a group, not counters, and their results do
+//! Over ticket histories (one row per event), the aggregates `status_seconds`, `status_durations`, `sla_clock`,
+//! `status_at` and `reply_waits` (module `history`): their state is the events of a group, not counters, and their results do
 //! not depend on row order; the rules below about counters and retraction do not apply to them.
 //!
 //! Every aggregate skips NULL inputs, gives NULL for an empty or all-NULL group (except the backlog counts,
@@ -49,6 +49,7 @@ mod scores;
 mod servqual_gap;
 mod sla_clock;
 mod status_at;
+mod status_durations;
 mod status_seconds;
 mod time;
 
@@ -67,6 +68,7 @@ pub use reply_waits::ReplyWaits;
 pub use servqual_gap::ServqualGap;
 pub use sla_clock::SlaClock;
 pub use status_at::StatusAt;
+pub use status_durations::StatusDurations;
 pub use status_seconds::StatusSeconds;
 
 /// The documentation section all cxsql functions are listed under.
@@ -183,6 +185,9 @@ fn functions_with(calendars: &Arc<Calendars>) -> Vec<Function> {
         backlog_series_udaf(),
         churn_rate_udaf(),
         Arc::new(AggregateUDF::from(StatusSeconds::new(Arc::clone(
+            calendars,
+        )))),
+        Arc::new(AggregateUDF::from(StatusDurations::new(Arc::clone(
             calendars,
         )))),
         Arc::new(AggregateUDF::from(SlaClock::new(Arc::clone(calendars)))),

@@ -260,7 +260,7 @@ impl History for Waits {
             .collect())
     }
 
-    fn finish(&self, groups: &mut [Group<Message>]) -> Result<ArrayRef> {
+    fn finish(&self, groups: &mut [Group<'_, Message>]) -> Result<ArrayRef> {
         let (mut asked, mut replied, mut secs, mut replier) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut lengths = Vec::with_capacity(groups.len());

@@ -11,7 +11,7 @@ use crate::DOC_SECTION;
 use crate::business_seconds::SharedCalendars;
 use crate::calendar::Calendars;
 use crate::clock::{
-    ClockHistory, HISTORY_RULES, clock_state_fields, coerce_clock_args, struct_fields,
+    ClockHistory, ClockKind, HISTORY_RULES, clock_state_fields, coerce_clock_args, struct_fields,
 };
 use crate::history::{history_udaf_methods, instant_type};
 
@@ -90,11 +90,11 @@ impl SlaClock {
     }
 
     fn history(&self, args: &AccumulatorArgs) -> Result<ClockHistory> {
-        ClockHistory::new("sla_clock", &self.calendars.0, args, true)
+        ClockHistory::new("sla_clock", &self.calendars.0, args, ClockKind::Sla)
     }
 
     fn history_state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(clock_state_fields(&args, true))
+        Ok(clock_state_fields(&args, ClockKind::Sla))
     }
 }
 
@@ -108,7 +108,7 @@ impl AggregateUDFImpl for SlaClock {
     }
 
     fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_clock_args("sla_clock", SIGNATURES, args, true)
+        coerce_clock_args("sla_clock", SIGNATURES, args, ClockKind::Sla)
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {

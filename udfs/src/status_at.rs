@@ -138,7 +138,7 @@ impl History for StatusAtHistory {
         self.log.decode("status_at", values)
     }
 
-    fn finish(&self, groups: &mut [Group<StatusEvent>]) -> Result<ArrayRef> {
+    fn finish(&self, groups: &mut [Group<'_, StatusEvent>]) -> Result<ArrayRef> {
         self.log.sort(groups);
         let values: StringArray = groups
             .iter()

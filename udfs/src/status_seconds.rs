@@ -10,7 +10,7 @@ use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature, Volat
 use crate::DOC_SECTION;
 use crate::business_seconds::SharedCalendars;
 use crate::calendar::Calendars;
-use crate::clock::{ClockHistory, HISTORY_RULES, clock_state_fields, coerce_clock_args};
+use crate::clock::{ClockHistory, ClockKind, HISTORY_RULES, clock_state_fields, coerce_clock_args};
 use crate::history::history_udaf_methods;
 
 const SIGNATURES: &str = "status_seconds(at TIMESTAMP, status VARCHAR, counted VARCHAR | LIST<VARCHAR>), \
@@ -75,13 +75,18 @@ impl StatusSeconds {
     }
 
     fn history(&self, args: &AccumulatorArgs) -> Result<ClockHistory> {
-        ClockHistory::new("status_seconds", &self.calendars.0, args, false)
+        ClockHistory::new(
+            "status_seconds",
+            &self.calendars.0,
+            args,
+            ClockKind::Seconds,
+        )
     }
 }
 
 impl StatusSeconds {
     fn history_state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(clock_state_fields(&args, false))
+        Ok(clock_state_fields(&args, ClockKind::Seconds))
     }
 }
 
@@ -95,7 +100,7 @@ impl AggregateUDFImpl for StatusSeconds {
     }
 
     fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_clock_args("status_seconds", SIGNATURES, args, false)
+        coerce_clock_args("status_seconds", SIGNATURES, args, ClockKind::Seconds)
     }
 
     fn return_type(&self, _args: &[DataType]) -> Result<DataType> {

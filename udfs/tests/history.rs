@@ -429,7 +429,9 @@ async fn history_functions_equal_a_minute_by_minute_walk() {
                status_seconds(at, status, ['new', 'open', 'hold'], until, '{PARIS}') AS wait_business,
                sla_clock(at, status, ['new', 'open'], target_minutes * 60.0, until) AS sla,
                sla_clock(at, status, ['new', 'open', 'hold'], target_minutes * 60, until, '{PARIS}') AS sla_business,
-               status_at(at, status, instant) AS then
+               status_at(at, status, instant) AS then,
+               status_durations(at, status) AS durations,
+               status_durations(at, status, until, '{PARIS}') AS durations_business
              FROM events GROUP BY ticket_id ORDER BY ticket_id"
         );
         let result = collect(&ctx, &sql).await;
@@ -482,6 +484,41 @@ async fn history_functions_equal_a_minute_by_minute_walk() {
                 expected,
                 "status_at: {context}"
             );
+            // status_durations: every status the ticket was in by `until`, in tie order, each with what the
+            // walk counts for it alone.
+            for (column, until, business) in [(7, None, false), (8, ask.until, true)] {
+                let map = result.column(column).as_map();
+                let mut statuses: Vec<&str> = ev
+                    .iter()
+                    .filter(|(at, _)| until.is_none_or(|u| *at <= u))
+                    .map(|(_, s)| *s)
+                    .collect();
+                statuses.sort_by_key(|s| (rank(s), *s));
+                statuses.dedup();
+                if statuses.is_empty() {
+                    assert!(map.is_null(row), "durations {column}: {context}");
+                    continue;
+                }
+                let expected: Vec<(String, f64)> = statuses
+                    .iter()
+                    .map(|s| {
+                        let (seconds, _, _) =
+                            brute_clock(ev, &[s], until, 1, business).expect("events");
+                        (s.to_string(), seconds)
+                    })
+                    .collect();
+                let entries = map.value(row);
+                let keys = entries.column(0).as_string::<i32>();
+                let got: Vec<(String, f64)> = (0..entries.len())
+                    .map(|i| {
+                        (
+                            keys.value(i).to_string(),
+                            f64_at(entries.column(1), i).expect("seconds"),
+                        )
+                    })
+                    .collect();
+                assert_eq!(got, expected, "durations {column}: {context}");
+            }
             checked += 1;
         }
 
