@@ -137,7 +137,7 @@ impl ClockHistory {
                 }
                 clock(
                     self.function,
-                    &g.events,
+                    g.events,
                     &counted,
                     self.until.and_then(|i| g.consts[i]),
                     self.target.and_then(|i| g.consts[i]),

@@ -102,10 +102,12 @@ pub(crate) trait History: Clone + Debug + Send + Sync + 'static {
     fn finish(&self, groups: &mut [Group<'_, Self::Event>]) -> Result<ArrayRef>;
 }
 
-/// The events of some groups gathered group after group: group `g`'s are `events[offsets[g]..offsets[g + 1]]`.
+/// Some groups, their events gathered group after group: group `g`'s are `events[offsets[g]..offsets[g + 1]]`.
 struct Gathered<E> {
     events: Vec<E>,
     offsets: Vec<usize>,
+    seen: Vec<bool>,
+    consts: Vec<[Option<i64>; 2]>,
 }
 
 /// The grouped accumulator of a history function (also the plain one, with one group).
@@ -166,9 +168,10 @@ impl<H: History> HistoryAccumulator<H> {
         Ok(())
     }
 
-    /// The events of groups `0..n`, group after group (each group's in arrival order); with `remove`, they
-    /// leave the buffer and the later groups are renumbered from 0.
+    /// Groups `0..n`, their events group after group (each group's in arrival order); with `remove`, they
+    /// leave the accumulator and the later groups are renumbered from 0.
     fn gather(&mut self, n: usize, remove: bool) -> Gathered<H::Event> {
+        let n = n.min(self.seen.len());
         let sorted = self.owners.is_sorted();
         let mut offsets = vec![0usize; n + 1];
         for &o in &self.owners {
@@ -194,6 +197,14 @@ impl<H: History> HistoryAccumulator<H> {
             }
             order.iter().map(|&i| self.events[i]).collect()
         };
+        let (seen, consts) = if remove {
+            (
+                self.seen.drain(..n).collect(),
+                self.consts.drain(..n).collect(),
+            )
+        } else {
+            (self.seen[..n].to_vec(), self.consts[..n].to_vec())
+        };
         if remove {
             if sorted {
                 self.events.drain(..total);
@@ -205,19 +216,19 @@ impl<H: History> HistoryAccumulator<H> {
             }
             self.owners.iter_mut().for_each(|o| *o -= n);
         }
-        Gathered { events, offsets }
+        Gathered {
+            events,
+            offsets,
+            seen,
+            consts,
+        }
     }
 
-    /// Groups `0..n` for [`History::finish`] or the state, over `gathered`.
-    fn groups<'a>(
-        &self,
-        gathered: &'a mut Gathered<H::Event>,
-        seen: &[bool],
-        consts: &[[Option<i64>; 2]],
-    ) -> Vec<Group<'a, H::Event>> {
+    /// The gathered groups for [`History::finish`] or the state.
+    fn groups(gathered: &mut Gathered<H::Event>) -> Vec<Group<'_, H::Event>> {
         let mut rest = gathered.events.as_mut_slice();
-        let mut groups = Vec::with_capacity(seen.len());
-        for (g, (&seen, &consts)) in seen.iter().zip(consts).enumerate() {
+        let mut groups = Vec::with_capacity(gathered.seen.len());
+        for (g, (&seen, &consts)) in gathered.seen.iter().zip(&gathered.consts).enumerate() {
             let len = gathered.offsets[g + 1] - gathered.offsets[g];
             let (events, tail) = std::mem::take(&mut rest).split_at_mut(len);
             rest = tail;
@@ -230,16 +241,13 @@ impl<H: History> HistoryAccumulator<H> {
         groups
     }
 
-    /// Emits the groups `emit_to` names: their events gathered, their flags and constants.
-    fn take(&mut self, emit_to: EmitTo) -> (Gathered<H::Event>, Vec<bool>, Vec<[Option<i64>; 2]>) {
+    /// Emits the groups `emit_to` names.
+    fn take(&mut self, emit_to: EmitTo) -> Gathered<H::Event> {
         let n = match emit_to {
             EmitTo::All => self.seen.len(),
-            EmitTo::First(n) => n.min(self.seen.len()),
+            EmitTo::First(n) => n,
         };
-        let gathered = self.gather(n, true);
-        let seen = emit_to.take_needed(&mut self.seen);
-        let consts = emit_to.take_needed(&mut self.consts);
-        (gathered, seen, consts)
+        self.gather(n, true)
     }
 
     fn state_arrays(&self, groups: &[Group<'_, H::Event>]) -> Result<Vec<ArrayRef>> {
@@ -392,14 +400,14 @@ impl<H: History> GroupsAccumulator for HistoryAccumulator<H> {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let (mut gathered, seen, consts) = self.take(emit_to);
-        let mut groups = self.groups(&mut gathered, &seen, &consts);
+        let mut gathered = self.take(emit_to);
+        let mut groups = Self::groups(&mut gathered);
         self.history.finish(&mut groups)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let (mut gathered, seen, consts) = self.take(emit_to);
-        let groups = self.groups(&mut gathered, &seen, &consts);
+        let mut gathered = self.take(emit_to);
+        let groups = Self::groups(&mut gathered);
         self.state_arrays(&groups)
     }
 
@@ -449,9 +457,8 @@ impl<H: History> Accumulator for PlainHistory<H> {
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         self.0.resize(1);
-        let (seen, consts) = (self.0.seen.clone(), self.0.consts.clone());
         let mut gathered = self.0.gather(1, false);
-        let groups = self.0.groups(&mut gathered, &seen, &consts);
+        let groups = HistoryAccumulator::<H>::groups(&mut gathered);
         let arrays = self.0.state_arrays(&groups)?;
         arrays
             .iter()
@@ -461,9 +468,8 @@ impl<H: History> Accumulator for PlainHistory<H> {
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         self.0.resize(1);
-        let (seen, consts) = (self.0.seen.clone(), self.0.consts.clone());
         let mut gathered = self.0.gather(1, false);
-        let mut groups = self.0.groups(&mut gathered, &seen, &consts);
+        let mut groups = HistoryAccumulator::<H>::groups(&mut gathered);
         let result = self.0.history.finish(&mut groups)?;
         ScalarValue::try_from_array(&result, 0)
     }

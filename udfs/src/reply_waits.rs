@@ -266,7 +266,7 @@ impl History for Waits {
         let mut lengths = Vec::with_capacity(groups.len());
         for g in groups.iter_mut() {
             g.events.sort_unstable_by_key(Message::key);
-            let found = waits(self.calendar.as_deref(), &g.events)?;
+            let found = waits(self.calendar.as_deref(), g.events)?;
             lengths.push(found.len());
             for (a, reply) in found {
                 asked.push(Some(a));
