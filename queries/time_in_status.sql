@@ -8,18 +8,26 @@
 -- param: as_of TIMESTAMP = '2025-01-01T00:00:00Z'
 -- param: calendar VARCHAR = 'default'
 WITH per_ticket AS (
+  -- Every status's seconds in one pass (status_durations), on the clock and on the calendar.
   SELECT ticket_id,
-         status_seconds(at, value, 'new', $as_of) AS new_s,
-         status_seconds(at, value, 'open', $as_of) AS open_s,
-         status_seconds(at, value, 'pending', $as_of) AS pending_s,
-         status_seconds(at, value, 'hold', $as_of) AS hold_s,
-         status_seconds(at, value, 'new', $as_of, $calendar) AS new_b,
-         status_seconds(at, value, 'open', $as_of, $calendar) AS open_b,
-         status_seconds(at, value, 'pending', $as_of, $calendar) AS pending_b,
-         status_seconds(at, value, 'hold', $as_of, $calendar) AS hold_b
+         status_durations(at, value, $as_of) AS clock,
+         status_durations(at, value, $as_of, $calendar) AS business
   FROM ticket_events
   WHERE field = 'status'
   GROUP BY ticket_id
+),
+p AS (
+  -- A status a ticket never had is no key of its map: 0 seconds (a ticket with no event by as_of stays NULL).
+  SELECT ticket_id,
+         CASE WHEN clock IS NULL THEN NULL ELSE coalesce(clock['new'], 0) END AS new_s,
+         CASE WHEN clock IS NULL THEN NULL ELSE coalesce(clock['open'], 0) END AS open_s,
+         CASE WHEN clock IS NULL THEN NULL ELSE coalesce(clock['pending'], 0) END AS pending_s,
+         CASE WHEN clock IS NULL THEN NULL ELSE coalesce(clock['hold'], 0) END AS hold_s,
+         CASE WHEN business IS NULL THEN NULL ELSE coalesce(business['new'], 0) END AS new_b,
+         CASE WHEN business IS NULL THEN NULL ELSE coalesce(business['open'], 0) END AS open_b,
+         CASE WHEN business IS NULL THEN NULL ELSE coalesce(business['pending'], 0) END AS pending_b,
+         CASE WHEN business IS NULL THEN NULL ELSE coalesce(business['hold'], 0) END AS hold_b
+  FROM per_ticket
 )
 SELECT t.channel,
        count(*) AS tickets,
@@ -31,7 +39,7 @@ SELECT t.channel,
        avg(p.open_b) / 3600 AS open_business_hours,
        avg(p.pending_b) / 3600 AS pending_business_hours,
        avg(p.hold_b) / 3600 AS hold_business_hours
-FROM per_ticket p
+FROM p
 JOIN tickets t ON t.ticket_id = p.ticket_id
 WHERE t.created_at >= $since AND t.created_at < $until
 GROUP BY t.channel

@@ -206,6 +206,21 @@ fn saved_queries_and_kpi_functions_give_the_local_results_on_a_cluster() {
         assert!(!local.is_empty(), "{sql} gives rows locally");
         assert_same(sql, &local, &remote);
     }
+    // The ticket-history benchmark's queries (status_durations, status_seconds joined to the policies,
+    // reply_waits' p90).
+    for stem in ["time_in_status", "sla_breach_rate", "next_reply_p90"] {
+        let file = root().join(format!("benches/history/{stem}.sql"));
+        let text = std::fs::read_to_string(&file).expect("benchmark query");
+        // Without the comment lines: an argument that starts with `--` would be read as a flag.
+        let sql: String = text
+            .lines()
+            .filter(|l| !l.starts_with("--"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let (local, remote) = both(&cluster, &["query", &sql]);
+        assert!(!local.is_empty(), "{stem} gives rows locally");
+        assert_same(stem, &local, &remote);
+    }
 }
 
 #[test]

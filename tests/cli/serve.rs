@@ -176,6 +176,7 @@ fn an_adbc_client_gets_what_the_command_line_gets() {
         &[
             "saved_queries",
             "ad_hoc",
+            "history",
             "prepared",
             "refusals",
             "metadata",
@@ -184,6 +185,7 @@ fn an_adbc_client_gets_what_the_command_line_gets() {
     for line in [
         "saved queries: 32 equal to cxsql run",
         "ad hoc KPI SQL: equal to cxsql query",
+        "history benchmark queries: 3 equal to cxsql query",
         "prepared statements: timestamp parameters bound",
         "refused: missing and wrong tokens, COPY, CREATE VIEW, SET",
     ] {

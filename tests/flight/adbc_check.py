@@ -104,6 +104,22 @@ def ad_hoc():
     print("ad hoc KPI SQL: equal to cxsql query")
 
 
+def history():
+    """The ticket-history benchmark's queries (benches/history/*.sql: status_durations, status_seconds joined to
+    the SLA policies, reply_waits' p90) equal the command line's answer."""
+    conn = connect()
+    folder = os.path.join(ROOT, "benches", "history")
+    files = sorted(f for f in os.listdir(folder) if f.endswith(".sql") and not f.endswith(".duckdb.sql"))
+    assert len(files) == 3, files
+    for file in files:
+        with open(os.path.join(folder, file)) as f:
+            sql = "".join(line for line in f if not line.startswith("--"))
+        got = query(conn, sql)
+        assert got, f"{file} returned no rows"
+        same(got, cli("query", sql), file)
+    print(f"history benchmark queries: {len(files)} equal to cxsql query")
+
+
 def prepared():
     """A prepared statement binds a timestamp parameter (and a saved query's argument)."""
     conn = connect()
