@@ -57,6 +57,7 @@ import csv, sys, duckdb
 data, threads, sql = sys.argv[1], sys.argv[2], sys.stdin.read()
 con = duckdb.connect()
 con.execute(f"SET threads = {threads}")
+con.execute("SET enable_progress_bar = false")
 for t in ("tickets", "ticket_events", "messages"):
     con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{data}/{t}.parquet')")
 con.execute(f"CREATE VIEW sla_policies AS SELECT * FROM read_csv('{data}/sla_policies.csv')")
