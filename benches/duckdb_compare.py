@@ -12,6 +12,13 @@ ratio cxsql / DuckDB (goal: <= 0.75) and the ratio KPI / scan (goal: <= 1.3 for 
     cargo build --release
     python3 -m pip install duckdb pytz
     python3 benches/duckdb_compare.py [--tickets 30000000] [--layout both] [--runs 5] [--only NPS]
+        [--threads N] [--warm]
+
+`--threads N` runs cxsql with `--threads N` and DuckDB with `SET threads = N` (default: both engines' own
+default, the number of cores). `--warm` times the engine once started instead of the whole process: cxsql runs
+the statement 1 and 1 + REPEAT times in one `query -f` file and reports (T(1 + REPEAT) - T(1)) / REPEAT per
+statement, so that start-up, registration and the first listing of the files cancel out; DuckDB is in-process
+and warm either way.
 """
 
 import argparse
@@ -19,7 +26,11 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+
+# Warm mode: how many extra times the statement runs in one cxsql process.
+REPEAT = 5
 
 AT = "TIMESTAMP '2024-06-30 00:00:00'"
 START, STOP = "TIMESTAMP '2022-01-01T00:00:00Z'", "TIMESTAMP '2024-12-31T00:00:00Z'"
@@ -130,7 +141,7 @@ def ensure_data(cxsql, data, tickets, partitioned):
         open(marker, "w").close()
 
 
-def duckdb_views(data, partitioned):
+def duckdb_views(data, partitioned, threads=None):
     """A DuckDB connection with views `tickets` and `surveys` over the data set; None without DuckDB."""
     try:
         import duckdb
@@ -138,6 +149,9 @@ def duckdb_views(data, partitioned):
         print("DuckDB is NOT installed (python3 -m pip install duckdb pytz): only cxsql's times are shown.")
         return None
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    if threads:
+        con.execute(f"SET threads = {threads}")
     if partitioned:
         tickets = f"read_parquet('{data}/tickets/**/*.parquet', hive_partitioning = true)"
         surveys = f"read_parquet('{data}/surveys/*.parquet')"
@@ -150,24 +164,41 @@ def duckdb_views(data, partitioned):
 
 def compare(args, data, partitioned):
     ensure_data(args.cxsql, data, args.tickets, partitioned)
-    con = duckdb_views(data, partitioned)
+    con = duckdb_views(data, partitioned, args.threads)
     layout = "Hive-partitioned lake" if partitioned else "one file per table"
-    print(f"\n{layout} ({data}), median of {args.runs} interleaved runs after one warm-up round")
+    threads = f"{args.threads} threads" if args.threads else f"default threads ({os.cpu_count()} cores)"
+    mode = f"warm: per statement, (T({1 + REPEAT} runs) - T(1)) / {REPEAT} in one process" if args.warm \
+        else "one-shot: whole process"
+    print(f"\n{layout} ({data}), {threads}, {mode}; median of {args.runs} interleaved runs after one warm-up round")
     print(f"{'workload':<44} {'cxsql s':>8} {'duckdb s':>9} {'ratio':>6} {'scan s':>7} {'/scan':>6}")
     for name, (ours, theirs, scan) in WORKLOAD.items():
         if args.only.lower() not in name.lower() or any(s and s.lower() in name.lower() for s in args.skip):
             continue
 
-        def cxsql(sql):
-            command = [args.cxsql, "--data", data, "query", sql, "--format", "csv"]
+        flags = ["--threads", str(args.threads)] if args.threads else []
+
+        def cxsql(sql, times=1):
+            """A process running `sql` `times` times (from a file when more than once)."""
+            if times == 1:
+                command = [args.cxsql, "--data", data, *flags, "query", sql, "--format", "csv"]
+            else:
+                script = tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False)
+                script.write(";\n".join([sql.rstrip().rstrip(";")] * times) + ";\n")
+                script.close()
+                command = [args.cxsql, "--data", data, *flags, "query", "-f", script.name, "--format", "csv"]
             return lambda: subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
         fns = [cxsql(ours), cxsql(scan)]
+        if args.warm:
+            fns += [cxsql(ours, 1 + REPEAT), cxsql(scan, 1 + REPEAT)]
         if con is not None:
             # Fetched whole, as cxsql writes its result whole (a count(*) around it would let DuckDB skip work).
             fns.append(lambda: con.execute(theirs).fetchall())
         times = medians(fns, args.runs)
         t_cx, t_scan = times[0], times[1]
+        if args.warm:
+            t_cx, t_scan = (times[2] - times[0]) / REPEAT, (times[3] - times[1]) / REPEAT
+            times = [t_cx, t_scan] + times[4:]
         dd = f"{times[2]:>9.3f} {t_cx / times[2]:>6.2f}" if con is not None else f"{'-':>9} {'-':>6}"
         print(f"{name:<44} {t_cx:>8.3f} {dd} {t_scan:>7.3f} {t_cx / t_scan:>6.2f}", flush=True)
 
@@ -181,6 +212,10 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cxsql", default="target/release/cxsql")
     parser.add_argument("--only", default="", help="run only the workload items whose name contains this text")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="cxsql --threads N and DuckDB SET threads = N (default: each engine's default)")
+    parser.add_argument("--warm", action="store_true",
+                        help="time the statement in a started engine (see above), not the whole process")
     parser.add_argument("--skip", action="append", default=[],
                         help="leave out the items whose name contains this text (repeatable)")
     args = parser.parse_args()
